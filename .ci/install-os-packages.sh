@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# OS packages the product and its tests need. Installs them when root with apt; otherwise
+# prints the exact command to run, and carries on (the tests that need a missing piece fail
+# with a message naming it).
+set -euo pipefail
+PACKAGES=(
+  bubblewrap            # local sandbox isolation (namespaces) for the embedded executor
+  g++ openjdk-17-jdk-headless nodejs python3   # the four toolchains the local executor runs
+  redis-server postgresql                      # real servers for the API tests
+  hyperfine                                    # make bench
+  chromium                                     # browser tests (Playwright drives it)
+  containerd runc docker.io containernetworking-plugins debootstrap iptables ipset  # test cluster
+)
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  echo "installing OS packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "missing OS packages; run: sudo apt-get install -y ${missing[*]}" >&2
+fi

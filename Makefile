@@ -1,0 +1,56 @@
+# The two commands the README opens with: `make run` and `make test`. Both work on a fresh
+# Debian machine: they install the OS packages (as root, with apt) and a .venv, then do their job.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-fast lint deps os-deps bench cluster-up cluster-down cluster-images kind-up clean
+
+deps: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml | os-deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+os-deps:
+	@bash .ci/install-os-packages.sh
+
+run: deps
+	$(BIN)/coderun serve --host $(HOST) --port $(PORT)
+
+lint: deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# The whole suite: lint, then every test, including the ones that bring up the real
+# Kubernetes test cluster, Redis, PostgreSQL and Chromium through pytest fixtures.
+test: deps lint
+	$(BIN)/pytest -q -ra $(PYTEST_ARGS)
+
+# Everything but the cluster tests, for a quick loop while developing.
+test-fast: deps
+	$(BIN)/pytest -q -ra -m 'not cluster' $(PYTEST_ARGS)
+
+bench: deps
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
+
+cluster-up:
+	bash tests/cluster/cluster.sh up
+
+cluster-down:
+	bash tests/cluster/cluster.sh down
+
+cluster-images:
+	bash tests/cluster/cluster.sh images
+
+kind-up:
+	bash tests/cluster/kind-up.sh
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""CodeRun's REST API, its CLI and the executors that run submissions."""

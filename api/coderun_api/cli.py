@@ -1,0 +1,40 @@
+"""`coderun` command line: one entry point, one module per subcommand.
+
+Subcommand modules are imported only when chosen, so `coderun run` starts without loading
+FastAPI, SQLAlchemy or the Kubernetes client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# subcommand -> (module with add_arguments(parser) and main(args) -> int, help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("coderun_api.commands.run", "run one program in the local sandbox, print JSON"),
+    "serve": ("coderun_api.commands.serve", "start the REST API, dashboard and playground"),
+    "account": ("coderun_api.commands.account", "manage accounts and API keys"),
+    "db": ("coderun_api.commands.db", "database migrations"),
+    "operator": ("coderun_operator.main", "run the Kubernetes operator (kopf)"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="coderun", description="Sandboxed code execution.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in args_list if not a.startswith("-")), None)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text)
+        if name == chosen:
+            module = importlib.import_module(module_name)
+            module.add_arguments(sub_parser)
+            sub_parser.set_defaults(handler=module.main)
+    args = parser.parse_args(args_list)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""The shared contract: limits, statuses, verdicts and the result format.
+
+The field names are the seed API's (`jobId`, `executionTimeMs`, `sandboxErrorType`, ...);
+the runner emits them, the operator copies them into CodeRun status, and the API serves them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+# Limits promised by the seed document: 3 s, 256 MB, no network.
+DEFAULT_TIME_LIMIT_MS = 3_000
+DEFAULT_MEMORY_LIMIT_MB = 256
+# Bounds for callers that choose their own limits (CLI, CodeRun objects applied by hand).
+MIN_TIME_LIMIT_MS = 100
+MAX_TIME_LIMIT_MS = 30_000
+MIN_MEMORY_LIMIT_MB = 32
+MAX_MEMORY_LIMIT_MB = 4_096
+# Compilation has its own, looser budget; it never loosens the run's limits.
+DEFAULT_COMPILE_TIME_LIMIT_MS = 10_000
+DEFAULT_COMPILE_MEMORY_LIMIT_MB = 1_024
+# Sizes of what a client may send.
+MAX_CODE_BYTES = 64 * 1024
+MAX_INPUT_BYTES = 64 * 1024
+# Each of stdout and stderr is kept up to this many bytes; the rest is drained and dropped.
+OUTPUT_CAP_BYTES = 64 * 1024
+# Largest file the program may write (RLIMIT_FSIZE) and size of its writable work dir.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+WORKDIR_SIZE_BYTES = 64 * 1024 * 1024
+
+
+class Status(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (Status.SUCCESS, Status.FAILED)
+
+
+class ErrorType(enum.StrEnum):
+    TLE = "TLE"
+    MLE = "MLE"
+    COMPILATION_ERROR = "CompilationError"
+    RUNTIME_ERROR = "RuntimeError"
+    SANDBOX_ERROR = "SandboxError"
+    INTERNAL_ERROR = "InternalError"
+
+
+class InvalidRequest(ValueError):
+    """The request cannot be run as given; the message says what to fix."""
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO-8601 UTC with milliseconds and a `Z`, as in the seed (`2026-01-05T15:26:30.796Z`)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso_utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def ms_between(start: datetime, end: datetime) -> int:
+    return max(0, round((end - start).total_seconds() * 1000))
+
+
+@dataclass(frozen=True)
+class Limits:
+    time_limit_ms: int = DEFAULT_TIME_LIMIT_MS
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
+    compile_time_limit_ms: int = DEFAULT_COMPILE_TIME_LIMIT_MS
+    compile_memory_limit_mb: int = DEFAULT_COMPILE_MEMORY_LIMIT_MB
+    output_cap_bytes: int = OUTPUT_CAP_BYTES
+
+    def validate(self) -> None:
+        if not MIN_TIME_LIMIT_MS <= self.time_limit_ms <= MAX_TIME_LIMIT_MS:
+            raise InvalidRequest(
+                f"time limit must be between {MIN_TIME_LIMIT_MS} and {MAX_TIME_LIMIT_MS} ms"
+            )
+        if not MIN_MEMORY_LIMIT_MB <= self.memory_limit_mb <= MAX_MEMORY_LIMIT_MB:
+            raise InvalidRequest(
+                f"memory limit must be between {MIN_MEMORY_LIMIT_MB} and {MAX_MEMORY_LIMIT_MB} MB"
+            )
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    language: str
+    code: str
+    input: str = ""
+    limits: Limits = field(default_factory=Limits)
+
+    def validate(self, known_languages: list[str]) -> None:
+        """Refuse what cannot be run, with a message that says what to fix."""
+        if self.language not in known_languages:
+            raise InvalidRequest(
+                f"unsupported language {self.language!r}; supported: {', '.join(known_languages)}"
+            )
+        if not self.code.strip():
+            raise InvalidRequest("code is empty; send the program's source in `code`")
+        for name, text, cap in (("code", self.code, MAX_CODE_BYTES),
+                                ("input", self.input, MAX_INPUT_BYTES)):
+            size = len(text.encode("utf-8", "surrogatepass"))
+            if size > cap:
+                raise InvalidRequest(f"{name} is {size} bytes; the limit is {cap} bytes")
+            if "\x00" in text:
+                raise InvalidRequest(f"{name} contains a NUL byte; remove it")
+        self.limits.validate()
+
+
+@dataclass
+class RunResult:
+    """What one execution produced. JSON names follow the seed's `data` object."""
+
+    status: Status
+    stdout: str = ""
+    stderr: str = ""
+    exit_code: int | None = None
+    error_type: ErrorType | None = None
+    error_message: str = ""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    execution_time_ms: int = 0
+    cpu_time_ms: int | None = None
+    memory_kb: int | None = None
+    compile_time_ms: int | None = None
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+
+    @classmethod
+    def failure(cls, error_type: ErrorType, message: str, **extra: Any) -> RunResult:
+        return cls(status=Status.FAILED, error_type=error_type, error_message=message, **extra)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "status": str(self.status),
+            "stdout": self.stdout,
+            "stderr": self.stderr,
+            "exitCode": self.exit_code,
+            "sandboxErrorType": str(self.error_type) if self.error_type else None,
+            "sandboxErrorMessage": self.error_message,
+            "startedAt": iso_utc(self.started_at) if self.started_at else None,
+            "finishedAt": iso_utc(self.finished_at) if self.finished_at else None,
+            "executionTimeMs": self.execution_time_ms,
+            "cpuTimeMs": self.cpu_time_ms,
+            "memoryKb": self.memory_kb,
+            "compileTimeMs": self.compile_time_ms,
+            "stdoutTruncated": self.stdout_truncated,
+            "stderrTruncated": self.stderr_truncated,
+        }
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> RunResult:
+        started = data.get("startedAt")
+        finished = data.get("finishedAt")
+        err = data.get("sandboxErrorType")
+        return cls(
+            status=Status(data["status"]),
+            stdout=str(data.get("stdout") or ""),
+            stderr=str(data.get("stderr") or ""),
+            exit_code=data.get("exitCode"),
+            error_type=ErrorType(err) if err else None,
+            error_message=str(data.get("sandboxErrorMessage") or ""),
+            started_at=parse_iso_utc(started) if started else None,
+            finished_at=parse_iso_utc(finished) if finished else None,
+            execution_time_ms=int(data.get("executionTimeMs") or 0),
+            cpu_time_ms=data.get("cpuTimeMs"),
+            memory_kb=data.get("memoryKb"),
+            compile_time_ms=data.get("compileTimeMs"),
+            stdout_truncated=bool(data.get("stdoutTruncated")),
+            stderr_truncated=bool(data.get("stderrTruncated")),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_json_dict(), ensure_ascii=False)
+
+    def replace(self, **changes: Any) -> RunResult:
+        return dataclasses.replace(self, **changes)
