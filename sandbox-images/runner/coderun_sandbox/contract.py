@@ -60,7 +60,9 @@ class InvalidRequest(ValueError):
 
 def iso_utc(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds and a `Z`, as in the seed (`2026-01-05T15:26:30.796Z`)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def parse_iso_utc(text: str) -> datetime:
@@ -109,8 +111,10 @@ class RunRequest:
             )
         if not self.code.strip():
             raise InvalidRequest("code is empty; send the program's source in `code`")
-        for name, text, cap in (("code", self.code, MAX_CODE_BYTES),
-                                ("input", self.input, MAX_INPUT_BYTES)):
+        for name, text, cap in (
+            ("code", self.code, MAX_CODE_BYTES),
+            ("input", self.input, MAX_INPUT_BYTES),
+        ):
             size = len(text.encode("utf-8", "surrogatepass"))
             if size > cap:
                 raise InvalidRequest(f"{name} is {size} bytes; the limit is {cap} bytes")

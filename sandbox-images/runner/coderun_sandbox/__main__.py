@@ -1,0 +1,92 @@
+"""Entrypoint of the Kubernetes sandbox images.
+
+    python3 -m coderun_sandbox compile   # init container: write the source, compile it
+    python3 -m coderun_sandbox run       # main container: run it, print the result
+
+The request arrives in environment variables set by the operator (CODERUN_LANGUAGE,
+CODERUN_CODE, CODERUN_INPUT, CODERUN_TIME_LIMIT_MS, CODERUN_MEMORY_LIMIT_MB), so the trusted
+side never writes into a volume the program can touch. The result is one JSON line on this
+process's stdout, which becomes the container log the operator reads. The program cannot
+write there: its stdout/stderr are pipes to us, and we are PID 1 and not dumpable, so it can
+neither open /proc/1/fd/1 nor signal us.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from .contract import ErrorType, InvalidRequest, Limits, RunRequest, RunResult
+from .isolation import SANDBOX_WORKDIR, ContainerIsolation
+from .languages import languages
+from .runner import compile_phase, run_phase, write_source
+
+RESULT_KEY = "coderunResult"
+PR_SET_DUMPABLE = 4
+
+
+def harden_self() -> None:
+    """Make this process unreadable and unkillable for the program it starts."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    # Not dumpable: /proc/self/{fd,environ,mem} become root-owned and ptrace is refused.
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    # As PID 1, only signals we have handlers for are delivered from inside the container:
+    # keep none (Python installs one for SIGINT).
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, signal.SIG_DFL)
+
+
+def request_from_env() -> RunRequest:
+    env = os.environ
+    return RunRequest(
+        language=env.get("CODERUN_LANGUAGE", ""),
+        code=env.get("CODERUN_CODE", ""),
+        input=env.get("CODERUN_INPUT", ""),
+        limits=Limits(
+            time_limit_ms=int(env.get("CODERUN_TIME_LIMIT_MS", "3000")),
+            memory_limit_mb=int(env.get("CODERUN_MEMORY_LIMIT_MB", "256")),
+            compile_time_limit_ms=int(env.get("CODERUN_COMPILE_TIME_LIMIT_MS", "10000")),
+        ),
+    )
+
+
+def emit(payload: dict[str, object]) -> None:
+    sys.stdout.write(json.dumps({RESULT_KEY: payload}, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str]) -> int:
+    phase = argv[1] if len(argv) > 1 else ""
+    if phase not in ("compile", "run"):
+        print("usage: python3 -m coderun_sandbox compile|run", file=sys.stderr)
+        return 2
+    harden_self()
+    request = request_from_env()
+    for key in [k for k in os.environ if k.startswith("CODERUN_")]:
+        del os.environ[key]
+    workdir = Path(os.environ.get("CODERUN_WORKDIR", SANDBOX_WORKDIR))
+    isolation = ContainerIsolation()
+    try:
+        request.validate(list(languages()))
+    except InvalidRequest as error:
+        emit(RunResult.failure(ErrorType.SANDBOX_ERROR, f"invalid request: {error}").to_json_dict())
+        return 1
+    if phase == "compile":
+        write_source(workdir, languages()[request.language], request.code, None)
+        failed = compile_phase(request, workdir, isolation)
+        if failed is not None:
+            emit(failed.to_json_dict())
+            return 1
+        emit({"compiled": True})
+        return 0
+    result = run_phase(request, workdir, isolation)
+    emit(result.to_json_dict())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,181 @@
+"""Per-run control groups: the memory, process and CPU limits the kernel enforces.
+
+cgroup v1 (separate hierarchies per controller, as on these machines) and v2 (unified) are
+both supported. Where neither can be written (not root, read-only /sys/fs/cgroup) the runner
+still runs, with a warning: rlimits remain, but memory and PID limits are not enforced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CGROUP_ROOT = Path(os.environ.get("CODERUN_CGROUP_ROOT", "/sys/fs/cgroup"))
+# A dedicated parent so that our groups never mix with the machine's own.
+PARENT = os.environ.get("CODERUN_CGROUP_PARENT", "coderun")
+V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
+CPU_PERIOD_US = 100_000
+
+
+class CgroupUnavailable(RuntimeError):
+    pass
+
+
+def _write(path: Path, value: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(value)
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _read_keyed(path: Path, key: str) -> int | None:
+    try:
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def detect_version() -> int | None:
+    """2 for a unified hierarchy, 1 for writable v1 controllers, None if we cannot use either."""
+    if (CGROUP_ROOT / "cgroup.controllers").exists():
+        return 2 if os.access(CGROUP_ROOT, os.W_OK) else None
+    if all(os.access(CGROUP_ROOT / c, os.W_OK) for c in ("memory", "pids")):
+        return 1
+    return None
+
+
+@dataclass
+class RunCgroup:
+    """One run's group(s). Create with `create`, put the child in with `procs_files`."""
+
+    version: int
+    dirs: dict[str, Path] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, memory_bytes: int, max_pids: int, cpus: float = 1.0) -> RunCgroup:
+        version = detect_version()
+        if version is None:
+            raise CgroupUnavailable(f"cannot write cgroups under {CGROUP_ROOT}")
+        name = f"run-{uuid.uuid4().hex[:16]}"
+        group = cls(version=version)
+        try:
+            if version == 1:
+                group._create_v1(name, memory_bytes, max_pids, cpus)
+            else:
+                group._create_v2(name, memory_bytes, max_pids, cpus)
+        except OSError as error:
+            group.destroy()
+            raise CgroupUnavailable(f"creating cgroup {name}: {error}") from error
+        return group
+
+    def _create_v1(self, name: str, memory_bytes: int, max_pids: int, cpus: float) -> None:
+        for controller in V1_CONTROLLERS:
+            base = CGROUP_ROOT / controller
+            if not base.is_dir() or (controller == "cpuacct" and self._same_as_cpu(base)):
+                continue
+            path = base / PARENT / name
+            path.mkdir(parents=True)
+            self.dirs[controller] = path
+        memory = self.dirs["memory"]
+        _write(memory / "memory.limit_in_bytes", str(memory_bytes))
+        with contextlib.suppress(OSError):  # only with swap accounting
+            _write(memory / "memory.memsw.limit_in_bytes", str(memory_bytes))
+        with contextlib.suppress(OSError):
+            _write(memory / "memory.swappiness", "0")
+        _write(self.dirs["pids"] / "pids.max", str(max_pids))
+        if "cpu" in self.dirs:
+            _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+            _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(int(CPU_PERIOD_US * cpus)))
+
+    def _same_as_cpu(self, cpuacct: Path) -> bool:
+        return "cpu" in self.dirs and cpuacct.resolve() == (CGROUP_ROOT / "cpu").resolve()
+
+    def _create_v2(self, name: str, memory_bytes: int, max_pids: int, cpus: float) -> None:
+        parent = CGROUP_ROOT / PARENT
+        parent.mkdir(exist_ok=True)
+        with contextlib.suppress(OSError):
+            _write(parent / "cgroup.subtree_control", "+memory +pids +cpu")
+        path = parent / name
+        path.mkdir()
+        self.dirs["unified"] = path
+        _write(path / "memory.max", str(memory_bytes))
+        with contextlib.suppress(OSError):
+            _write(path / "memory.swap.max", "0")
+        _write(path / "pids.max", str(max_pids))
+        with contextlib.suppress(OSError):
+            _write(path / "cpu.max", f"{int(CPU_PERIOD_US * cpus)} {CPU_PERIOD_US}")
+
+    def procs_files(self) -> list[str]:
+        """Files a child writes its own pid into (before exec) to join every group."""
+        return [str(path / "cgroup.procs") for path in self.dirs.values()]
+
+    def oom_killed(self) -> bool:
+        if self.version == 1:
+            count = _read_keyed(self.dirs["memory"] / "memory.oom_control", "oom_kill")
+        else:
+            count = _read_keyed(self.dirs["unified"] / "memory.events", "oom_kill")
+        return bool(count)
+
+    def peak_memory_bytes(self) -> int | None:
+        if self.version == 1:
+            return _read_int(self.dirs["memory"] / "memory.max_usage_in_bytes")
+        return _read_int(self.dirs["unified"] / "memory.peak")
+
+    def cpu_time_ms(self) -> int | None:
+        if self.version == 1:
+            acct = self.dirs.get("cpuacct", self.dirs.get("cpu"))
+            nanos = _read_int(acct / "cpuacct.usage") if acct else None
+            return None if nanos is None else nanos // 1_000_000
+        micros = _read_keyed(self.dirs["unified"] / "cpu.stat", "usage_usec")
+        return None if micros is None else micros // 1000
+
+    def pids(self) -> set[int]:
+        found: set[int] = set()
+        for path in self.dirs.values():
+            with contextlib.suppress(OSError):
+                found.update(int(p) for p in (path / "cgroup.procs").read_text().split())
+        return found
+
+    def kill_all(self) -> None:
+        """SIGKILL every process still in the group, until none is left."""
+        kill_file = self.dirs.get("unified", Path("/nonexistent")) / "cgroup.kill"
+        for _ in range(200):
+            remaining = self.pids()
+            if not remaining:
+                return
+            if kill_file.exists():
+                with contextlib.suppress(OSError):
+                    _write(kill_file, "1")
+            for pid in remaining:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.005)
+
+    def destroy(self) -> None:
+        self.kill_all()
+        for path in self.dirs.values():
+            for _ in range(100):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)  # exiting processes still leaving the group
+            else:
+                warnings.warn(f"could not remove cgroup {path}", RuntimeWarning, stacklevel=2)

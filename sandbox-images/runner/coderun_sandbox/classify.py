@@ -1,0 +1,106 @@
+"""Turn what the kernel reported about a run into the seed's verdict. Pure: no I/O.
+
+Order matters: the kernel's own evidence (OOM kill counter, our timer, CPU accounting)
+outranks anything the program printed, so a program cannot talk its way into a verdict.
+Runtime OOM markers (Java's OutOfMemoryError, V8's heap exhaustion) are read only from an
+abnormal exit, and only move a free failure to another free failure (RuntimeError -> MLE),
+so forging one gains nothing.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+
+from .contract import ErrorType, Status
+from .process import Outcome
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: Status
+    error_type: ErrorType | None
+    message: str
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def classify_run(
+    outcome: Outcome, time_limit_ms: int, memory_limit_mb: int, oom_markers: tuple[str, ...]
+) -> Verdict:
+    if not outcome.sandbox_started:
+        return Verdict(
+            Status.FAILED,
+            ErrorType.SANDBOX_ERROR,
+            "the sandbox failed to start: " + outcome.stderr.text().strip()[:500],
+        )
+    if outcome.oom_killed:
+        return Verdict(
+            Status.FAILED,
+            ErrorType.MLE,
+            f"memory limit exceeded: the program used more than {memory_limit_mb} MB",
+        )
+    if outcome.timed_out or outcome.cpu_ms > time_limit_ms or outcome.term_signal == signal.SIGXCPU:
+        return Verdict(
+            Status.FAILED,
+            ErrorType.TLE,
+            f"time limit exceeded: the program ran longer than {time_limit_ms} ms "
+            f"(CPU {outcome.cpu_ms} ms, wall {outcome.wall_ms} ms)",
+        )
+    abnormal = outcome.exit_code != 0
+    said = outcome.stderr.text() + outcome.stdout.text()[-4096:]
+    if abnormal and any(marker in said for marker in oom_markers):
+        return Verdict(
+            Status.FAILED,
+            ErrorType.MLE,
+            f"memory limit exceeded: the runtime ran out of its heap (limit {memory_limit_mb} MB)",
+        )
+    if outcome.term_signal is not None:
+        return Verdict(
+            Status.FAILED,
+            ErrorType.RUNTIME_ERROR,
+            f"the program was killed by {signal_name(outcome.term_signal)} "
+            f"(exit code {outcome.exit_code})",
+        )
+    if abnormal:
+        # Inside bubblewrap a signal death reaches us as 128+signal, as from a shell.
+        code = outcome.exit_code
+        how = f" ({signal_name(code - 128)})" if 128 < code < 128 + 65 else ""
+        return Verdict(
+            Status.FAILED, ErrorType.RUNTIME_ERROR, f"the program exited with code {code}{how}"
+        )
+    return Verdict(Status.SUCCESS, None, "")
+
+
+def classify_compile(outcome: Outcome, compile_time_limit_ms: int) -> Verdict:
+    if not outcome.sandbox_started:
+        return Verdict(
+            Status.FAILED,
+            ErrorType.SANDBOX_ERROR,
+            "the sandbox failed to start: " + outcome.stderr.text().strip()[:500],
+        )
+    if outcome.oom_killed:
+        return Verdict(
+            Status.FAILED,
+            ErrorType.COMPILATION_ERROR,
+            "compilation failed: the compiler ran out of memory",
+        )
+    if outcome.timed_out or outcome.term_signal == signal.SIGXCPU:
+        return Verdict(
+            Status.FAILED,
+            ErrorType.COMPILATION_ERROR,
+            f"compilation failed: it took longer than {compile_time_limit_ms} ms",
+        )
+    if outcome.exit_code != 0:
+        detail = (outcome.stderr.text() or outcome.stdout.text()).strip()
+        return Verdict(
+            Status.FAILED,
+            ErrorType.COMPILATION_ERROR,
+            "compilation failed" + (f":\n{detail}" if detail else ""),
+        )
+    return Verdict(Status.SUCCESS, None, "")

@@ -1,0 +1,335 @@
+"""Start one sandboxed process under limits and watch it to the end.
+
+This is the only place that forks. The parent never reads a file the child could have
+written: output arrives over pipes (capped), input leaves through a sealed memfd, and the
+child's exit, CPU time and memory come from the kernel (wait4, cgroup counters).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import resource
+import selectors
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .cgroups import CgroupUnavailable, RunCgroup
+from .contract import MAX_FILE_BYTES, utc_now
+
+READ_CHUNK = 65_536
+# After the main process exits, give pipes this long to reach EOF once the group is killed.
+DRAIN_GRACE_S = 1.0
+# How often a long-running program's CPU time is compared with its limit.
+CPU_POLL_S = 0.05
+MAX_OPEN_FILES = 256
+STATUS_FD_PLACEHOLDER = "{status_fd}"
+
+_cgroup_warning_shown = False
+
+
+@dataclass
+class Limits:
+    wall_s: float
+    cpu_ms: int
+    memory_bytes: int
+    max_processes: int
+    output_cap: int
+    file_bytes: int = MAX_FILE_BYTES
+
+
+@dataclass
+class Stream:
+    cap: int
+    data: bytearray = field(default_factory=bytearray)
+    total: int = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.cap - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.data)
+
+    def text(self) -> str:
+        # Programs may print anything; invalid UTF-8 becomes U+FFFD instead of an error.
+        return bytes(self.data).decode("utf-8", errors="replace")
+
+
+@dataclass
+class Outcome:
+    """What the kernel says happened to one process tree."""
+
+    started_at: datetime
+    finished_at: datetime
+    wall_ms: int
+    returncode: int | None  # exit status, or None if killed by a signal
+    term_signal: int | None
+    timed_out: bool
+    cpu_ms: int
+    peak_memory_kb: int | None
+    oom_killed: bool
+    stdout: Stream
+    stderr: Stream
+    # For sandboxes that report their own start-up (bubblewrap's --json-status-fd):
+    # False means the sandbox failed before the program ran.
+    sandbox_started: bool = True
+    sandbox_exit_code: int | None = None
+    cgroup_enforced: bool = True
+
+    @property
+    def exit_code(self) -> int:
+        """The seed's exitCode: the status, or 128+signal as a shell reports it."""
+        if self.term_signal is not None:
+            return 128 + self.term_signal
+        return self.returncode if self.returncode is not None else 0
+
+
+def sealed_input(data: bytes) -> int:
+    """A read-only descriptor holding `data`, for the child's stdin.
+
+    A memfd is neither on disk nor in the work dir, so nothing the program does can swap it.
+    """
+    memfd = os.memfd_create("coderun-stdin", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(memfd, view) :]
+        reader = os.open(f"/proc/self/fd/{memfd}", os.O_RDONLY | os.O_CLOEXEC)
+    finally:
+        os.close(memfd)
+    return reader
+
+
+def _child_setup(
+    procs_files: list[str], limits: Limits, uid: int | None, gid: int | None
+) -> Callable[[], None]:
+    """Runs in the child between fork and exec: join cgroups, set rlimits, drop privileges.
+
+    Only async-signal-safe-ish calls (open/write/setrlimit/setuid): the parent has threads.
+    """
+    # A backstop a second above the limit: the verdict comes from cgroup CPU accounting
+    # (polled below), which counts every thread and child, not from SIGXCPU.
+    cpu_s = max(1, math.ceil(limits.cpu_ms / 1000)) + 1
+    rlimits = [
+        (resource.RLIMIT_CPU, cpu_s, cpu_s + 1),
+        (resource.RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes),
+        (resource.RLIMIT_CORE, 0, 0),
+        (resource.RLIMIT_NOFILE, MAX_OPEN_FILES, MAX_OPEN_FILES),
+    ]
+    pid_limit_by_rlimit = not procs_files and uid is not None
+
+    def setup() -> None:
+        pid = str(os.getpid()).encode()
+        for path in procs_files:
+            fd = os.open(path, os.O_WRONLY)
+            os.write(fd, pid)
+            os.close(fd)
+        for which, soft, hard in rlimits:
+            resource.setrlimit(which, (soft, hard))
+        if pid_limit_by_rlimit:
+            # No pids cgroup: RLIMIT_NPROC counts the sandbox user's processes instead.
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes,) * 2)
+        with contextlib.suppress(OSError):
+            # Make the program, not the runner, the kernel's first choice when memory runs out.
+            fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+            os.write(fd, b"1000")
+            os.close(fd)
+        if gid is not None:
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+        if uid is not None:
+            os.setresuid(uid, uid, uid)
+
+    return setup
+
+
+def _make_cgroup(limits: Limits, use_cgroup: bool) -> RunCgroup | None:
+    global _cgroup_warning_shown
+    if not use_cgroup:
+        return None
+    try:
+        return RunCgroup.create(limits.memory_bytes, limits.max_processes)
+    except CgroupUnavailable as error:
+        if not _cgroup_warning_shown:
+            _cgroup_warning_shown = True
+            import warnings
+
+            warnings.warn(
+                f"{error}: memory and process limits are NOT enforced (run as root to enforce)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return None
+
+
+def run_limited(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    stdin_fd: int,
+    limits: Limits,
+    uid: int | None = None,
+    gid: int | None = None,
+    use_cgroup: bool = True,
+    status_fd_arg: bool = False,
+) -> Outcome:
+    """Run argv to completion or to its limits.
+
+    With `status_fd_arg`, a pipe is passed to the child and STATUS_FD_PLACEHOLDER in argv is
+    replaced by its number (for bubblewrap's --json-status-fd).
+    """
+    cgroup = _make_cgroup(limits, use_cgroup)
+    status_r, status_w = os.pipe() if status_fd_arg else (-1, -1)
+    stdout = Stream(limits.output_cap)
+    stderr = Stream(limits.output_cap)
+    status = Stream(4096)
+    timed_out = False
+    try:
+        started = utc_now()
+        t0 = time.monotonic()
+        pass_fds: tuple[int, ...] = ()
+        if status_fd_arg:
+            pass_fds = (status_w,)
+        proc = subprocess.Popen(
+            [a.replace(STATUS_FD_PLACEHOLDER, str(status_w)) for a in argv],
+            cwd=cwd,
+            env=env,
+            stdin=stdin_fd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=pass_fds,
+            close_fds=True,
+            start_new_session=True,
+            preexec_fn=_child_setup(cgroup.procs_files() if cgroup else [], limits, uid, gid),
+        )
+        if status_fd_arg:
+            os.close(status_w)
+            status_w = -1
+        assert proc.stdout is not None and proc.stderr is not None
+        pidfd = os.pidfd_open(proc.pid)
+        selector = selectors.DefaultSelector()
+        streams: dict[int, Stream] = {proc.stdout.fileno(): stdout, proc.stderr.fileno(): stderr}
+        if status_fd_arg:
+            streams[status_r] = status
+        for fd in streams:
+            os.set_blocking(fd, False)
+            selector.register(fd, selectors.EVENT_READ)
+        selector.register(pidfd, selectors.EVENT_READ)
+        deadline = t0 + limits.wall_s
+        wait_status: int | None = None
+        rusage: resource.struct_rusage | None = None
+        finished = started
+        wall_ms = 0
+        drain_until = math.inf
+        while streams or wait_status is None:
+            now = time.monotonic()
+            if wait_status is None and (now >= deadline or _over_cpu(cgroup, limits, now - t0)):
+                timed_out = True
+                _kill_tree(proc.pid, cgroup)
+                deadline = math.inf
+            if wait_status is not None and now >= drain_until:
+                break
+            wake_at = deadline if wait_status is None else drain_until
+            if wait_status is None and cgroup is not None and deadline != math.inf:
+                # Poll CPU only once the program could be near its limit.
+                wake_at = min(wake_at, max(now + CPU_POLL_S, t0 + limits.cpu_ms / 2000))
+            timeout = None if wake_at == math.inf else max(0.0, wake_at - now)
+            for key, _ in selector.select(timeout=timeout):
+                fd = int(key.fd)
+                if fd == pidfd:
+                    _, wait_status, rusage = os.wait4(proc.pid, 0)
+                    proc.returncode = os.waitstatus_to_exitcode(wait_status)
+                    finished = utc_now()
+                    wall_ms = round((time.monotonic() - t0) * 1000)
+                    selector.unregister(pidfd)
+                    # Anything the program left running (daemons, grandchildren) dies now,
+                    # so the pipes reach EOF.
+                    _kill_tree(proc.pid, cgroup)
+                    drain_until = time.monotonic() + DRAIN_GRACE_S
+                    continue
+                try:
+                    chunk = os.read(fd, READ_CHUNK)
+                except BlockingIOError:
+                    continue
+                if chunk:
+                    streams[fd].feed(chunk)
+                else:
+                    selector.unregister(fd)
+                    del streams[fd]
+        selector.close()
+        os.close(pidfd)
+        for pipe in (proc.stdout, proc.stderr):
+            pipe.close()
+        assert wait_status is not None and rusage is not None
+        cpu_ms = round((rusage.ru_utime + rusage.ru_stime) * 1000)
+        peak_kb: int | None = rusage.ru_maxrss
+        oom = False
+        if cgroup is not None:
+            cpu_ms = max(cpu_ms, cgroup.cpu_time_ms() or 0)
+            peak = cgroup.peak_memory_bytes()
+            peak_kb = peak // 1024 if peak is not None else peak_kb
+            oom = cgroup.oom_killed()
+        sandbox_started, sandbox_exit = _parse_status(status) if status_fd_arg else (True, None)
+        return Outcome(
+            started_at=started,
+            finished_at=finished,
+            wall_ms=wall_ms,
+            returncode=os.WEXITSTATUS(wait_status) if os.WIFEXITED(wait_status) else None,
+            term_signal=os.WTERMSIG(wait_status) if os.WIFSIGNALED(wait_status) else None,
+            timed_out=timed_out,
+            cpu_ms=cpu_ms,
+            peak_memory_kb=peak_kb,
+            oom_killed=oom,
+            stdout=stdout,
+            stderr=stderr,
+            sandbox_started=sandbox_started,
+            sandbox_exit_code=sandbox_exit,
+            cgroup_enforced=cgroup is not None,
+        )
+    finally:
+        for fd in (status_r, status_w):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        if cgroup is not None:
+            cgroup.destroy()
+
+
+def _over_cpu(cgroup: RunCgroup | None, limits: Limits, elapsed_s: float) -> bool:
+    if cgroup is None or elapsed_s * 1000 < limits.cpu_ms / 2:
+        return False
+    used = cgroup.cpu_time_ms()
+    return used is not None and used > limits.cpu_ms
+
+
+def _kill_tree(pid: int, cgroup: RunCgroup | None) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    if cgroup is not None:
+        cgroup.kill_all()
+
+
+def _parse_status(status: Stream) -> tuple[bool, int | None]:
+    """bubblewrap writes one JSON object per line: child-pid when the sandbox is up, then
+    exit-code. The program cannot write to this pipe: it is not among its descriptors."""
+    started = False
+    exit_code: int | None = None
+    for line in status.text().replace("}{", "}\n{").splitlines():
+        with contextlib.suppress(ValueError):
+            item = json.loads(line)
+            started = started or "child-pid" in item
+            if "exit-code" in item:
+                exit_code = int(item["exit-code"])
+    return started, exit_code

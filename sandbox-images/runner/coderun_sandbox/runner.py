@@ -1,0 +1,201 @@
+"""The runner: take (language, code, input), return the seed's result with an honest verdict.
+
+The one place where compiling, running, limiting, measuring and classifying happen. The
+local executor calls `execute` in-process; the Kubernetes sandbox image runs the same
+functions as its entrypoint (`python3 -m coderun_sandbox`), compile and run as two phases.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .classify import classify_compile, classify_run
+from .contract import ErrorType, RunRequest, RunResult, Status, utc_now
+from .isolation import PROGRAM_ENV, BubblewrapIsolation, ContainerIsolation, Isolation
+from .languages import Language, languages
+from .process import Limits, Outcome, run_limited, sealed_input
+
+MB = 1024 * 1024
+# The compiler's process cap: g++ and javac start a few helpers and many threads.
+COMPILE_MAX_PROCESSES = 256
+
+
+def workdir_base() -> Path:
+    """Host directory for run work dirs. /dev/shm is tmpfs: what a program writes there is
+    charged to its own memory cgroup, so filling "the disk" ends as MLE, not a full host disk."""
+    configured = os.environ.get("CODERUN_WORKDIR_BASE")
+    if configured:
+        return Path(configured)
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+
+
+@contextlib.contextmanager
+def private_workdir(owner_uid: int | None) -> Iterator[Path]:
+    """A fresh directory only this run can see; removed afterwards without following links."""
+    path = Path(tempfile.mkdtemp(prefix="coderun-", dir=workdir_base()))
+    try:
+        yield path
+    finally:
+        # rmtree works on directory descriptors on Linux, so a symlink the program planted
+        # is removed, never followed.
+        assert shutil.rmtree.avoids_symlink_attacks
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def write_source(workdir: Path, language: Language, code: str, owner_uid: int | None) -> None:
+    """Write the program into a work dir no untrusted process has touched yet."""
+    target = workdir / language.source_file(code)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8", errors="surrogatepass") as handle:
+        handle.write(code)
+    if owner_uid is not None:
+        os.chown(workdir, owner_uid, owner_uid)
+    os.chmod(workdir, 0o700)
+
+
+@dataclass(frozen=True)
+class Phase:
+    argv: list[str]
+    limits: Limits
+
+
+def _launch(phase: Phase, workdir: Path, isolation: Isolation, stdin_fd: int) -> Outcome:
+    uid = isolation.uid
+    return run_limited(
+        isolation.wrap(phase.argv, workdir),
+        cwd=isolation.cwd(workdir),
+        env=dict(PROGRAM_ENV),
+        stdin_fd=stdin_fd,
+        limits=phase.limits,
+        uid=uid,
+        gid=uid,
+        use_cgroup=isinstance(isolation, BubblewrapIsolation),
+        status_fd_arg=isolation.reports_status,
+    )
+
+
+def compile_phase(request: RunRequest, workdir: Path, isolation: Isolation) -> RunResult | None:
+    """Compile in `workdir` (source already written). None on success, else the failed result."""
+    language = languages()[request.language]
+    if not language.compiled:
+        return None
+    limits = request.limits
+    phase = Phase(
+        language.compile_argv(request.code, limits.memory_limit_mb),
+        Limits(
+            wall_s=limits.compile_time_limit_ms / 1000,
+            cpu_ms=limits.compile_time_limit_ms,
+            memory_bytes=limits.compile_memory_limit_mb * MB,
+            max_processes=COMPILE_MAX_PROCESSES,
+            output_cap=limits.output_cap_bytes,
+        ),
+    )
+    stdin = os.open(os.devnull, os.O_RDONLY)
+    try:
+        outcome = _launch(phase, workdir, isolation, stdin)
+    finally:
+        os.close(stdin)
+    verdict = classify_compile(outcome, limits.compile_time_limit_ms)
+    if verdict.status is Status.SUCCESS:
+        return None
+    return RunResult.failure(
+        verdict.error_type or ErrorType.COMPILATION_ERROR,
+        verdict.message,
+        stdout=outcome.stdout.text(),
+        stderr=outcome.stderr.text(),
+        exit_code=outcome.exit_code,
+        started_at=outcome.started_at,
+        finished_at=outcome.finished_at,
+        compile_time_ms=outcome.wall_ms,
+        stdout_truncated=outcome.stdout.truncated,
+        stderr_truncated=outcome.stderr.truncated,
+    )
+
+
+def run_phase(request: RunRequest, workdir: Path, isolation: Isolation) -> RunResult:
+    language = languages()[request.language]
+    limits = request.limits
+    phase = Phase(
+        language.run_argv(request.code, limits.memory_limit_mb),
+        Limits(
+            # CPU is held to the limit; wall gets a second more so that a loaded machine's
+            # scheduling delay is not billed to the program. A sleeping program still ends TLE.
+            wall_s=(limits.time_limit_ms + 1000) / 1000,
+            cpu_ms=limits.time_limit_ms,
+            memory_bytes=limits.memory_limit_mb * MB,
+            max_processes=language.max_processes,
+            output_cap=limits.output_cap_bytes,
+        ),
+    )
+    stdin = sealed_input(request.input.encode("utf-8", "surrogatepass"))
+    try:
+        outcome = _launch(phase, workdir, isolation, stdin)
+    finally:
+        os.close(stdin)
+    verdict = classify_run(
+        outcome, limits.time_limit_ms, limits.memory_limit_mb, language.oom_markers
+    )
+    return RunResult(
+        status=verdict.status,
+        stdout=outcome.stdout.text(),
+        stderr=outcome.stderr.text(),
+        exit_code=outcome.exit_code,
+        error_type=verdict.error_type,
+        error_message=verdict.message,
+        started_at=outcome.started_at,
+        finished_at=outcome.finished_at,
+        execution_time_ms=outcome.wall_ms,
+        cpu_time_ms=outcome.cpu_ms,
+        memory_kb=outcome.peak_memory_kb,
+        stdout_truncated=outcome.stdout.truncated,
+        stderr_truncated=outcome.stderr.truncated,
+    )
+
+
+def execute(request: RunRequest, isolation: Isolation | None = None) -> RunResult:
+    """Compile and run one program; always returns a final result.
+
+    Raises InvalidRequest for a request that cannot be run (the caller's input to fix).
+    """
+    request.validate(list(languages()))
+    isolation = isolation or BubblewrapIsolation()
+    missing = isolation.available()
+    if missing:
+        return RunResult.failure(ErrorType.SANDBOX_ERROR, missing)
+    started = utc_now()
+    try:
+        with private_workdir(isolation.uid) as workdir:
+            language = languages()[request.language]
+            write_source(workdir, language, request.code, isolation.uid)
+            failed = compile_phase(request, workdir, isolation)
+            if failed is not None:
+                return failed
+            compile_ms = round((utc_now() - started).total_seconds() * 1000)
+            result = run_phase(request, workdir, isolation)
+            if language.compiled:
+                result.compile_time_ms = compile_ms
+            return result
+    except OSError as error:
+        return RunResult.failure(
+            ErrorType.SANDBOX_ERROR,
+            f"the sandbox could not run the program: {error}",
+            started_at=started,
+            finished_at=utc_now(),
+        )
+    except Exception as error:  # a bug of ours: report it, never leave the job hanging
+        return RunResult.failure(
+            ErrorType.INTERNAL_ERROR,
+            f"internal error in the runner: {type(error).__name__}",
+            started_at=started,
+            finished_at=utc_now(),
+        )
+
+
+__all__ = ["ContainerIsolation", "compile_phase", "execute", "run_phase", "write_source"]
