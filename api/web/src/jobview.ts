@@ -1,0 +1,72 @@
+// One job's result: verdict, timings, output. Shared by the dashboard's detail dialog and the
+// playground's result panel, so both say the same thing about the same job.
+import type { Job } from "./api";
+import { h } from "./dom";
+import { dateTime, languageName, ms, verdictBadge, verdictOf } from "./format";
+
+function output(label: string, text: string, kind: "stdout" | "stderr"): HTMLElement {
+  const id = `out-${kind}-${Math.random().toString(36).slice(2, 8)}`;
+  return h(
+    "div",
+    { class: `output output-${kind}` },
+    h("h3", { id, class: "output-label" }, label),
+    text
+      ? h(
+          "pre",
+          { tabindex: 0, "aria-labelledby": id, "data-testid": kind, class: "output-text" },
+          text,
+        )
+      : h("p", { class: "muted output-empty", "data-testid": `${kind}-empty` }, "(empty)"),
+  );
+}
+
+function timing(label: string, value: string, testid: string): HTMLElement {
+  return h("div", { class: "timing" }, h("dt", {}, label), h("dd", { "data-testid": testid }, value));
+}
+
+export function renderJob(job: Job, options: { showMeta?: boolean } = {}): HTMLElement {
+  const verdict = verdictOf(job);
+  const root = h("div", { class: "job", "data-job-id": job.jobId, "data-status": job.status });
+  root.append(
+    h(
+      "div",
+      { class: "job-verdict" },
+      verdictBadge(job),
+      h("span", { class: "verdict-long", "data-testid": "verdict" }, verdict.long),
+      job.exitCode !== null && job.exitCode !== undefined
+        ? h("span", { class: "muted" }, `exit code ${job.exitCode}`)
+        : null,
+    ),
+  );
+  if (job.sandboxErrorMessage) {
+    root.append(h("p", { class: "job-error", "data-testid": "error-message" }, job.sandboxErrorMessage));
+  }
+  root.append(
+    h(
+      "dl",
+      { class: "timings" },
+      timing("Execution", ms(job.executionTimeMs), "execution-time"),
+      timing("Queue", ms(job.queueTimeMs), "queue-time"),
+      timing("Total", ms(job.totalTimeMs), "total-time"),
+    ),
+  );
+  root.append(output("Output (stdout)", job.stdout ?? "", "stdout"));
+  if (job.stderr || verdict.tone !== "ok") {
+    root.append(output("Errors (stderr)", job.stderr ?? "", "stderr"));
+  }
+  if (options.showMeta) {
+    root.append(
+      h(
+        "dl",
+        { class: "meta" },
+        timing("Job ID", job.jobId, "job-id"),
+        timing("Language", languageName(job.language), "job-language"),
+        timing("Status", job.status, "job-status"),
+        timing("Queued at", dateTime(job.queuedAt), "queued-at"),
+        timing("Started at", dateTime(job.startedAt), "started-at"),
+        timing("Finished at", dateTime(job.finishedAt), "finished-at"),
+      ),
+    );
+  }
+  return root;
+}
