@@ -1,3 +1,3 @@
 """Shared pytest setup. Fixture modules live in tests/fixtures and are registered here."""
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["tests.fixtures.cluster"]
