@@ -1,0 +1,83 @@
+"""All settings, read once from `CODERUN_*` environment variables.
+
+Each one is documented in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "coderun"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CODERUN_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    # Empty means SQLite at <data_dir>/coderun.db. PostgreSQL: postgresql+psycopg://user:pw@host/db
+    database_url: str = ""
+    # Empty means in-process rate limits and notifications (one API process).
+    redis_url: str = ""
+    # Run migrations on start. Unset: only for SQLite (the embedded default); with
+    # PostgreSQL run `coderun db upgrade` once per release instead.
+    auto_migrate: bool | None = None
+
+    executor: Literal["local", "kubernetes"] = "local"
+    local_workers: int = Field(default=2, ge=1, le=64)
+    # A job whose executor stops renewing its lease for this long is re-run (or failed with
+    # InternalError once max_attempts runs were started).
+    job_lease_seconds: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=2, ge=1)
+
+    free_credits: int = Field(default=100, ge=0)
+    early_credits: int = Field(default=200, ge=0)
+
+    submit_rate_limit: str = "60/minute"
+    auth_rate_limit: str = "10/minute"
+    trust_proxy_headers: bool = False
+
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_wait_seconds: float = Field(default=30.0, ge=0, le=30)
+
+    session_ttl_hours: float = Field(default=24 * 7, gt=0)
+    cookie_secure: bool = False
+
+    static_dir: Path | None = None
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env == "production":
+            if not self.cookie_secure:
+                raise ValueError("CODERUN_COOKIE_SECURE must be true when CODERUN_ENV=production")
+            if not self.database_url:
+                raise ValueError("set CODERUN_DATABASE_URL when CODERUN_ENV=production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'coderun.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def effective_static_dir(self) -> Path:
+        return self.static_dir or Path(__file__).with_name("static")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,192 @@
+"""Request dependencies as Annotated aliases; each raises the HTTP error itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Literal
+
+from coderun_sandbox.contract import utc_now
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, APIKeyHeader
+from sqlmodel import Session, col, select
+
+from coderun_api.envelope import ApiError
+from coderun_api.models import Account, ApiKey, WebSession
+from coderun_api.security import (
+    CSRF_HEADER,
+    CSRF_VALUE,
+    SESSION_COOKIE,
+    api_key_well_formed,
+    digests_equal,
+    sha256_hex,
+)
+from coderun_api.state import AppState
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+api_key_scheme = APIKeyHeader(
+    name="X-API-KEY",
+    auto_error=False,
+    description="Your API key (`nr_live_...`), from the dashboard.",
+)
+session_scheme = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description="Dashboard session. Unsafe methods also need `X-Requested-With: coderun-web`.",
+)
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.coderun
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_db(state: StateDep) -> Iterator[Session]:
+    with Session(state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    account: Account
+    via: Literal["api_key", "session"]
+    session_id: int | None = None
+
+    @property
+    def account_id(self) -> int:
+        assert self.account.id is not None
+        return self.account.id
+
+
+MISSING_KEY = (
+    "missing X-API-KEY header: send your API key (it starts with nr_live_) in the X-API-KEY header"
+)
+MALFORMED_KEY = "X-API-KEY is malformed: API keys start with nr_live_ followed by 43 characters"
+UNKNOWN_KEY = (
+    "X-API-KEY is not a valid API key (unknown or revoked); generate a new one in the dashboard"
+)
+
+
+def _account_for_key(db: Session, key: str) -> Account:
+    if not api_key_well_formed(key):
+        raise ApiError(401, MALFORMED_KEY)
+    digest = sha256_hex(key)
+    row = db.exec(
+        select(ApiKey).where(col(ApiKey.key_hash) == digest, col(ApiKey.revoked_at).is_(None))
+    ).first()
+    # The lookup is by hash; comparing the digests again in constant time keeps the check
+    # free of early-exit string comparison whatever the database does.
+    if row is None or not digests_equal(row.key_hash, digest):
+        raise ApiError(401, UNKNOWN_KEY)
+    account = db.get(Account, row.account_id)
+    if account is None:
+        raise ApiError(401, UNKNOWN_KEY)
+    return account
+
+
+def session_for_token(db: Session, token: str) -> WebSession | None:
+    row = db.exec(select(WebSession).where(col(WebSession.token_hash) == sha256_hex(token))).first()
+    if row is None or row.expires_at <= utc_now():
+        return None
+    return row
+
+
+def optional_session(request: Request, db: Session) -> Principal | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    row = session_for_token(db, token)
+    if row is None:
+        return None
+    account = db.get(Account, row.account_id)
+    if account is None:
+        return None
+    if request.method in UNSAFE_METHODS and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
+        raise ApiError(
+            403, f"requests made with the dashboard session must send `{CSRF_HEADER}: {CSRF_VALUE}`"
+        )
+    return Principal(account=account, via="session", session_id=row.id)
+
+
+def require_principal(
+    request: Request,
+    db: SessionDep,
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+    _cookie: Annotated[str | None, Depends(session_scheme)],
+) -> Principal:
+    """X-API-KEY if sent (a bad key is a 401 even with a session); else the session."""
+    if api_key is not None:
+        return Principal(account=_account_for_key(db, api_key.strip()), via="api_key")
+    principal = optional_session(request, db)
+    if principal is None:
+        raise ApiError(401, MISSING_KEY)
+    return principal
+
+
+def require_session(
+    request: Request,
+    db: SessionDep,
+    _cookie: Annotated[str | None, Depends(session_scheme)],
+) -> Principal:
+    principal = optional_session(request, db)
+    if principal is None:
+        raise ApiError(401, "sign in first: this route needs the dashboard session")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
+SessionPrincipal = Annotated[Principal, Depends(require_session)]
+
+
+def client_address(request: Request, state: AppState) -> str:
+    if state.settings.trust_proxy_headers:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
+def auth_rate_limit(request: Request, state: StateDep) -> None:
+    decision = state.limits.hit(state.limits.auth, "auth", client_address(request, state))
+    if not decision.allowed:
+        raise ApiError(
+            429,
+            f"too many sign-in requests: the limit is {state.settings.auth_rate_limit} per "
+            f"client; retry after {decision.retry_after_seconds} s",
+            {"Retry-After": str(decision.retry_after_seconds)},
+        )
+
+
+AuthRateLimit = Depends(auth_rate_limit)
+
+
+def submit_rate_limit(principal: CurrentPrincipal, state: StateDep) -> None:
+    decision = state.limits.hit(state.limits.submit, "submit", str(principal.account_id))
+    if not decision.allowed:
+        raise ApiError(
+            429,
+            f"too many submissions: the limit is {state.settings.submit_rate_limit} per API "
+            f"key; retry after {decision.retry_after_seconds} s",
+            {"Retry-After": str(decision.retry_after_seconds)},
+        )
+
+
+def parse_timestamp(name: str, value: str | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    from coderun_sandbox.contract import parse_iso_utc
+
+    try:
+        return parse_iso_utc(value)
+    except ValueError:
+        raise ApiError(
+            400, f"`{name}` must be an ISO-8601 timestamp such as 2026-01-05T15:26:30.796Z"
+        ) from None

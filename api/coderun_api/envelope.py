@@ -1,0 +1,103 @@
+"""The seed's response envelope `{code, success, message, data}` for successes and errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+def envelope(data: Any, message: str, code: int = 200) -> dict[str, Any]:
+    return {"code": code, "success": 200 <= code < 300, "message": message, "data": data}
+
+
+def respond(
+    data: Any, message: str, code: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(envelope(data, message, code), status_code=code, headers=headers)
+
+
+class ApiError(Exception):
+    """Raised anywhere in a request; rendered as the envelope with success=false."""
+
+    def __init__(self, code: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "header", "path")]
+    return ".".join(parts)
+
+
+_TYPE_WORDS = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "bool_type": "a boolean",
+    "bool_parsing": "a boolean",
+    "dict_type": "a JSON object",
+    "model_attributes_type": "a JSON object",
+    "datetime_parsing": "an ISO-8601 timestamp",
+    "datetime_from_date_parsing": "an ISO-8601 timestamp",
+    "datetime_type": "an ISO-8601 timestamp",
+}
+
+
+def describe_validation_error(exc: RequestValidationError) -> str:
+    problems: list[str] = []
+    for error in exc.errors():
+        kind = str(error.get("type", ""))
+        loc = tuple(error.get("loc", ()))
+        field = _field_path(loc)
+        if kind == "json_invalid":
+            ctx = error.get("ctx") or {}
+            detail = ctx.get("error", "")
+            problems.append(f"the request body is not valid JSON ({detail}); send a JSON object")
+        elif kind == "missing":
+            if not field:
+                problems.append("the request body is missing; send a JSON object")
+            else:
+                problems.append(f"`{field}` is required")
+        elif kind in _TYPE_WORDS:
+            if not field:
+                problems.append(f"the request body must be {_TYPE_WORDS[kind]}")
+            else:
+                problems.append(f"`{field}` must be {_TYPE_WORDS[kind]}")
+        else:
+            msg = str(error.get("msg", "is invalid"))
+            problems.append(f"`{field}`: {msg}" if field else msg)
+    return "; ".join(dict.fromkeys(problems)) or "invalid request"
+
+
+async def api_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return respond(None, exc.message, exc.code, exc.headers)
+
+
+async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return respond(None, describe_validation_error(exc), 400)
+
+
+_HTTP_MESSAGES = {
+    404: "not found",
+    405: "method not allowed",
+}
+
+
+async def http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if message in ("Not Found", "Method Not Allowed"):
+        message = _HTTP_MESSAGES.get(exc.status_code, message)
+    return respond(None, message, exc.status_code, dict(exc.headers or {}))
+
+
+async def unhandled_error_handler(_request: Request, _exc: Exception) -> JSONResponse:
+    return respond(None, "internal server error", 500)

@@ -1,0 +1,342 @@
+"""The job lifecycle, shared by every executor: accept, mark running, finalize, recover.
+
+`JobStore.finalize` is the one place a job becomes final and the one place a credit is
+charged: a conditional UPDATE (WHERE status is not final) and the credit decrement commit
+together, so any number of concurrent finalizers (workers, watchers, recovery after a
+restart) charge a success exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from coderun_sandbox.contract import (
+    ErrorType,
+    RunRequest,
+    RunResult,
+    Status,
+    iso_utc,
+    ms_between,
+    utc_now,
+)
+from sqlalchemy import Engine, func, select, update
+from sqlmodel import Session, col
+
+from coderun_api import metrics
+from coderun_api.logs import job_log
+from coderun_api.models import Account, Job
+from coderun_api.notify import JobNotifier
+
+log = logging.getLogger(__name__)
+
+NOT_FINAL = (Status.QUEUED.value, Status.RUNNING.value)
+
+
+def new_job_id() -> str:
+    """24 hex characters, like the seed's ids; also a valid Kubernetes object name."""
+    return secrets.token_hex(12)
+
+
+def request_fingerprint(request: RunRequest) -> str:
+    body = json.dumps([request.language, request.code, request.input], ensure_ascii=False)
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class NoCredits(Exception):
+    """The account cannot pay for another run."""
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different request."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    job: Job
+    created: bool  # False: an Idempotency-Key replay of an earlier submission
+
+
+def job_data(job: Job) -> dict[str, Any]:
+    """The seed's result `data` object (plus the contract's extra measurements)."""
+    queue_ms = ms_between(job.queued_at, job.started_at) if job.started_at else None
+    total_ms = ms_between(job.queued_at, job.finished_at) if job.finished_at else None
+    return {
+        "jobId": job.id,
+        "status": job.status,
+        "language": job.language,
+        "stdout": job.stdout,
+        "stderr": job.stderr,
+        "executionTimeMs": job.execution_time_ms,
+        "queueTimeMs": queue_ms,
+        "totalTimeMs": total_ms,
+        "exitCode": job.exit_code,
+        "sandboxErrorType": job.error_type,
+        "sandboxErrorMessage": job.error_message,
+        "queuedAt": iso_utc(job.queued_at),
+        "startedAt": iso_utc(job.started_at) if job.started_at else None,
+        "finishedAt": iso_utc(job.finished_at) if job.finished_at else None,
+        "cpuTimeMs": job.cpu_time_ms,
+        "memoryKb": job.memory_kb,
+        "compileTimeMs": job.compile_time_ms,
+        "stdoutTruncated": job.stdout_truncated,
+        "stderrTruncated": job.stderr_truncated,
+    }
+
+
+class JobStore:
+    def __init__(self, engine: Engine, notifier: JobNotifier, lease_seconds: float) -> None:
+        self.engine = engine
+        self.notifier = notifier
+        self.lease = timedelta(seconds=lease_seconds)
+
+    # -- accepting -----------------------------------------------------------------------
+
+    def accept(
+        self,
+        account_id: int,
+        request: RunRequest,
+        *,
+        idempotency_key: str | None = None,
+        owner: str | None = None,
+    ) -> Accepted:
+        """Store a new queued job, or return the earlier one for a replayed Idempotency-Key.
+
+        Raises NoCredits when the balance does not cover this run on top of the runs
+        already queued or running (each of which may still succeed and cost a credit).
+        """
+        fingerprint = request_fingerprint(request)
+        with Session(self.engine, expire_on_commit=False) as session:
+            # The first statement takes the account's write lock (a row lock on PostgreSQL,
+            # the database write lock on SQLite), so concurrent submissions by one account
+            # see each other's in-flight jobs.
+            session.execute(
+                update(Account).where(col(Account.id) == account_id).values(credits=Account.credits)
+            )
+            if idempotency_key is not None:
+                earlier = (
+                    session.execute(
+                        select(Job).where(
+                            col(Job.account_id) == account_id,
+                            col(Job.idempotency_key) == idempotency_key,
+                        )
+                    )
+                    .scalars()
+                    .first()
+                )
+                if earlier is not None:
+                    session.expunge(earlier)
+                    session.rollback()
+                    job = earlier
+                    if job.request_hash != fingerprint:
+                        raise IdempotencyConflict
+                    return Accepted(job, created=False)
+            credits = session.execute(
+                select(col(Account.credits)).where(col(Account.id) == account_id)
+            ).scalar_one()
+            in_flight = session.execute(
+                select(func.count())
+                .select_from(Job)
+                .where(col(Job.account_id) == account_id, col(Job.status).in_(NOT_FINAL))
+            ).scalar_one()
+            if credits - in_flight <= 0:
+                session.rollback()
+                raise NoCredits
+            now = utc_now()
+            job = Job(
+                id=new_job_id(),
+                account_id=account_id,
+                language=request.language,
+                code=request.code,
+                input=request.input,
+                status=Status.QUEUED.value,
+                queued_at=now,
+                owner=owner,
+                lease_until=now + self.lease if owner else None,
+                idempotency_key=idempotency_key,
+                request_hash=fingerprint,
+            )
+            session.add(job)
+            session.commit()
+        metrics.SUBMISSIONS.labels(language=request.language).inc()
+        log.info("job queued", extra=job_log(job.id, accountId=account_id, language=job.language))
+        return Accepted(job, created=True)
+
+    # -- the executor seam ---------------------------------------------------------------
+
+    def mark_running(self, job_id: str, started_at: datetime | None = None) -> Job | None:
+        """queued -> running. Returns the job, or None if it is no longer queued."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            result = session.execute(
+                update(Job)
+                .where(col(Job.id) == job_id, col(Job.status) == Status.QUEUED.value)
+                .values(
+                    status=Status.RUNNING.value,
+                    started_at=started_at or utc_now(),
+                    attempts=Job.attempts + 1,
+                )
+            )
+            session.commit()
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            job = session.get(Job, job_id)
+        log.info("job running", extra=job_log(job_id, attempt=job.attempts if job else None))
+        return job
+
+    def finalize(self, job_id: str, result: RunResult) -> bool:
+        """Make the job final with `result` and charge a success; idempotent.
+
+        Returns True for the call that made the job final, False if it already was (or
+        does not exist). Safe to call from any thread or process, any number of times.
+        """
+        if not result.status.is_final:
+            raise ValueError(f"finalize needs a final result, not {result.status}")
+        success = result.status == Status.SUCCESS
+        now = utc_now()
+        with Session(self.engine, expire_on_commit=False) as session:
+            job = session.get(Job, job_id)
+            if job is None or job.status not in NOT_FINAL:
+                return False
+            started_at = result.started_at or job.started_at or now
+            values: dict[str, Any] = {
+                "status": result.status.value,
+                "stdout": result.stdout,
+                "stderr": result.stderr,
+                "exit_code": result.exit_code,
+                "error_type": result.error_type.value if result.error_type else None,
+                "error_message": result.error_message,
+                "execution_time_ms": result.execution_time_ms,
+                "cpu_time_ms": result.cpu_time_ms,
+                "memory_kb": result.memory_kb,
+                "compile_time_ms": result.compile_time_ms,
+                "stdout_truncated": result.stdout_truncated,
+                "stderr_truncated": result.stderr_truncated,
+                "started_at": max(started_at, job.queued_at),
+                "finished_at": max(result.finished_at or now, job.queued_at),
+                "charged": success,
+                "lease_until": None,
+            }
+            made_final = session.execute(
+                update(Job)
+                .where(col(Job.id) == job_id, col(Job.status).in_(NOT_FINAL))
+                .values(**values)
+            )
+            if made_final.rowcount != 1:  # type: ignore[attr-defined]
+                session.rollback()
+                return False
+            if success:
+                session.execute(
+                    update(Account)
+                    .where(col(Account.id) == job.account_id)
+                    .values(credits=Account.credits - 1, credits_used=Account.credits_used + 1)
+                )
+            session.commit()
+            language = job.language
+        if success:
+            metrics.CREDITS_CHARGED.inc()
+        metrics.VERDICTS.labels(
+            language=language,
+            status=result.status.value,
+            error_type=result.error_type.value if result.error_type else "",
+        ).inc()
+        log.info(
+            "job finished",
+            extra=job_log(
+                job_id,
+                status=result.status.value,
+                errorType=result.error_type.value if result.error_type else None,
+                executionTimeMs=result.execution_time_ms,
+                charged=success,
+            ),
+        )
+        self.notifier.publish(job_id)
+        return True
+
+    def fail_internal(self, job_id: str, message: str) -> bool:
+        return self.finalize(job_id, RunResult.failure(ErrorType.INTERNAL_ERROR, message))
+
+    # -- leases (local executor) ---------------------------------------------------------
+
+    def renew_leases(self, owner: str) -> int:
+        with Session(self.engine) as session:
+            result = session.execute(
+                update(Job)
+                .where(col(Job.owner) == owner, col(Job.status).in_(NOT_FINAL))
+                .values(lease_until=utc_now() + self.lease)
+            )
+            session.commit()
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def claim_expired(self, owner: str, limit: int = 100) -> list[Job]:
+        """Take over jobs whose executor stopped renewing their lease (it died).
+
+        Each is put back to queued under the new owner; the caller re-runs it or, when it
+        already had its attempts, fails it with InternalError.
+        """
+        now = utc_now()
+        claimed: list[Job] = []
+        with Session(self.engine, expire_on_commit=False) as session:
+            candidates: Sequence[str] = (
+                session.execute(
+                    select(col(Job.id))
+                    .where(
+                        col(Job.status).in_(NOT_FINAL),
+                        col(Job.lease_until).is_not(None),
+                        col(Job.lease_until) < now,
+                    )
+                    .order_by(col(Job.queued_at))
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+            for job_id in candidates:
+                result = session.execute(
+                    update(Job)
+                    .where(
+                        col(Job.id) == job_id,
+                        col(Job.status).in_(NOT_FINAL),
+                        col(Job.lease_until) < now,
+                    )
+                    .values(
+                        owner=owner,
+                        lease_until=now + self.lease,
+                        status=Status.QUEUED.value,
+                        started_at=None,
+                    )
+                )
+                session.commit()
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    job = session.get(Job, job_id)
+                    if job is not None:
+                        session.refresh(job)
+                        claimed.append(job)
+        for job in claimed:
+            log.warning(
+                "job recovered from a stopped executor",
+                extra=job_log(job.id, attempts=job.attempts),
+            )
+        return claimed
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get_for_account(self, job_id: str, account_id: int) -> Job | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            job = session.get(Job, job_id)
+            if job is None or job.account_id != account_id:
+                return None
+            return job
+
+    def queued_count(self) -> int:
+        with Session(self.engine) as session:
+            return int(
+                session.execute(
+                    select(func.count()).select_from(Job).where(col(Job.status) == "queued")
+                ).scalar_one()
+            )

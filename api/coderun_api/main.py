@@ -1,0 +1,106 @@
+"""Builds the FastAPI app: routes, error envelope, middleware, and the lifespan that owns
+the database engine, the executor, rate limits and job notifications."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from coderun_api import db, metrics
+from coderun_api.config import Settings, get_settings
+from coderun_api.envelope import (
+    ApiError,
+    api_error_handler,
+    http_error_handler,
+    unhandled_error_handler,
+    validation_error_handler,
+)
+from coderun_api.executors import make_executor
+from coderun_api.jobs import JobStore
+from coderun_api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from coderun_api.notify import JobNotifier
+from coderun_api.ratelimit import RateLimits
+from coderun_api.routes import account, auth, jobs, meta, ops, runner
+from coderun_api.routes.web import mount_web
+from coderun_api.state import AppState
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Run untrusted Python, JavaScript, C++ and Java and get the output with an honest verdict.
+
+1. `POST /api/v1/runner/submit` with your key in the **X-API-KEY** header: get a `jobId`.
+2. `GET /api/v1/runner/{jobId}/result` until `status` is `success` or `failed`
+   (or add `?wait=30` to be answered as soon as it is).
+
+Every response is the envelope `{code, success, message, data}`; errors too, with a
+`message` that says what to fix. Limits: 3 s, 256 MB, no network; code and input up to
+64 KiB each. A run costs 1 credit only when its status is `success`.
+"""
+
+
+def build_state(settings: Settings) -> AppState:
+    engine = db.make_engine(settings)
+    notifier = JobNotifier(settings.redis_url)
+    job_store = JobStore(engine, notifier, settings.job_lease_seconds)
+    executor = make_executor(settings, job_store)
+    return AppState(
+        settings=settings,
+        engine=engine,
+        notifier=notifier,
+        jobs=job_store,
+        executor=executor,
+        limits=RateLimits(settings),
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        migrate = settings.auto_migrate if settings.auto_migrate is not None else settings.is_sqlite
+        if migrate:
+            db.upgrade(settings)
+        state = build_state(settings)
+        app.state.coderun = state
+        state.notifier.start()
+        state.executor.start()
+        metrics.QUEUE_DEPTH.set_function(lambda: float(state.executor.queue_depth()))
+        log.info("coderun api started", extra={"executor": settings.executor})
+        try:
+            yield
+        finally:
+            state.executor.stop()
+            state.notifier.stop()
+            state.engine.dispose()
+
+    app = FastAPI(
+        title="CodeRun API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "runner", "description": "Submit code and fetch results (the seed API)."},
+            {"name": "auth", "description": "Dashboard sign-up and sign-in (10 requests/min)."},
+            {"name": "account", "description": "Balance, usage and the API key."},
+            {"name": "jobs", "description": "Own job history and aggregates."},
+            {"name": "meta", "description": "Public information."},
+            {"name": "operations", "description": "Health, readiness and metrics."},
+        ],
+    )
+    app.add_exception_handler(ApiError, api_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(Exception, unhandled_error_handler)
+    for module in (runner, auth, account, jobs, meta, ops):
+        app.include_router(module.router)
+    mount_web(app, settings.effective_static_dir)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+    return app

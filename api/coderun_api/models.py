@@ -1,0 +1,123 @@
+"""Database tables (SQLModel). Schema changes go through Alembic (coderun_api/migrations)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from coderun_sandbox.contract import utc_now
+from sqlalchemy import Column, DateTime, Dialect, Index, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, also on SQLite (which stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+def _utc_column(nullable: bool = True, index: bool = False) -> Any:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+
+class AccountBase(SQLModel):
+    email: str = Field(max_length=320)
+
+
+class AccountCreate(AccountBase):
+    password: str = Field(min_length=8, max_length=1024)
+
+
+class Account(AccountBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    password_hash: str | None = Field(default=None, max_length=255)
+    credits: int = 0
+    credits_used: int = 0
+    early: bool = False
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column(nullable=False))
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    # sha256 of the full key; the key itself is shown once and never stored.
+    key_hash: str = Field(max_length=64, unique=True, index=True)
+    prefix: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column(nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=_utc_column())
+
+
+class WebSession(SQLModel, table=True):
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column(nullable=False))
+    expires_at: datetime = Field(sa_column=_utc_column(nullable=False))
+
+
+# --- jobs ---------------------------------------------------------------------------------
+
+
+class JobBase(SQLModel):
+    language: str = Field(max_length=32)
+    code: str
+    input: str = ""
+
+
+class Job(JobBase, table=True):
+    __table_args__ = (
+        Index("ix_job_account_queued", "account_id", "queued_at"),
+        Index("ix_job_status_lease", "status", "lease_until"),
+        UniqueConstraint("account_id", "idempotency_key", name="uq_job_account_idempotency"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    account_id: int = Field(foreign_key="account.id")
+    status: str = Field(default="queued", max_length=16)
+    stdout: str = ""
+    stderr: str = ""
+    exit_code: int | None = None
+    error_type: str | None = Field(default=None, max_length=32)
+    error_message: str = ""
+    execution_time_ms: int | None = None
+    cpu_time_ms: int | None = None
+    memory_kb: int | None = None
+    compile_time_ms: int | None = None
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    queued_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column(nullable=False))
+    started_at: datetime | None = Field(default=None, sa_column=_utc_column())
+    finished_at: datetime | None = Field(default=None, sa_column=_utc_column())
+    # True once the success was charged; set in the same UPDATE that made the job final.
+    charged: bool = False
+    attempts: int = 0
+    # Local executor lease: which process holds the job and until when (NULL: not leased,
+    # e.g. jobs owned by the Kubernetes executor, whose CodeRun objects survive restarts).
+    owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_column=_utc_column())
+    idempotency_key: str | None = Field(default=None, max_length=255)
+    request_hash: str | None = Field(default=None, max_length=64)

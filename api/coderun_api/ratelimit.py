@@ -1,0 +1,37 @@
+"""Rate limits through the `limits` library: in-process by default, shared via Redis when set."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import MovingWindowRateLimiter
+
+from coderun_api.config import Settings
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    retry_after_seconds: int = 0
+
+
+class RateLimits:
+    def __init__(self, settings: Settings) -> None:
+        self.storage: Storage
+        if settings.redis_url:
+            self.storage = RedisStorage(settings.redis_url, key_prefix="coderun-limits")
+        else:
+            self.storage = MemoryStorage()
+        self._limiter = MovingWindowRateLimiter(self.storage)
+        self.submit = parse(settings.submit_rate_limit)
+        self.auth = parse(settings.auth_rate_limit)
+
+    def hit(self, item: RateLimitItem, *identifiers: str) -> Decision:
+        if self._limiter.hit(item, *identifiers):
+            return Decision(True)
+        reset_time, _remaining = self._limiter.get_window_stats(item, *identifiers)
+        return Decision(False, max(1, math.ceil(reset_time - time.time())))

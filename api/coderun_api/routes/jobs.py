@@ -1,0 +1,110 @@
+"""The account's own job history and its aggregates (dashboard)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from coderun_sandbox.contract import ErrorType, Status
+from coderun_sandbox.languages import supported
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy import ColumnElement, func, select
+from sqlmodel import col
+
+from coderun_api.deps import CurrentPrincipal, SessionDep, parse_timestamp
+from coderun_api.envelope import ApiError, respond
+from coderun_api.jobs import job_data
+from coderun_api.models import Job
+from coderun_api.stats import JobRow, aggregate
+
+router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+
+MAX_PAGE_SIZE = 100
+
+
+def _window(
+    account_id: int, start: datetime | None, end: datetime | None
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Job.account_id == account_id]  # type: ignore[list-item]
+    if start is not None:
+        conditions.append(Job.queued_at >= start)  # type: ignore[arg-type]
+    if end is not None:
+        conditions.append(Job.queued_at <= end)  # type: ignore[arg-type]
+    return conditions
+
+
+@router.get("", summary="Own job history, newest first")
+def list_jobs(
+    principal: CurrentPrincipal,
+    db: SessionDep,
+    language: str | None = None,
+    status: str | None = None,
+    error_type: Annotated[str | None, Query(alias="errorType")] = None,
+    from_: Annotated[
+        str | None, Query(alias="from", description="ISO timestamp (queuedAt)")
+    ] = None,
+    to: Annotated[str | None, Query(description="ISO timestamp (queuedAt)")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = 20,
+) -> JSONResponse:
+    conditions = _window(
+        principal.account_id, parse_timestamp("from", from_), parse_timestamp("to", to)
+    )
+    if language:
+        if language not in supported():
+            raise ApiError(400, f"`language` must be one of: {', '.join(supported())}")
+        conditions.append(Job.language == language)  # type: ignore[arg-type]
+    if status:
+        if status not in {s.value for s in Status}:
+            raise ApiError(400, f"`status` must be one of: {', '.join(s.value for s in Status)}")
+        conditions.append(Job.status == status)  # type: ignore[arg-type]
+    if error_type:
+        if error_type not in {e.value for e in ErrorType}:
+            raise ApiError(
+                400, f"`errorType` must be one of: {', '.join(e.value for e in ErrorType)}"
+            )
+        conditions.append(Job.error_type == error_type)  # type: ignore[arg-type]
+    total = db.execute(select(func.count()).select_from(Job).where(*conditions)).scalar_one()
+    rows = (
+        db.execute(
+            select(Job)
+            .where(*conditions)
+            .order_by(Job.queued_at.desc(), Job.id.desc())  # type: ignore[attr-defined]
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+        .scalars()
+        .all()
+    )
+    return respond(
+        {
+            "items": [job_data(job) for job in rows],
+            "page": page,
+            "pageSize": page_size,
+            "total": total,
+        },
+        "jobs fetched successfully",
+    )
+
+
+@router.get("/stats", summary="Aggregates over own jobs: counts, success rate, times, credits")
+def job_stats(
+    principal: CurrentPrincipal,
+    db: SessionDep,
+    from_: Annotated[
+        str | None, Query(alias="from", description="ISO timestamp (queuedAt)")
+    ] = None,
+    to: Annotated[str | None, Query(description="ISO timestamp (queuedAt)")] = None,
+    bucket: Literal["hour", "day"] = "day",
+) -> JSONResponse:
+    conditions = _window(
+        principal.account_id, parse_timestamp("from", from_), parse_timestamp("to", to)
+    )
+    result = db.execute(
+        select(
+            col(Job.queued_at), col(Job.status), col(Job.execution_time_ms), col(Job.charged)
+        ).where(*conditions)
+    ).all()
+    data: dict[str, Any] = aggregate((JobRow(r[0], r[1], r[2], bool(r[3])) for r in result), bucket)
+    return respond(data, "job stats fetched successfully")

@@ -1,0 +1,22 @@
+"""Public information: the language table."""
+
+from __future__ import annotations
+
+from coderun_sandbox.languages import languages
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from coderun_api.envelope import respond
+
+router = APIRouter(prefix="/api/v1", tags=["meta"])
+
+
+@router.get("/languages", summary="Supported languages with a starter program")
+def list_languages() -> JSONResponse:
+    return respond(
+        [
+            {"key": lang.key, "display": lang.display, "starter": lang.starter}
+            for lang in languages().values()
+        ],
+        "languages fetched successfully",
+    )

@@ -1,0 +1,190 @@
+"""The seed's runner API: submit code, fetch (or wait for) its result."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+
+from coderun_sandbox.contract import InvalidRequest, RunRequest, Status
+from coderun_sandbox.languages import supported
+from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, StrictStr
+
+from coderun_api.deps import CurrentPrincipal, StateDep, submit_rate_limit
+from coderun_api.envelope import ApiError, respond
+from coderun_api.jobs import IdempotencyConflict, NoCredits, job_data
+from coderun_api.models import Job
+
+router = APIRouter(prefix="/api/v1/runner", tags=["runner"])
+
+
+class SubmitRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"code": "print('Hello, World!')", "language": "python", "input": ""}]
+        }
+    )
+
+    code: StrictStr
+    language: StrictStr
+    input: StrictStr = ""
+
+
+def _example(data: Any, message: str, code: int = 200) -> dict[str, Any]:
+    return {
+        "content": {
+            "application/json": {
+                "example": {"code": code, "success": code < 300, "message": message, "data": data}
+            }
+        }
+    }
+
+
+def _error(code: int, message: str) -> dict[str, Any]:
+    return {"description": message, **_example(None, message, code)}
+
+
+SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Queued. Poll the result with the jobId.",
+        **_example(
+            {"jobId": "694736e4b1f2f3fedab4d30f", "status": "queued"},
+            "job submitted successfully",
+        ),
+    },
+    400: _error(400, "unsupported language 'ruby'; supported: python, javascript, cpp, java"),
+    401: _error(401, "missing X-API-KEY header: send your API key in the X-API-KEY header"),
+    402: _error(402, "no credits left: each successful run costs 1 credit"),
+    409: _error(409, "Idempotency-Key was already used with a different request body"),
+    413: _error(413, "request body is larger than 262144 bytes"),
+    429: _error(429, "too many submissions: the limit is 60/minute per API key"),
+}
+
+RESULT_EXAMPLE = {
+    "jobId": "695bd82641bcbdea08ee3fbc",
+    "status": "success",
+    "language": "cpp",
+    "stdout": "Hello Neuron",
+    "stderr": "",
+    "executionTimeMs": 802,
+    "queueTimeMs": 132,
+    "totalTimeMs": 934,
+    "exitCode": 0,
+    "sandboxErrorType": None,
+    "sandboxErrorMessage": "",
+    "queuedAt": "2026-01-05T15:26:30.796Z",
+    "startedAt": "2026-01-05T15:26:30.928Z",
+    "finishedAt": "2026-01-05T15:26:31.730Z",
+    "cpuTimeMs": 790,
+    "memoryKb": 3500,
+    "compileTimeMs": 610,
+    "stdoutTruncated": False,
+    "stderrTruncated": False,
+}
+
+
+@router.post(
+    "/submit",
+    summary="Submit code to run",
+    description=(
+        "Queues the program and returns its `jobId` at once. Send an `Idempotency-Key` "
+        "header to make retries safe: a repeated key with the same body returns the same job. "
+        "Costs nothing now; a run that ends with status `success` costs 1 credit."
+    ),
+    responses=SUBMIT_RESPONSES,
+    dependencies=[Depends(submit_rate_limit)],
+)
+def submit(
+    body: SubmitRequest,
+    principal: CurrentPrincipal,
+    state: StateDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="A unique string (e.g. a UUID) per submission, at most 255 chars.",
+        ),
+    ] = None,
+) -> JSONResponse:
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
+        raise ApiError(400, "Idempotency-Key must be 1 to 255 characters")
+    request = RunRequest(language=body.language, code=body.code, input=body.input)
+    try:
+        request.validate(supported())
+    except InvalidRequest as invalid:
+        raise ApiError(400, str(invalid)) from None
+    try:
+        accepted = state.jobs.accept(
+            principal.account_id,
+            request,
+            idempotency_key=idempotency_key,
+            owner=state.executor.lease_owner,
+        )
+    except NoCredits:
+        raise ApiError(
+            402,
+            "no credits left: your balance is used up (or reserved by runs still queued or "
+            "running); each successful run costs 1 credit",
+        ) from None
+    except IdempotencyConflict:
+        raise ApiError(
+            409,
+            "Idempotency-Key was already used with a different request body; "
+            "use a new key for a new submission",
+        ) from None
+    if accepted.created:
+        state.executor.submit(accepted.job.id)
+    headers = {} if accepted.created else {"Idempotent-Replayed": "true"}
+    return respond(
+        {"jobId": accepted.job.id, "status": accepted.job.status},
+        "job submitted successfully",
+        headers=headers,
+    )
+
+
+@router.get(
+    "/{jobId}/result",
+    summary="Get a job's result",
+    description=(
+        "Returns the job's current state. Poll until `status` is neither `queued` nor "
+        "`running`, or pass `?wait=N` (seconds, at most 30) to have the server answer as "
+        "soon as the job is final. Another account's jobId is a 404."
+    ),
+    responses={
+        200: {
+            "description": "The job",
+            **_example(RESULT_EXAMPLE, "job result fetched successfully"),
+        },
+        401: _error(401, "missing X-API-KEY header: send your API key in the X-API-KEY header"),
+        404: _error(404, "job not found"),
+    },
+)
+async def result(
+    jobId: Annotated[str, Path(description="The jobId that submit returned.")],
+    principal: CurrentPrincipal,
+    state: StateDep,
+    wait: Annotated[
+        float,
+        Query(ge=0, description="Seconds to wait for a final status (capped at 30)."),
+    ] = 0,
+) -> JSONResponse:
+    job_id = jobId
+    account_id = principal.account_id
+    timeout = min(wait, state.settings.max_wait_seconds)
+    event = state.notifier.register(job_id) if timeout > 0 else None
+    try:
+        job: Job | None = await run_in_threadpool(state.jobs.get_for_account, job_id, account_id)
+        if job is None:
+            raise ApiError(404, f"job {job_id} not found")
+        if event is not None and not Status(job.status).is_final:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout)
+            job = await run_in_threadpool(state.jobs.get_for_account, job_id, account_id)
+            assert job is not None
+    finally:
+        if event is not None:
+            state.notifier.unregister(job_id, event)
+    return respond(job_data(job), "job result fetched successfully")

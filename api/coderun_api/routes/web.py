@@ -1,0 +1,44 @@
+"""The dashboard's static pages, served on the same origin as the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from coderun_api.envelope import ApiError
+
+PAGES = {
+    "/": "index.html",
+    "/signin": "signin.html",
+    "/signup": "signup.html",
+    "/dashboard": "dashboard.html",
+    "/playground": "playground.html",
+}
+
+
+def mount_web(app: FastAPI, static_dir: Path) -> None:
+    router = APIRouter(include_in_schema=False)
+
+    def page_route(file_name: str) -> None:
+        path = "/" if file_name == "index.html" else PAGES_BY_FILE[file_name]
+
+        @router.get(path, name=f"page:{file_name}")
+        def page() -> FileResponse:
+            target = static_dir / file_name
+            if not target.is_file():
+                raise ApiError(404, f"page not installed: {file_name}")
+            return FileResponse(target, headers={"Cache-Control": "no-cache"})
+
+    for file_name in PAGES.values():
+        page_route(file_name)
+    app.include_router(router)
+    # check_dir=False: the directory may appear after start (or not at all).
+    app.mount(
+        "/assets", StaticFiles(directory=static_dir / "assets", check_dir=False), name="assets"
+    )
+
+
+PAGES_BY_FILE = {file: path for path, file in PAGES.items()}
