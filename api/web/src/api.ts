@@ -35,6 +35,12 @@ export interface Job {
   queuedAt: string | null;
   startedAt: string | null;
   finishedAt: string | null;
+  // Extras this API adds to the seed's result object; absent from older servers.
+  cpuTimeMs?: number | null;
+  memoryKb?: number | null;
+  compileTimeMs?: number | null;
+  stdoutTruncated?: boolean;
+  stderrTruncated?: boolean;
 }
 
 export interface JobPage {

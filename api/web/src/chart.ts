@@ -44,9 +44,10 @@ export function renderLineChart(
   points: ChartPoint[],
   options: ChartOptions,
 ): void {
-  const width = 640;
-  const height = 240;
-  const pad = { left: 56, right: 16, top: 16, bottom: 36 };
+  // Drawn at the container's own width, so 12px text stays 12px on a phone.
+  const width = Math.max(280, Math.round(container.clientWidth || 640));
+  const height = width < 480 ? 200 : 240;
+  const pad = { left: 64, right: 12, top: 12, bottom: 32 };
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
   const values = points.map((p) => p.value).filter((v): v is number => v !== null);
@@ -79,13 +80,15 @@ export function renderLineChart(
       svg("text", { x: pad.left - 8, y: y(v) + 4, "text-anchor": "end", class: "axis" }, options.yFormat(v)),
     );
   }
-  // x labels: about six, always the first and the last
-  const every = Math.max(1, Math.ceil(points.length / 6));
+  // x labels: as many as fit (about 90px each), always the first and the last
+  const every = Math.max(1, Math.ceil(points.length / Math.max(2, Math.floor(plotW / 90))));
+  const last = points.length - 1;
   points.forEach((p, i) => {
-    if (i % every !== 0 && i !== points.length - 1) return;
-    if (i !== points.length - 1 && points.length - 1 - i < every / 2) return;
+    if (i % every !== 0 && i !== last) return;
+    if (i !== last && x(last) - x(i) < 80) return; // would run into the last label
+    const anchor = points.length > 1 && i === 0 ? "start" : i === last && i > 0 ? "end" : "middle";
     root.append(
-      svg("text", { x: x(i), y: height - 12, "text-anchor": "middle", class: "axis" }, p.label),
+      svg("text", { x: x(i), y: height - 10, "text-anchor": anchor, class: "axis" }, p.label),
     );
   });
 

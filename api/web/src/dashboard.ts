@@ -210,6 +210,8 @@ function renderStats(stats: Stats, period: Period): void {
   );
 }
 
+let shownStats: { stats: Stats; period: Period } | null = null;
+
 async function loadStats(): Promise<void> {
   const period = periodOf(byId<HTMLSelectElement>("stats-range").value);
   try {
@@ -218,6 +220,7 @@ async function loadStats(): Promise<void> {
       to: period.to.toISOString(),
       bucket: period.bucket,
     });
+    shownStats = { stats, period };
     renderStats(stats, period);
   } catch (err) {
     showPageError(`Could not load usage: ${errorText(err)}`);
@@ -462,6 +465,14 @@ async function init(): Promise<void> {
   const openJob = initJobDialog();
   const historyView = new History(openJob);
   byId<HTMLSelectElement>("stats-range").addEventListener("change", () => void loadStats());
+  // The charts are drawn at their container's width: redraw when it changes (rotation, resize).
+  let chartWidth = byId("chart-success").clientWidth;
+  new ResizeObserver(() => {
+    const width = byId("chart-success").clientWidth;
+    if (width === chartWidth || !shownStats) return;
+    chartWidth = width;
+    renderStats(shownStats.stats, shownStats.period);
+  }).observe(byId("chart-success"));
   await Promise.all([historyView.load(), loadStats()]);
   const jobParam = new URLSearchParams(location.search).get("job");
   if (jobParam) openJob(jobParam);

@@ -4,7 +4,12 @@ import type { Job } from "./api";
 import { h } from "./dom";
 import { dateTime, languageName, ms, verdictBadge, verdictOf } from "./format";
 
-function output(label: string, text: string, kind: "stdout" | "stderr"): HTMLElement {
+function output(
+  label: string,
+  text: string,
+  kind: "stdout" | "stderr",
+  truncated: boolean,
+): HTMLElement {
   const id = `out-${kind}-${Math.random().toString(36).slice(2, 8)}`;
   return h(
     "div",
@@ -17,7 +22,14 @@ function output(label: string, text: string, kind: "stdout" | "stderr"): HTMLEle
           text,
         )
       : h("p", { class: "muted output-empty", "data-testid": `${kind}-empty` }, "(empty)"),
+    truncated ? h("p", { class: "hint" }, "Truncated: the program wrote more than is kept.") : null,
   );
+}
+
+const isNumber = (v: number | null | undefined): v is number => typeof v === "number";
+
+function kb(value: number): string {
+  return value >= 10_240 ? `${(value / 1024).toFixed(1)} MB` : `${value} KB`;
 }
 
 function timing(label: string, value: string, testid: string): HTMLElement {
@@ -32,7 +44,15 @@ export function renderJob(job: Job, options: { showMeta?: boolean } = {}): HTMLE
       "div",
       { class: "job-verdict" },
       verdictBadge(job),
-      h("span", { class: "verdict-long", "data-testid": "verdict" }, verdict.long),
+      // The badge already says "Success" or "Running"; then the long form is for screen readers.
+      h(
+        "span",
+        {
+          class: verdict.long === verdict.short ? "verdict-long sr-only" : "verdict-long",
+          "data-testid": "verdict",
+        },
+        verdict.long,
+      ),
       job.exitCode !== null && job.exitCode !== undefined
         ? h("span", { class: "muted" }, `exit code ${job.exitCode}`)
         : null,
@@ -48,11 +68,14 @@ export function renderJob(job: Job, options: { showMeta?: boolean } = {}): HTMLE
       timing("Execution", ms(job.executionTimeMs), "execution-time"),
       timing("Queue", ms(job.queueTimeMs), "queue-time"),
       timing("Total", ms(job.totalTimeMs), "total-time"),
+      isNumber(job.compileTimeMs) ? timing("Compile", ms(job.compileTimeMs), "compile-time") : null,
+      isNumber(job.cpuTimeMs) ? timing("CPU", ms(job.cpuTimeMs), "cpu-time") : null,
+      isNumber(job.memoryKb) ? timing("Memory", kb(job.memoryKb), "memory") : null,
     ),
   );
-  root.append(output("Output (stdout)", job.stdout ?? "", "stdout"));
+  root.append(output("Output (stdout)", job.stdout ?? "", "stdout", !!job.stdoutTruncated));
   if (job.stderr || verdict.tone !== "ok") {
-    root.append(output("Errors (stderr)", job.stderr ?? "", "stderr"));
+    root.append(output("Errors (stderr)", job.stderr ?? "", "stderr", !!job.stderrTruncated));
   }
   if (options.showMeta) {
     root.append(

@@ -1,0 +1,206 @@
+"""Fixtures for the browser tests: the real API as a subprocess, and Debian's Chromium.
+
+The API runs as `coderun serve` on a free port with its own data directory, so the pages are
+tested exactly as they are served: same origin, real sign-up, real sandbox runs. Chromium is
+Debian's, driven by the Python `playwright` package through its executable path (its own
+browser download is never used).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
+
+CHROMIUM = os.environ.get("CODERUN_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+MOBILE = {"width": 360, "height": 740}
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _coderun_executable() -> str:
+    beside_python = Path(sys.executable).with_name("coderun")
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("coderun")
+    if not found:
+        pytest.fail("the `coderun` command is not installed: run `pip install -e '.[dev]'`")
+    return found
+
+
+@dataclass
+class ApiServer:
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+
+@pytest.fixture(scope="session")
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    """`coderun serve` on a free port with a fresh data directory (SQLite, local executor)."""
+    data_dir = tmp_path_factory.mktemp("coderun-data")
+    port = _free_port()
+    log_path = data_dir / "server.log"
+    env = {
+        **os.environ,
+        "CODERUN_DATA_DIR": str(data_dir),
+        "CODERUN_ENV": "development",
+        "CODERUN_LOG_FORMAT": "text",
+    }
+    env.pop("CODERUN_DATABASE_URL", None)
+    env.pop("CODERUN_REDIS_URL", None)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [_coderun_executable(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(data_dir),
+        )
+    server = ApiServer(f"http://127.0.0.1:{port}", process, log_path)
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"coderun serve exited with {process.returncode}:\n{server.log_tail()}")
+            try:
+                if httpx.get(f"{server.base_url}/api/v1/languages", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"coderun serve did not answer within 90 s:\n{server.log_tail()}")
+            time.sleep(0.25)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium, launched by Playwright from its executable path."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} not found: install Debian's package `chromium`")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class Watched:
+    """What a page did: console errors, uncaught exceptions, and every URL it requested."""
+
+    base_url: str
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    def foreign_requests(self) -> list[str]:
+        origin = urlsplit(self.base_url)
+        foreign = []
+        for url in self.requests:
+            parts = urlsplit(url)
+            if parts.scheme in ("data", "blob", "about"):
+                continue
+            if (parts.scheme, parts.netloc) != (origin.scheme, origin.netloc):
+                foreign.append(url)
+        return foreign
+
+    def errors(self) -> list[str]:
+        return self.console_errors + self.page_errors
+
+    def clear_errors(self) -> None:
+        self.console_errors.clear()
+        self.page_errors.clear()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot under artifacts/screenshots/ (gitignored, kept by CI)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+OpenPage = Callable[..., tuple[Page, Watched]]
+
+
+@pytest.fixture
+def open_page(browser: Browser, api_server: ApiServer) -> Iterator[OpenPage]:
+    """Opens pages in fresh browser contexts (own cookies), each watched; checks at the end
+    that no page asked anything of another origin: every asset is bundled and served by the API.
+    """
+    contexts = []
+    watches: list[Watched] = []
+
+    def _open(viewport: dict[str, int] = DESKTOP) -> tuple[Page, Watched]:
+        context = browser.new_context(
+            base_url=api_server.base_url,
+            viewport=viewport,  # type: ignore[arg-type]
+            is_mobile=viewport["width"] < 600,
+            has_touch=viewport["width"] < 600,
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        watched = Watched(api_server.base_url)
+        watches.append(watched)
+
+        def on_console(msg: ConsoleMessage) -> None:
+            if msg.type == "error":
+                watched.console_errors.append(f"{page.url}: {msg.text}")
+
+        def on_request(request: Request) -> None:
+            watched.requests.append(request.url)
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: watched.page_errors.append(f"{page.url}: {exc}"))
+        page.on("request", on_request)
+        return page, watched
+
+    yield _open
+    for context in contexts:
+        context.close()
+    foreign = [url for w in watches for url in w.foreign_requests()]
+    assert not foreign, f"pages requested other origins: {foreign}"
