@@ -17,8 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CGROUP_ROOT = Path(os.environ.get("CODERUN_CGROUP_ROOT", "/sys/fs/cgroup"))
-# A dedicated parent so that our groups never mix with the machine's own.
-PARENT = os.environ.get("CODERUN_CGROUP_PARENT", "coderun")
+
+
+def parent_name() -> str:
+    """A dedicated parent so that our groups never mix with the machine's own."""
+    return os.environ.get("CODERUN_CGROUP_PARENT", "coderun")
+
+
 V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
 CPU_PERIOD_US = 100_000
 
@@ -88,7 +93,7 @@ class RunCgroup:
             base = CGROUP_ROOT / controller
             if not base.is_dir() or (controller == "cpuacct" and self._same_as_cpu(base)):
                 continue
-            path = base / PARENT / name
+            path = base / parent_name() / name
             path.mkdir(parents=True)
             self.dirs[controller] = path
         memory = self.dirs["memory"]
@@ -106,7 +111,7 @@ class RunCgroup:
         return "cpu" in self.dirs and cpuacct.resolve() == (CGROUP_ROOT / "cpu").resolve()
 
     def _create_v2(self, name: str, memory_bytes: int, max_pids: int, cpus: float) -> None:
-        parent = CGROUP_ROOT / PARENT
+        parent = CGROUP_ROOT / parent_name()
         parent.mkdir(exist_ok=True)
         with contextlib.suppress(OSError):
             _write(parent / "cgroup.subtree_control", "+memory +pids +cpu")

@@ -29,6 +29,8 @@ READ_CHUNK = 65_536
 DRAIN_GRACE_S = 1.0
 # How often a long-running program's CPU time is compared with its limit.
 CPU_POLL_S = 0.05
+# How long bubblewrap gets to notice its sandbox died before everything is killed directly.
+KILL_GRACE_S = 1.0
 MAX_OPEN_FILES = 256
 STATUS_FD_PLACEHOLDER = "{status_fd}"
 
@@ -190,6 +192,8 @@ def run_limited(
     With `status_fd_arg`, a pipe is passed to the child and STATUS_FD_PLACEHOLDER in argv is
     replaced by its number (for bubblewrap's --json-status-fd).
     """
+    if status_fd_arg:
+        become_subreaper()
     cgroup = _make_cgroup(limits, use_cgroup)
     status_r, status_w = os.pipe() if status_fd_arg else (-1, -1)
     stdout = Stream(limits.output_cap)
@@ -237,12 +241,23 @@ def run_limited(
             now = time.monotonic()
             if wait_status is None and (now >= deadline or _over_cpu(cgroup, limits, now - t0)):
                 timed_out = True
+                inner = _sandbox_init_pid(status) if status_fd_arg else None
+                if inner is not None:
+                    # Killing the sandbox's PID-namespace init takes every process in it down,
+                    # and lets bubblewrap reap it, so no zombie is handed to the host's init.
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(inner, signal.SIGKILL)
+                    deadline = now + KILL_GRACE_S
+                else:
+                    _kill_tree(proc.pid, cgroup)
+                    deadline = math.inf
+            elif wait_status is None and timed_out and now >= deadline:
                 _kill_tree(proc.pid, cgroup)
                 deadline = math.inf
             if wait_status is not None and now >= drain_until:
                 break
             wake_at = deadline if wait_status is None else drain_until
-            if wait_status is None and cgroup is not None and deadline != math.inf:
+            if wait_status is None and cgroup is not None and not timed_out:
                 # Poll CPU only once the program could be near its limit.
                 wake_at = min(wake_at, max(now + CPU_POLL_S, t0 + limits.cpu_ms / 2000))
             timeout = None if wake_at == math.inf else max(0.0, wake_at - now)
@@ -270,6 +285,8 @@ def run_limited(
                     del streams[fd]
         selector.close()
         os.close(pidfd)
+        if status_fd_arg:
+            _reap_orphan(_sandbox_init_pid(status))
         for pipe in (proc.stdout, proc.stderr):
             pipe.close()
         assert wait_status is not None and rusage is not None
@@ -319,6 +336,48 @@ def _kill_tree(pid: int, cgroup: RunCgroup | None) -> None:
         os.killpg(pid, signal.SIGKILL)
     if cgroup is not None:
         cgroup.kill_all()
+
+
+_subreaper_set = False
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> None:
+    """Orphans of our sandboxes come to us, not to the host's init.
+
+    bubblewrap's outer process can exit before reaping the sandbox's init; on hosts whose
+    PID 1 does not reap, that would leave a zombie per run. We reap it by pid (never with
+    waitpid(-1), which could steal another thread's child).
+    """
+    global _subreaper_set
+    if not _subreaper_set:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        _subreaper_set = True
+
+
+def _reap_orphan(pid: int | None) -> None:
+    if pid is None:
+        return
+    deadline = time.monotonic() + DRAIN_GRACE_S
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return  # not ours (already reaped by bubblewrap)
+        if done:
+            return
+        time.sleep(0.002)
+
+
+def _sandbox_init_pid(status: Stream) -> int | None:
+    for line in status.text().replace("}{", "}\n{").splitlines():
+        with contextlib.suppress(ValueError):
+            item = json.loads(line)
+            if "child-pid" in item:
+                return int(item["child-pid"])
+    return None
 
 
 def _parse_status(status: Stream) -> tuple[bool, int | None]:

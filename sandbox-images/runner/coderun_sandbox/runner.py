@@ -24,6 +24,7 @@ from .process import Limits, Outcome, run_limited, sealed_input
 MB = 1024 * 1024
 # The compiler's process cap: g++ and javac start a few helpers and many threads.
 COMPILE_MAX_PROCESSES = 256
+WALL_GRACE_MS = 2000
 
 
 def workdir_base() -> Path:
@@ -125,9 +126,9 @@ def run_phase(request: RunRequest, workdir: Path, isolation: Isolation) -> RunRe
     phase = Phase(
         language.run_argv(request.code, limits.memory_limit_mb),
         Limits(
-            # CPU is held to the limit; wall gets a second more so that a loaded machine's
+            # CPU is held to the limit; wall gets WALL_GRACE_MS more so that a loaded machine's
             # scheduling delay is not billed to the program. A sleeping program still ends TLE.
-            wall_s=(limits.time_limit_ms + 1000) / 1000,
+            wall_s=(limits.time_limit_ms + WALL_GRACE_MS) / 1000,
             cpu_ms=limits.time_limit_ms,
             memory_bytes=limits.memory_limit_mb * MB,
             max_processes=language.max_processes,

@@ -1,0 +1,92 @@
+"""Helpers for the runner tests: real programs through the real sandbox, nothing mocked."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from coderun_sandbox.contract import Limits, RunRequest
+from coderun_sandbox.runner import execute, workdir_base
+
+RunFn = Callable[..., dict[str, Any]]
+
+
+def run_program(language: str, code: str, stdin: str = "", **limits: int) -> dict[str, Any]:
+    request = RunRequest(language, code, stdin, Limits(**limits))
+    return execute(request).to_json_dict()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_sandbox_roots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """This session's cgroups and work dirs live under names of their own, so the hygiene
+    checks see only what these tests made, even when other runners share the machine."""
+    tag = f"coderun-test-{os.getpid()}"
+    base = Path("/dev/shm") / tag
+    base.mkdir(mode=0o755)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CODERUN_CGROUP_PARENT", tag)
+        patch.setenv("CODERUN_WORKDIR_BASE", str(base))
+        yield
+    shutil.rmtree(base, ignore_errors=True)
+    for controller in ("memory", "pids", "cpu", "cpuacct"):
+        with contextlib.suppress(OSError):
+            Path("/sys/fs/cgroup", controller, tag).rmdir()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sandbox_prerequisites() -> None:
+    if shutil.which("bwrap") is None:
+        pytest.fail("bubblewrap is missing: run `make deps` (apt-get install bubblewrap)")
+    if os.geteuid() != 0:
+        pytest.fail("the runner tests need root to create cgroups and drop to the sandbox uid")
+
+
+@pytest.fixture
+def run() -> RunFn:
+    return run_program
+
+
+def leftovers(settle_s: float = 2.0) -> dict[str, list[str]]:
+    """Everything a run could leave behind on the host (waits briefly for teardown)."""
+    deadline = time.monotonic() + settle_s
+    found = _leftovers_now()
+    while any(found.values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        found = _leftovers_now()
+    return found
+
+
+def _parent(proc: Path) -> int:
+    return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _leftovers_now() -> dict[str, list[str]]:
+    tag = os.environ["CODERUN_CGROUP_PARENT"]
+    cgroups = []
+    for controller in ("memory", "pids", "cpu", "cpuacct"):
+        parent = Path("/sys/fs/cgroup", controller, tag)
+        if parent.is_dir():
+            cgroups += [str(p) for p in parent.iterdir() if p.is_dir()]
+    processes = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                # Ours: in one of this session's groups, or a zombie/orphan of the sandbox user
+                # that was handed to us.
+                in_group = tag in (proc / "cgroup").read_text()
+                if in_group or (proc.stat().st_uid == 65534 and _parent(proc) == os.getpid()):
+                    processes.append(proc.name)
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    base = str(workdir_base())
+    mounts = [
+        line for line in Path("/proc/self/mountinfo").read_text().splitlines() if base in line
+    ]
+    workdirs = [str(p) for p in workdir_base().glob("coderun-*")]
+    return {"cgroups": cgroups, "processes": processes, "mounts": mounts, "workdirs": workdirs}

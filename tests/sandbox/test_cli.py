@@ -1,0 +1,88 @@
+"""`coderun run`: JSON with the API's field names; exit 0 whatever the verdict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .test_languages import coderun
+
+
+def test_prints_result_json_and_exits_zero_on_failure_verdict(tmp_path: Path) -> None:
+    source = tmp_path / "boom.py"
+    source.write_text("import sys\nprint('partial')\nsys.exit(4)\n")
+    done = coderun("run", str(source))
+    assert done.returncode == 0
+    result = json.loads(done.stdout)
+    assert result["sandboxErrorType"] == "RuntimeError"
+    assert result["exitCode"] == 4
+    assert set(result) >= {
+        "status",
+        "stdout",
+        "stderr",
+        "exitCode",
+        "sandboxErrorType",
+        "sandboxErrorMessage",
+        "startedAt",
+        "finishedAt",
+        "executionTimeMs",
+    }
+
+
+def test_input_from_stdin_and_limits(tmp_path: Path) -> None:
+    source = tmp_path / "echo.js"
+    source.write_text(
+        "process.stdin.on('data', d => process.stdout.write(d.toString().toUpperCase()))"
+    )
+    done = coderun(
+        "run",
+        str(source),
+        "--input",
+        "-",
+        "--time-limit-ms",
+        "2000",
+        "--memory-limit-mb",
+        "128",
+        stdin="shout\n",
+    )
+    assert json.loads(done.stdout)["stdout"] == "SHOUT\n"
+
+
+@pytest.mark.parametrize(
+    "content,args,message",
+    [
+        ("print(1)", ["--language", "cobol"], "supported: python, javascript, cpp, java"),
+        ("   \n", [], "code is empty"),
+        ("x" * (64 * 1024 + 1), [], "limit is 65536 bytes"),
+        ("print('\x00')", [], "NUL byte"),
+        ("print(1)", ["--time-limit-ms", "5"], "time limit must be between"),
+    ],
+)
+def test_bad_input_is_a_clear_error(
+    tmp_path: Path, content: str, args: list[str], message: str
+) -> None:
+    source = tmp_path / "prog.py"
+    source.write_text(content)
+    done = coderun("run", str(source), *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stdout == ""
+
+
+def test_unknown_suffix_needs_language(tmp_path: Path) -> None:
+    source = tmp_path / "prog.txt"
+    source.write_text("print(1)")
+    done = coderun("run", str(source))
+    assert done.returncode == 2 and "--language" in done.stderr
+    assert json.loads(coderun("run", str(source), "-l", "python").stdout)["stdout"] == "1\n"
+
+
+def test_oversized_input_file_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "prog.py"
+    source.write_text("print(len(input()))")
+    big = tmp_path / "big.txt"
+    big.write_text("y" * (64 * 1024 + 10))
+    done = coderun("run", str(source), "--input", str(big))
+    assert done.returncode == 2 and "input is" in done.stderr

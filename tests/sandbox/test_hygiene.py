@@ -1,0 +1,44 @@
+"""Runs in parallel never see each other, and many runs leave nothing behind."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from .conftest import RunFn, leftovers
+
+PEEK = """
+import os, sys, time
+mine = sys.argv[0]
+token = input()
+open('/work/token', 'w').write(token)
+open('/tmp/token', 'w').write(token)
+time.sleep(0.3)
+seen = []
+for d in ('/work', '/tmp'):
+    seen.append(open(d + '/token').read())
+print(token, *seen, len([p for p in os.listdir('/proc') if p.isdigit()]))
+"""
+
+
+def test_parallel_runs_do_not_see_each_other(run: RunFn) -> None:
+    tokens = [uuid.uuid4().hex for _ in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda t: run("python", PEEK, t + "\n"), tokens))
+    for token, result in zip(tokens, results, strict=True):
+        assert result["status"] == "success", result
+        mine, from_work, from_tmp, processes = result["stdout"].split()
+        assert mine == from_work == from_tmp == token
+        assert int(processes) <= 3
+
+
+def test_a_thousand_runs_leave_nothing_behind(run: RunFn) -> None:
+    def one(i: int) -> tuple[int, str, str]:
+        result = run("python", "print(int(input()) * 2)", f"{i}\n")
+        return i, result["status"], result["stdout"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(one, range(1000)))
+    wrong = [o for o in outcomes if o[1] != "success" or o[2] != f"{o[0] * 2}\n"]
+    assert wrong == []
+    assert leftovers() == {"cgroups": [], "processes": [], "mounts": [], "workdirs": []}
