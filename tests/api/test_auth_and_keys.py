@@ -44,9 +44,13 @@ def test_signup_refuses_duplicates_and_short_passwords(api: Api) -> None:
         "/api/v1/auth/signup", json={"email": "ADA@example.com", "password": "another one"}
     )
     assert again.status_code == 409 and again.json()["success"] is False
-    short = api.client.post("/api/v1/auth/signup", json={"email": "b@example.com", "password": "1234567"})
+    short = api.client.post(
+        "/api/v1/auth/signup", json={"email": "b@example.com", "password": "1234567"}
+    )
     assert short.status_code == 400 and "8 characters" in short.json()["message"]
-    bad_email = api.client.post("/api/v1/auth/signup", json={"email": "nope", "password": "12345678"})
+    bad_email = api.client.post(
+        "/api/v1/auth/signup", json={"email": "nope", "password": "12345678"}
+    )
     assert bad_email.status_code == 400 and "email" in bad_email.json()["message"]
 
 

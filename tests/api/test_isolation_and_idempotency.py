@@ -39,6 +39,7 @@ def test_idempotency_key_makes_retries_safe(api: Api) -> None:
     assert conflict.status_code == 409 and "Idempotency-Key" in conflict.json()["message"]
     # Keys are per account: another account may use the same string.
     _, other = api.new_account("other@example.com")
-    assert api.submit(other, "print('once')", headers=headers).json()["data"]["jobId"] != (
-        first.json()["data"]["jobId"]
+    assert (
+        api.submit(other, "print('once')", headers=headers).json()["data"]["jobId"]
+        != (first.json()["data"]["jobId"])
     )

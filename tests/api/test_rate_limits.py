@@ -57,7 +57,9 @@ def test_auth_limit_is_shared_through_redis(
     replica_b = make_api(database_url=database, redis_url=redis_clean)
     body = {"email": "x@example.com", "password": "whatever1"}
     codes = [
-        (replica_a if i % 2 else replica_b).client.post("/api/v1/auth/signin", json=body).status_code
+        (replica_a if i % 2 else replica_b)
+        .client.post("/api/v1/auth/signin", json=body)
+        .status_code
         for i in range(10)
     ]
     assert codes == [401] * 10

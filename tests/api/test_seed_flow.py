@@ -88,7 +88,9 @@ def test_cpp_success(api: Api) -> None:
     assert data["compileTimeMs"] is not None
 
 
-def test_sandbox_error_is_reported_and_free(make_api: MakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sandbox_error_is_reported_and_free(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """FAKE, on purpose: a broken sandbox cannot be caused from a submitted program, so the
     runner call is replaced by one returning the SandboxError the runner would report."""
     from coderun_api.executors import local
@@ -135,7 +137,5 @@ def test_wait_is_capped_and_validated(api: Api) -> None:
     _, key = api.new_account()
     job_id = api.submit(key, "print(1)").json()["data"]["jobId"]
     assert api.result(key, job_id, wait=3600).status_code == 200  # capped at 30 s, not refused
-    bad = api.client.get(
-        f"/api/v1/runner/{job_id}/result?wait=-1", headers={"X-API-KEY": key}
-    )
+    bad = api.client.get(f"/api/v1/runner/{job_id}/result?wait=-1", headers={"X-API-KEY": key})
     assert bad.status_code == 400 and bad.json()["success"] is False

@@ -19,6 +19,15 @@ PAGES = {
 }
 
 
+class OptionalStaticFiles(StaticFiles):
+    """StaticFiles that answers 404 (instead of failing) while its directory is missing."""
+
+    async def check_config(self) -> None:
+        if self.directory is not None and not Path(self.directory).is_dir():
+            return
+        await super().check_config()
+
+
 def mount_web(app: FastAPI, static_dir: Path) -> None:
     router = APIRouter(include_in_schema=False)
 
@@ -35,9 +44,11 @@ def mount_web(app: FastAPI, static_dir: Path) -> None:
     for file_name in PAGES.values():
         page_route(file_name)
     app.include_router(router)
-    # check_dir=False: the directory may appear after start (or not at all).
+    # The directory may appear after start (or not at all).
     app.mount(
-        "/assets", StaticFiles(directory=static_dir / "assets", check_dir=False), name="assets"
+        "/assets",
+        OptionalStaticFiles(directory=static_dir / "assets", check_dir=False),
+        name="assets",
     )
 
 

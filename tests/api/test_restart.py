@@ -1,0 +1,138 @@
+"""A job that got a 200 is never lost: the API process is killed mid-run and restarted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fixtures.services import free_port
+
+SLOW = "import time\ntime.sleep(1.5)\nprint('survived')\n"
+
+
+class Server:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "coderun_api.cli", *args],
+            env=self.env, capture_output=True, check=True, text=True,
+        )  # fmt: skip
+        return done.stdout.strip()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "coderun_api.cli", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(300):
+            try:
+                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("coderun serve did not start")
+
+    def kill(self) -> None:
+        """SIGKILL the whole server (and the sandboxes it started): a crash, not a shutdown."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def get(self, path: str, key: str) -> dict[str, Any]:
+        response = httpx.get(self.base + path, headers={"X-API-KEY": key}, timeout=40)
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+
+@pytest.fixture
+def server_env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODERUN_")}
+    env.update(
+        CODERUN_DATA_DIR=str(tmp_path / "data"),
+        CODERUN_DATABASE_URL=database_url,
+        CODERUN_AUTO_MIGRATE="true",
+        CODERUN_JOB_LEASE_SECONDS="1",
+        PYTHONPATH=os.pathsep.join(sys.path),
+    )
+    return env
+
+
+@pytest.fixture
+def server(server_env: dict[str, str]) -> Iterator[Server]:
+    server = Server(server_env)
+    yield server
+    server.stop()
+
+
+def submit_and_crash(server: Server) -> tuple[str, str]:
+    key = server.cli("account", "create", "crash@example.com", "--credits", "3")
+    server.start()
+    response = httpx.post(
+        server.base + "/api/v1/runner/submit",
+        json={"code": SLOW, "language": "python", "input": ""},
+        headers={"X-API-KEY": key},
+    )
+    assert response.status_code == 200
+    job_id = response.json()["data"]["jobId"]
+    for _ in range(200):
+        if server.get(f"/api/v1/runner/{job_id}/result", key)["status"] == "running":
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the job never started")
+    server.kill()
+    return key, job_id
+
+
+def wait_final(server: Server, key: str, job_id: str) -> dict[str, Any]:
+    for _ in range(10):
+        data = server.get(f"/api/v1/runner/{job_id}/result?wait=30", key)
+        if data["status"] in ("success", "failed"):
+            return data
+    raise AssertionError("job stayed unfinished after the restart")
+
+
+def test_job_running_at_a_crash_is_rerun_after_restart(server: Server) -> None:
+    key, job_id = submit_and_crash(server)
+    server.start()
+    data = wait_final(server, key, job_id)
+    assert (data["status"], data["stdout"]) == ("success", "survived\n")
+    account = server.get("/api/v1/account", key)
+    assert (account["credits"], account["creditsUsed"]) == (2, 1)
+
+
+def test_job_out_of_attempts_ends_as_internal_error_not_running(
+    server: Server, server_env: dict[str, str]
+) -> None:
+    server_env["CODERUN_MAX_ATTEMPTS"] = "1"
+    key, job_id = submit_and_crash(server)
+    server.start()
+    data = wait_final(server, key, job_id)
+    assert (data["status"], data["sandboxErrorType"]) == ("failed", "InternalError")
+    assert "not charged" in data["sandboxErrorMessage"]
+    assert server.get("/api/v1/account", key)["credits"] == 3
