@@ -79,6 +79,9 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
         "CODERUN_DATA_DIR": str(data_dir),
         "CODERUN_ENV": "development",
         "CODERUN_LOG_FORMAT": "text",
+        # Each test signs up its own account; the default 10/minute per address would make the
+        # suite's pace, not the pages, decide the outcome. tests/api covers the limit itself.
+        "CODERUN_AUTH_RATE_LIMIT": "200/minute",
     }
     env.pop("CODERUN_DATABASE_URL", None)
     env.pop("CODERUN_REDIS_URL", None)

@@ -14,7 +14,7 @@ import uuid
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.web.conftest import DESKTOP, MOBILE, ApiServer, OpenPage, Watched, screenshot
 
@@ -174,9 +174,18 @@ def test_signup_key_playground_history_filters_tle_and_key_rotation(
     screenshot(page, "desktop-06-playground-tle")
     assert_no_errors(watched, "the playground")
 
-    # --- the history has all three, newest first; credits charged for the two successes only
-    page.goto("/dashboard")
+    # --- "see it in your history" opens the dashboard on that job
+    page.get_by_role("link", name="See it in your history").click()
+    page.wait_for_url(re.compile(r"/dashboard\?job="))
     wait_ready(page)
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("[data-testid=job-id]")).to_have_text(tle_job)
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page).not_to_have_url(re.compile("job="))
+
+    # --- the history has all three, newest first; credits charged for the two successes only
     expect_rows(page, 3)
     rows = history_rows(page)
     assert rows[0] == (tle_job, "python", "TLE")
@@ -222,7 +231,6 @@ def test_signup_key_playground_history_filters_tle_and_key_rotation(
 
     # --- a job's detail: stdout, stderr, verdict, timings
     page.get_by_role("button", name=f"View job {hello_job}").click()
-    dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
     expect(dialog.locator("[data-testid=stdout]")).to_have_text("Hello, World!\n")
     expect(dialog.locator("[data-testid=verdict]")).to_have_text("Success")
@@ -345,11 +353,12 @@ def test_keyboard_reaches_everything_with_visible_focus(open_page: OpenPage) -> 
     # picker → reset → run → the editor → stdin: the editor does not trap Tab
     assert order[:2] == ["reset-code", "run"], order
     assert "stdin" in order, order
-    set_code(page, 'print("from the keyboard")\n')
-    page.get_by_label("Input (stdin)").focus()
+    # stdin reaches the program; Ctrl+Enter runs from the stdin box too
+    set_code(page, "print(input().upper())\n")
+    page.get_by_label("Input (stdin)").fill("from the keyboard")
     page.keyboard.press("Control+Enter")
     expect(page.locator("#run-status")).to_contain_text("Finished", timeout=RUN_TIMEOUT_MS)
-    expect(page.locator("#result [data-testid=stdout]")).to_have_text("from the keyboard\n")
+    expect(page.locator("#result [data-testid=stdout]")).to_have_text("FROM THE KEYBOARD\n")
 
     page.goto("/dashboard")
     wait_ready(page)
@@ -411,3 +420,85 @@ def test_every_page_is_served_from_the_api_with_no_other_origin(
     for path in PAGES:
         html = httpx.get(f"{api_server.base_url}{path}", timeout=10).text
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), path
+
+
+def test_history_pages_through_runs_made_with_the_api_key(
+    open_page: OpenPage, api_server: ApiServer
+) -> None:
+    """Runs submitted by a client with X-API-KEY show in the dashboard, 20 to a page."""
+    page, watched = open_page(DESKTOP)
+    sign_up(page, new_email())
+    page.get_by_role("button", name="Generate API Key").click()
+    expect(page.get_by_label("Your new API key")).to_have_value(re.compile("^nr_live_"))
+    key = page.get_by_label("Your new API key").input_value()
+    headers = {"X-API-KEY": key}
+    job_ids = []
+    with httpx.Client(base_url=api_server.base_url, headers=headers, timeout=30) as client:
+        for i in range(23):
+            body = {"code": f"print({i})", "language": "python", "input": ""}
+            response = client.post("/api/v1/runner/submit", json=body)
+            assert response.status_code == 200, response.text
+            job_ids.append(response.json()["data"]["jobId"])
+        for job_id in job_ids:
+            result = client.get(f"/api/v1/runner/{job_id}/result", params={"wait": 30})
+            assert result.json()["data"]["status"] == "success", result.text
+    page.reload()
+    wait_ready(page)
+    expect_rows(page, 20)
+    expect(page.locator("#page-info")).to_have_text("Page 1 of 2")
+    expect(page.locator("#history-summary")).to_contain_text("1\u201320 of 23")
+    assert history_rows(page)[0][0] == job_ids[-1]  # newest first
+    expect(page.get_by_role("button", name="Previous")).to_be_disabled()
+    page.get_by_role("button", name="Next").click()
+    expect_rows(page, 3)
+    expect(page.locator("#page-info")).to_have_text("Page 2 of 2")
+    assert history_rows(page)[-1][0] == job_ids[0]
+    expect(page.get_by_role("button", name="Next")).to_be_disabled()
+    assert "page=2" in page.url
+    page.reload()  # the page number is kept in the address
+    wait_ready(page)
+    expect_rows(page, 3)
+    page.get_by_role("button", name="Previous").click()
+    expect_rows(page, 20)
+    expect(page.locator("#stat-count")).to_have_text("23")
+    expect(page.locator("#stat-success")).to_have_text("100%")
+    assert_no_errors(watched, "the paginated history")
+
+
+# The policy the pages are built to run under: everything from this origin only, scripts with
+# no inline code and no eval. Styles need 'unsafe-inline' for CodeMirror alone: it writes its
+# theme into a <style> element it adds to the document (style-mod) and sets style attributes.
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def test_pages_work_under_a_strict_content_security_policy(open_page: OpenPage) -> None:
+    """No inline script and no eval: the pages keep working (and log no CSP violation) when
+    served with a policy that allows only this origin's own files."""
+    page, watched = open_page(DESKTOP)
+
+    def add_policy(route: Route) -> None:
+        if route.request.resource_type != "document":
+            route.continue_()
+            return
+        response = route.fetch()
+        route.fulfill(
+            response=response,
+            headers={**response.headers, "content-security-policy": STRICT_CSP},
+        )
+
+    page.context.route("**/*", add_policy)
+    sign_up(page, new_email())
+    page.goto("/playground")
+    wait_ready(page)
+    set_code(page, 'print("under a policy")\n')
+    assert run_program(page) == "Success"
+    expect(page.locator("#result [data-testid=stdout]")).to_have_text("under a policy\n")
+    page.goto("/dashboard")
+    wait_ready(page)
+    expect_rows(page, 1)
+    page.goto("/")
+    assert_no_errors(watched, "pages under a strict CSP")

@@ -1,6 +1,6 @@
 // Dashboard: credits, the API key, usage over time, and the execution history with its filters.
 import "./styles.css";
-import { type Account, ApiError, type Job, type Stats, api } from "./api";
+import { type Account, ApiError, type Job, type Stats, api, isPending } from "./api";
 import { type ChartPoint, renderLineChart } from "./chart";
 import { byId, h } from "./dom";
 import { dateTime, languageName, ms, percent, verdictBadge } from "./format";
@@ -8,6 +8,7 @@ import { renderJob } from "./jobview";
 import { hidePageError, requireAccount, showPageError } from "./session";
 
 const PAGE_SIZE = 20;
+const PENDING_REFRESH_MS = 2000;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
@@ -284,6 +285,7 @@ class History {
   private readonly next = byId<HTMLButtonElement>("next-page");
   private jobs = new Map<string, Job>();
   private loadSeq = 0;
+  private refreshTimer: number | undefined;
 
   constructor(private readonly openJob: (job: Job | string) => void) {
     this.filters = readFiltersFromUrl();
@@ -329,6 +331,7 @@ class History {
 
   async load(): Promise<void> {
     const seq = ++this.loadSeq;
+    window.clearTimeout(this.refreshTimer);
     const f = this.filters;
     this.body.closest("table")?.setAttribute("aria-busy", "true");
     try {
@@ -382,6 +385,10 @@ class History {
     this.pageInfo.textContent = `Page ${page} of ${pages}`;
     this.prev.disabled = page <= 1;
     this.next.disabled = page >= pages;
+    // Runs still queued or running on this page: look again shortly, as the playground does.
+    if (items.some(isPending)) {
+      this.refreshTimer = window.setTimeout(() => void this.load(), PENDING_REFRESH_MS);
+    }
   }
 
   private row(job: Job): HTMLTableRowElement {
