@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, make_url, text
 from sqlmodel import Session, create_engine
 
 from coderun_api.config import Settings
@@ -17,10 +17,16 @@ from coderun_api.config import Settings
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
+def _make_sqlite_dir(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def make_engine(settings: Settings) -> Engine:
     url = settings.effective_database_url
     if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _make_sqlite_dir(url)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=10
         )
@@ -55,7 +61,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _make_sqlite_dir(settings.effective_database_url)
     command.upgrade(alembic_config(settings.effective_database_url), revision)
 
 

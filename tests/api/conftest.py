@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
-
 from coderun_api.config import Settings
 from coderun_api.main import create_app
+from fastapi.testclient import TestClient
+
 from tests.api.helpers import Api
 
 MakeApi = Callable[..., Api]

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from fastapi.testclient import TestClient
-from sqlmodel import Session
-
 from coderun_api.accounts import create_account, rotate_api_key
 from coderun_api.models import Account, Job
 from coderun_api.state import AppState
+from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 CSRF = {"X-Requested-With": "coderun-web"}
 FINAL = ("success", "failed")

@@ -29,9 +29,8 @@ def test_signup_sets_a_hardened_session_cookie(api: Api) -> None:
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
     token = cookie.split(";")[0].split("=", 1)[1]
     # Stored hashed: the raw token is nowhere in the database.
-    from sqlmodel import Session, select
-
     from coderun_api.models import WebSession
+    from sqlmodel import Session, select
 
     with Session(api.state.engine) as session:
         stored = session.exec(select(WebSession)).all()
@@ -70,9 +69,8 @@ def test_signin_signout_and_password_hash(api: Api) -> None:
     )
     assert ok.status_code == 200 and "coderun_session=" in ok.headers["set-cookie"]
     assert api.client.get("/api/v1/account").json()["data"]["email"] == "ada@example.com"
-    from sqlmodel import Session, select
-
     from coderun_api.models import Account
+    from sqlmodel import Session, select
 
     with Session(api.state.engine) as session:
         account = session.exec(select(Account)).one()
@@ -120,9 +118,8 @@ def test_key_generation_rotation_and_revocation(api: Api) -> None:
     info = api.client.get("/api/v1/account", headers={"X-API-KEY": key1}).json()["data"]
     assert info["hasApiKey"] is True and key1.startswith(info["apiKeyPrefix"])
     # Stored only as a hash.
-    from sqlmodel import Session, select
-
     from coderun_api.models import ApiKey
+    from sqlmodel import Session, select
 
     with Session(api.state.engine) as session:
         stored = session.exec(select(ApiKey)).all()

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from coderun_sandbox.contract import RunRequest
 from coderun_sandbox.runner import execute
+
 from tests.api.helpers import Api
 
 

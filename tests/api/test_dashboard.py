@@ -7,6 +7,7 @@ from pathlib import Path
 
 from coderun_api.stats import JobRow, aggregate, percentile
 from coderun_sandbox.contract import iso_utc, utc_now
+
 from tests.api.conftest import MakeApi
 from tests.api.helpers import Api
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from coderun_api.notify import JobNotifier
+
 from tests.api.conftest import MakeApi
 
 
