@@ -7,7 +7,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint deps os-deps bench cluster-up cluster-down cluster-images kind-up clean
+.PHONY: run test test-fast lint deps os-deps bench web cluster-up cluster-down cluster-images kind-up clean
 
 deps: $(VENV)/.installed
 
@@ -39,6 +39,10 @@ test-fast: deps
 
 bench: deps
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
+
+# Rebuild the dashboard/playground bundle (api/web -> api/coderun_api/static, committed).
+web:
+	cd api/web && npm ci --no-audit --no-fund && npm run build
 
 cluster-up:
 	bash tests/cluster/cluster.sh up
