@@ -28,8 +28,10 @@ over between machines. Tests never assert timings; this file is where speed is t
 
 def describe_machine() -> str:
     cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return (f"Last run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
-            f"({cpu} cores, Linux {platform.release()}, Python {platform.python_version()}).")
+    return (
+        f"Last run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} "
+        f"({cpu} cores, Linux {platform.release()}, Python {platform.python_version()})."
+    )
 
 
 def main() -> int:
@@ -45,8 +47,10 @@ def main() -> int:
             module = importlib.import_module(f"tests.bench.{name}")
             parts.append(module.main())
         except Exception:  # one failed section must not hide the others
-            parts.append(f"## {name}\n\nSkipped: it failed to run:\n\n```\n"
-                         f"{traceback.format_exc(limit=3)}```\n")
+            parts.append(
+                f"## {name}\n\nSkipped: it failed to run:\n\n```\n"
+                f"{traceback.format_exc(limit=3)}```\n"
+            )
     text = "\n".join(parts)
     if args.only:
         print(text)

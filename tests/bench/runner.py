@@ -20,8 +20,10 @@ from coderun_sandbox.runner import execute
 
 HELLO_PY = "print('Hello, World!')"
 HELLO_CPP = '#include <iostream>\nint main(){ std::cout << "Hello, World!" << std::endl; }\n'
-HELLO_JAVA = ('public class Main { public static void main(String[] a) '
-              '{ System.out.println("Hello, World!"); } }\n')
+HELLO_JAVA = (
+    "public class Main { public static void main(String[] a) "
+    '{ System.out.println("Hello, World!"); } }\n'
+)
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -67,26 +69,35 @@ def python_overhead(rounds: int) -> list[str]:
         f"| `coderun run --help` (CLI start-up alone) | {m['cli_noop']:.1f} "
         f"| {m['cli_noop'] / m['bare']:.2f}x |",
         "",
-        f"**Sandbox overhead per run (execute − bare): {m['execute'] - m['bare']:.1f} ms median** "
+        f"**Sandbox overhead per run (execute - bare): {m['execute'] - m['bare']:.1f} ms median** "
         f"(target < 50 ms). The CLI adds its own interpreter start-up "
-        f"({m['cli_noop']:.0f} ms) on top: `coderun run` − bare = {m['cli'] - m['bare']:.1f} ms.",
+        f"({m['cli_noop']:.0f} ms) on top: `coderun run` - bare = {m['cli'] - m['bare']:.1f} ms.",
         f"Rounds: {rounds}, interleaved.",
     ]
 
 
 def compiled(rounds: int) -> list[str]:
-    rows = ["| language | step | bare median (ms) | sandboxed median (ms) | ratio |",
-            "|---|---|---:|---:|---:|"]
+    rows = [
+        "| language | step | bare median (ms) | sandboxed median (ms) | ratio |",
+        "|---|---|---:|---:|---:|",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "main.cpp").write_text(HELLO_CPP)
         (work / "Main.java").write_text(HELLO_JAVA)
         cases = [
-            ("cpp", HELLO_CPP, ["g++", "-std=c++17", "-O2", "-pipe", "-o", "main", "main.cpp"],
-             ["./main"]),
-            ("java", HELLO_JAVA, ["javac", "-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC",
-                                  "Main.java"],
-             ["java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", ".", "Main"]),
+            (
+                "cpp",
+                HELLO_CPP,
+                ["g++", "-std=c++17", "-O2", "-pipe", "-o", "main", "main.cpp"],
+                ["./main"],
+            ),
+            (
+                "java",
+                HELLO_JAVA,
+                ["javac", "-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC", "Main.java"],
+                ["java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", ".", "Main"],
+            ),
         ]
         for language, code, compile_argv, run_argv in cases:
             bare_c, bare_r, box_c, box_r = [], [], [], []
@@ -97,16 +108,24 @@ def compiled(rounds: int) -> list[str]:
                 box_c.append(float(result["compileTimeMs"]))  # type: ignore[arg-type]
                 box_r.append(float(result["executionTimeMs"]))  # type: ignore[arg-type]
             for step, b, s in (("compile", bare_c, box_c), ("run", bare_r, box_r)):
-                rows.append(f"| {language} | {step} | {median(b):.0f} | {median(s):.0f} "
-                            f"| {median(s) / median(b):.2f}x |")
-    rows.append(f"\nRounds: {rounds} per language, interleaved. Sandboxed times are the "
-                "runner's own `compileTimeMs` / `executionTimeMs`.")
+                rows.append(
+                    f"| {language} | {step} | {median(b):.0f} | {median(s):.0f} "
+                    f"| {median(s) / median(b):.2f}x |"
+                )
+    rows.append(
+        f"\nRounds: {rounds} per language, interleaved. Sandboxed times are the "
+        "runner's own `compileTimeMs` / `executionTimeMs`."
+    )
     return rows
 
 
 def main(rounds: int = 30) -> str:
-    lines = ["## Runner (embedded default: bubblewrap + cgroups)", "",
-             "Reproduce: `make bench` (or `.venv/bin/python -m tests.bench --only runner`).", ""]
+    lines = [
+        "## Runner (embedded default: bubblewrap + cgroups)",
+        "",
+        "Reproduce: `make bench` (or `.venv/bin/python -m tests.bench --only runner`).",
+        "",
+    ]
     lines += python_overhead(rounds)
     lines += ["", *compiled(max(3, rounds // 6))]
     return "\n".join(lines) + "\n"
