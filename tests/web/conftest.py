@@ -83,8 +83,10 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
         # suite's pace, not the pages, decide the outcome. tests/api covers the limit itself.
         "CODERUN_AUTH_RATE_LIMIT": "200/minute",
     }
-    env.pop("CODERUN_DATABASE_URL", None)
-    env.pop("CODERUN_REDIS_URL", None)
+    env["CODERUN_EXECUTOR"] = "local"  # real runs in the local sandbox, no cluster needed
+    # the committed build, SQLite and in-process limits, whatever the caller's shell has set
+    for name in ("CODERUN_STATIC_DIR", "CODERUN_DATABASE_URL", "CODERUN_REDIS_URL"):
+        env.pop(name, None)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [_coderun_executable(), "serve", "--host", "127.0.0.1", "--port", str(port)],
