@@ -65,7 +65,12 @@ def describe_validation_error(exc: RequestValidationError) -> str:
             else:
                 problems.append(f"`{field}` is required")
         elif kind in _TYPE_WORDS:
-            if not field:
+            if not field and kind in ("dict_type", "model_attributes_type"):
+                problems.append(
+                    "the request body must be a JSON object, sent with "
+                    "Content-Type: application/json"
+                )
+            elif not field:
                 problems.append(f"the request body must be {_TYPE_WORDS[kind]}")
             else:
                 problems.append(f"`{field}` must be {_TYPE_WORDS[kind]}")

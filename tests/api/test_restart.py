@@ -84,3 +84,30 @@ def test_job_out_of_attempts_ends_as_internal_error_not_running(
     assert (data["status"], data["sandboxErrorType"]) == ("failed", "InternalError")
     assert "not charged" in data["sandboxErrorMessage"]
     assert server.get("/api/v1/account", key)["credits"] == 3
+
+
+@pytest.mark.postgres
+def test_db_upgrade_then_account_create_on_postgres(postgres_database: str, tmp_path: Path) -> None:
+    """The production path: migrations by `coderun db upgrade`, not on start."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODERUN_")}
+    env.update(
+        CODERUN_DATABASE_URL=postgres_database,
+        CODERUN_DATA_DIR=str(tmp_path),
+        PYTHONPATH=os.pathsep.join(sys.path),
+    )
+    server = Server(env)
+    server.cli("db", "upgrade")
+    key = server.cli("account", "create", "pg@example.com", "--credits", "7", "--early")
+    assert key.startswith("nr_live_")
+    server.start()
+    try:
+        account = server.get("/api/v1/account", key)
+        assert (account["credits"], account["early"]) == (7, True)
+        assert server.get("/readyz", key) == {"database": "ok"}
+    finally:
+        server.stop()
+    import psycopg
+
+    with psycopg.connect(postgres_database.replace("+psycopg", "")) as connection:
+        version = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert version is not None and version[0] == "0001"

@@ -23,6 +23,66 @@ router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 MAX_PAGE_SIZE = 100
 
 
+def _example(data: Any, message: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {
+            "description": message,
+            "content": {
+                "application/json": {
+                    "example": {"code": 200, "success": True, "message": message, "data": data}
+                }
+            },
+        }
+    }
+
+
+LIST_EXAMPLE = _example(
+    {
+        "items": [
+            {
+                "jobId": "695bd82641bcbdea08ee3fbc",
+                "status": "failed",
+                "language": "python",
+                "stdout": "",
+                "stderr": "",
+                "executionTimeMs": 3012,
+                "queueTimeMs": 4,
+                "totalTimeMs": 3016,
+                "exitCode": 137,
+                "sandboxErrorType": "TLE",
+                "sandboxErrorMessage": "time limit exceeded: the program ran longer than 3000 ms",
+                "queuedAt": "2026-01-05T15:26:30.796Z",
+                "startedAt": "2026-01-05T15:26:30.800Z",
+                "finishedAt": "2026-01-05T15:26:33.812Z",
+            }
+        ],
+        "page": 1,
+        "pageSize": 20,
+        "total": 1,
+    },
+    "jobs fetched successfully",
+)
+STATS_EXAMPLE = _example(
+    {
+        "count": 12,
+        "successRate": 0.75,
+        "meanExecutionTimeMs": 88.4,
+        "p95ExecutionTimeMs": 301.0,
+        "creditsUsed": 9,
+        "series": [
+            {
+                "bucketStart": "2026-01-05T00:00:00.000Z",
+                "count": 12,
+                "successCount": 9,
+                "successRate": 0.75,
+                "meanExecutionTimeMs": 88.4,
+            }
+        ],
+    },
+    "job stats fetched successfully",
+)
+
+
 def _window(
     account_id: int, start: datetime | None, end: datetime | None
 ) -> list[ColumnElement[bool]]:
@@ -34,7 +94,7 @@ def _window(
     return conditions
 
 
-@router.get("", summary="Own job history, newest first")
+@router.get("", summary="Own job history, newest first", responses=LIST_EXAMPLE)
 def list_jobs(
     principal: CurrentPrincipal,
     db: SessionDep,
@@ -88,7 +148,13 @@ def list_jobs(
     )
 
 
-@router.get("/stats", summary="Aggregates over own jobs: counts, success rate, times, credits")
+@router.get(
+    "/stats",
+    summary="Aggregates over own jobs: counts, success rate, times, credits",
+    description="`successRate` is over finished jobs; `p95ExecutionTimeMs` is nearest-rank. "
+    "Buckets are UTC hours or days of `queuedAt`.",
+    responses=STATS_EXAMPLE,
+)
 def job_stats(
     principal: CurrentPrincipal,
     db: SessionDep,
