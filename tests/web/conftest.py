@@ -160,11 +160,12 @@ class Watched:
         self.page_errors.clear()
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot under artifacts/screenshots/ (gitignored, kept by CI)."""
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot under artifacts/screenshots/ (gitignored, kept by CI). Whole pages by
+    default; full_page=False for a modal dialog, whose backdrop covers only the viewport."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

@@ -236,7 +236,7 @@ def test_signup_key_playground_history_filters_tle_and_key_rotation(
     expect(dialog.locator("[data-testid=verdict]")).to_have_text("Success")
     expect(dialog.locator("[data-testid=job-id]")).to_have_text(hello_job)
     expect(dialog.locator("[data-testid=execution-time]")).to_contain_text(re.compile(r"\d"))
-    screenshot(page, "desktop-09-job-detail")
+    screenshot(page, "desktop-09-job-detail", full_page=False)
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     page.get_by_role("button", name=f"View job {tle_job}").click()
@@ -323,7 +323,7 @@ def test_pages_at_360px_wide(open_page: OpenPage) -> None:
     screenshot(page, "mobile-dashboard")
     page.get_by_role("button", name=re.compile("^View job ")).click()
     expect(page.get_by_role("dialog")).to_be_visible()
-    screenshot(page, "mobile-job-detail")
+    screenshot(page, "mobile-job-detail", full_page=False)
     assert_no_errors(watched, "the 360 px pages")
 
 
@@ -412,6 +412,7 @@ def test_every_page_is_served_from_the_api_with_no_other_origin(
         expect(page.locator("h1")).to_be_visible()
         if path in ("/dashboard", "/playground"):
             wait_ready(page)
+        assert unnamed_controls(page) == [], f"controls with no accessible name on {path}"
     assert watched.requests, "no requests seen"
     assert watched.foreign_requests() == []
     assert any("/assets/" in url for url in watched.requests)
@@ -502,3 +503,29 @@ def test_pages_work_under_a_strict_content_security_policy(open_page: OpenPage) 
     expect_rows(page, 1)
     page.goto("/")
     assert_no_errors(watched, "pages under a strict CSP")
+
+
+UNNAMED_CONTROLS_JS = """() => {
+  const text = (id) => document.getElementById(id)?.textContent ?? "";
+  const nameOf = (el) =>
+    (el.getAttribute("aria-label") ?? "").trim() ||
+    (el.getAttribute("aria-labelledby") ?? "").split(/\\s+/).map(text).join(" ").trim() ||
+    Array.from(el.labels ?? []).map((l) => l.textContent).join(" ").trim() ||
+    (["BUTTON", "A"].includes(el.tagName) ? el.textContent.trim() : "") ||
+    (el.getAttribute("title") ?? "").trim();
+  const problems = [];
+  const controls = "input, select, textarea, button, a[href], [role=textbox], [tabindex='0']";
+  for (const el of document.querySelectorAll(controls)) {
+    if (el.type === "hidden" || el.closest("[hidden]")) continue;
+    if (!nameOf(el)) problems.push(el.outerHTML.slice(0, 120));
+  }
+  if (!document.documentElement.lang) problems.push("<html> has no lang");
+  const h1s = document.querySelectorAll("h1").length;
+  if (h1s !== 1) problems.push(`${h1s} h1 headings`);
+  return problems;
+}"""
+
+
+def unnamed_controls(page: Page) -> list[str]:
+    """Form controls, buttons and links with no accessible name; a missing lang or h1."""
+    return list(page.evaluate(UNNAMED_CONTROLS_JS))

@@ -301,10 +301,6 @@ class History {
     });
     this.prev.addEventListener("click", () => this.goTo(this.filters.page - 1));
     this.next.addEventListener("click", () => this.goTo(this.filters.page + 1));
-    byId("history-refresh").addEventListener("click", () => {
-      void this.load();
-      void loadStats();
-    });
   }
 
   private field(name: string): HTMLInputElement | HTMLSelectElement {
@@ -471,6 +467,14 @@ async function init(): Promise<void> {
   );
   const openJob = initJobDialog();
   const historyView = new History(openJob);
+  byId("history-refresh").addEventListener("click", () => {
+    void historyView.load();
+    void loadStats();
+    api.account().then((a) => {
+      account = a;
+      renderAccount(a);
+    }, () => undefined);
+  });
   byId<HTMLSelectElement>("stats-range").addEventListener("change", () => void loadStats());
   // The charts are drawn at their container's width: redraw when it changes (rotation, resize).
   let chartWidth = byId("chart-success").clientWidth;
