@@ -203,7 +203,9 @@ class JobStore:
             job = session.get(Job, job_id)
             if job is None or job.status not in NOT_FINAL:
                 return False
-            started_at = result.started_at or job.started_at or now
+            # When the job left the queue (mark_running), not when the runner's run phase
+            # began: compilation is part of the job's time, not of its queue time.
+            started_at = job.started_at or result.started_at or now
             values: dict[str, Any] = {
                 "status": result.status.value,
                 "stdout": result.stdout,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from coderun_api import metrics
 from coderun_api.envelope import envelope
+
+access_log = logging.getLogger("coderun_api.access")
 
 
 class BodyTooLarge(Exception):
@@ -116,6 +119,18 @@ class MetricsMiddleware:
             path = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
             metrics.HTTP_REQUESTS.labels(method=method, route=path, status=str(status)).inc()
-            metrics.HTTP_LATENCY.labels(method=method, route=path).observe(
-                time.perf_counter() - begin
-            )
+            elapsed = time.perf_counter() - begin
+            metrics.HTTP_LATENCY.labels(method=method, route=path).observe(elapsed)
+            fields = {
+                "method": method,
+                "path": scope.get("path", ""),
+                "route": path,
+                "status": status,
+                "durationMs": round(elapsed * 1000, 1),
+            }
+            job_id = (scope.get("path_params") or {}).get("jobId") or (
+                scope.get("state") or {}
+            ).get("job_id")
+            if job_id:
+                fields["jobId"] = job_id
+            access_log.info("request", extra=fields)

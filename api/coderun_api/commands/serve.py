@@ -21,7 +21,13 @@ def main(args: argparse.Namespace) -> int:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings)
-    where = settings.effective_database_url if not settings.is_sqlite else settings.data_dir
+    from sqlalchemy.engine import make_url
+
+    where = (
+        settings.data_dir
+        if settings.is_sqlite
+        else make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    )
     base = f"http://{args.host}:{args.port}"
     print(
         f"CodeRun API on {base}  (executor: {settings.executor}, data: {where})\n"

@@ -52,6 +52,12 @@ def credits_for_new_account(state: AppState, early: bool) -> int:
 
 
 def _start_session(db: Session, state: AppState, account_id: int, response: JSONResponse) -> None:
+    # Housekeeping: this account's expired sessions go when it signs in again.
+    db.exec(  # type: ignore[call-overload]
+        delete(WebSession).where(
+            col(WebSession.account_id) == account_id, col(WebSession.expires_at) <= utc_now()
+        )
+    )
     token = new_session_token()
     ttl = timedelta(hours=state.settings.session_ttl_hours)
     db.add(

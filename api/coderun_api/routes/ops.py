@@ -33,6 +33,12 @@ async def readyz(state: StateDep) -> JSONResponse:
             checks["redis"] = "ok"
         except Exception as error:
             checks["redis"] = f"unreachable: {type(error).__name__}"
+    if state.settings.executor != "local":
+        try:
+            await run_in_threadpool(state.executor.ping)
+            checks["executor"] = "ok"
+        except Exception as error:
+            checks["executor"] = f"unavailable: {type(error).__name__}"
     ready = all(v == "ok" for v in checks.values())
     return respond(checks, "ready" if ready else "not ready", 200 if ready else 503)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from coderun_sandbox.contract import InvalidRequest, RunRequest, Status
 from coderun_sandbox.languages import supported
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, StrictStr
@@ -98,6 +98,7 @@ RESULT_EXAMPLE = {
     dependencies=[Depends(submit_rate_limit)],
 )
 def submit(
+    request_: Request,
     body: SubmitRequest,
     principal: CurrentPrincipal,
     state: StateDep,
@@ -135,6 +136,7 @@ def submit(
             "Idempotency-Key was already used with a different request body; "
             "use a new key for a new submission",
         ) from None
+    request_.state.job_id = accepted.job.id  # for the access log line
     if accepted.created:
         state.executor.submit(accepted.job.id)
     headers = {} if accepted.created else {"Idempotent-Replayed": "true"}
