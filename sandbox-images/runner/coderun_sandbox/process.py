@@ -16,7 +16,7 @@ import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -113,47 +113,45 @@ def sealed_input(data: bytes) -> int:
     return reader
 
 
-def _child_setup(
-    procs_files: list[str], limits: Limits, uid: int | None, gid: int | None
-) -> Callable[[], None]:
-    """Runs in the child between fork and exec: join cgroups, set rlimits, drop privileges.
+# Joins the cgroups named before "--", makes itself the OOM killer's first choice, then
+# execs the rest. A shell and exec chain instead of subprocess's preexec_fn, which is unsafe
+# in a threaded process (the API runs the runner from a thread pool): a child could deadlock
+# between fork and exec on a lock another thread held.
+JOIN_SCRIPT = (
+    "echo 1000 > /proc/self/oom_score_adj 2>/dev/null || true; "
+    'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 125; shift; done; shift; '
+    'exec "$@"'
+)
 
-    Only async-signal-safe-ish calls (open/write/setrlimit/setuid): the parent has threads.
-    """
+
+def launch_prefix(
+    procs_files: list[str], limits: Limits, uid: int | None, gid: int | None
+) -> list[str]:
+    """argv that puts the command under our cgroups, rlimits and uid before it runs."""
     # A backstop a second above the limit: the verdict comes from cgroup CPU accounting
     # (polled below), which counts every thread and child, not from SIGXCPU.
     cpu_s = max(1, math.ceil(limits.cpu_ms / 1000)) + 1
-    rlimits = [
-        (resource.RLIMIT_CPU, cpu_s, cpu_s + 1),
-        (resource.RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes),
-        (resource.RLIMIT_CORE, 0, 0),
-        (resource.RLIMIT_NOFILE, MAX_OPEN_FILES, MAX_OPEN_FILES),
+    prefix = ["/bin/sh", "-c", JOIN_SCRIPT, "coderun-exec", *procs_files, "--"]
+    prefix += [
+        "prlimit",
+        f"--cpu={cpu_s}:{cpu_s + 1}",
+        f"--fsize={limits.file_bytes}",
+        "--core=0",
+        f"--nofile={MAX_OPEN_FILES}",
     ]
-    pid_limit_by_rlimit = not procs_files and uid is not None
-
-    def setup() -> None:
-        pid = str(os.getpid()).encode()
-        for path in procs_files:
-            fd = os.open(path, os.O_WRONLY)
-            os.write(fd, pid)
-            os.close(fd)
-        for which, soft, hard in rlimits:
-            resource.setrlimit(which, (soft, hard))
-        if pid_limit_by_rlimit:
-            # No pids cgroup: RLIMIT_NPROC counts the sandbox user's processes instead.
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes,) * 2)
-        with contextlib.suppress(OSError):
-            # Make the program, not the runner, the kernel's first choice when memory runs out.
-            fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
-            os.write(fd, b"1000")
-            os.close(fd)
-        if gid is not None:
-            os.setgroups([])
-            os.setresgid(gid, gid, gid)
-        if uid is not None:
-            os.setresuid(uid, uid, uid)
-
-    return setup
+    if not procs_files and uid is not None:
+        # No pids cgroup: RLIMIT_NPROC counts the sandbox user's processes instead.
+        prefix.append(f"--nproc={limits.max_processes}")
+    prefix.append("--")
+    if uid is not None:
+        prefix += [
+            "setpriv",
+            f"--reuid={uid}",
+            f"--regid={gid if gid is not None else uid}",
+            "--clear-groups",
+            "--",
+        ]
+    return prefix
 
 
 def _make_cgroup(limits: Limits, use_cgroup: bool) -> RunCgroup | None:
@@ -206,8 +204,9 @@ def run_limited(
         pass_fds: tuple[int, ...] = ()
         if status_fd_arg:
             pass_fds = (status_w,)
+        prefix = launch_prefix(cgroup.procs_files() if cgroup else [], limits, uid, gid)
         proc = subprocess.Popen(
-            [a.replace(STATUS_FD_PLACEHOLDER, str(status_w)) for a in argv],
+            prefix + [a.replace(STATUS_FD_PLACEHOLDER, str(status_w)) for a in argv],
             cwd=cwd,
             env=env,
             stdin=stdin_fd,
@@ -216,7 +215,6 @@ def run_limited(
             pass_fds=pass_fds,
             close_fds=True,
             start_new_session=True,
-            preexec_fn=_child_setup(cgroup.procs_files() if cgroup else [], limits, uid, gid),
         )
         if status_fd_arg:
             os.close(status_w)
