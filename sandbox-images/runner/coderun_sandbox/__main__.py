@@ -83,6 +83,10 @@ def main(argv: list[str]) -> int:
             return 1
         emit({"compiled": True})
         return 0
+    language = languages()[request.language]
+    if not language.compiled:
+        # No init container for interpreted languages: the work dir is still fresh here.
+        write_source(workdir, language, request.code, None)
     result = run_phase(request, workdir, isolation)
     emit(result.to_json_dict())
     return 0

@@ -184,3 +184,21 @@ class RunCgroup:
                     time.sleep(0.01)  # exiting processes still leaving the group
             else:
                 warnings.warn(f"could not remove cgroup {path}", RuntimeWarning, stacklevel=2)
+
+
+def own_oom_kills() -> int | None:
+    """OOM kills so far in the cgroup this process is in, as the container sees it.
+
+    Inside a pod the runtime mounts the container's own cgroup at /sys/fs/cgroup, so the
+    runner can tell a kernel OOM kill of the program from any other SIGKILL.
+    """
+    v2 = _read_keyed(CGROUP_ROOT / "memory.events", "oom_kill")
+    if v2 is not None:
+        return v2
+    return _read_keyed(CGROUP_ROOT / "memory" / "memory.oom_control", "oom_kill")
+
+
+def own_peak_memory_bytes() -> int | None:
+    return _read_int(CGROUP_ROOT / "memory.peak") or _read_int(
+        CGROUP_ROOT / "memory" / "memory.max_usage_in_bytes"
+    )

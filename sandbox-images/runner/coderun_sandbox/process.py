@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .cgroups import CgroupUnavailable, RunCgroup
+from .cgroups import CgroupUnavailable, RunCgroup, own_oom_kills
 from .contract import MAX_FILE_BYTES, utc_now
 
 READ_CHUNK = 65_536
@@ -193,6 +193,8 @@ def run_limited(
     if status_fd_arg:
         become_subreaper()
     cgroup = _make_cgroup(limits, use_cgroup)
+    # Without a group of our own (inside a pod), watch the container's group instead.
+    oom_before = own_oom_kills() if cgroup is None else None
     status_r, status_w = os.pipe() if status_fd_arg else (-1, -1)
     stdout = Stream(limits.output_cap)
     stderr = Stream(limits.output_cap)
@@ -296,6 +298,8 @@ def run_limited(
             peak = cgroup.peak_memory_bytes()
             peak_kb = peak // 1024 if peak is not None else peak_kb
             oom = cgroup.oom_killed()
+        elif oom_before is not None:
+            oom = (own_oom_kills() or 0) > oom_before
         sandbox_started, sandbox_exit = _parse_status(status) if status_fd_arg else (True, None)
         return Outcome(
             started_at=started,

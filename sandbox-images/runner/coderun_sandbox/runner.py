@@ -57,8 +57,8 @@ def write_source(workdir: Path, language: Language, code: str, owner_uid: int | 
     with os.fdopen(fd, "w", encoding="utf-8", errors="surrogatepass") as handle:
         handle.write(code)
     if owner_uid is not None:
+        # mkdtemp made it 0700 for us; hand it to the sandbox user only now it holds the source.
         os.chown(workdir, owner_uid, owner_uid)
-    os.chmod(workdir, 0o700)
 
 
 @dataclass(frozen=True)
