@@ -60,6 +60,21 @@ class ApiServer:
     base_url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    env: dict[str, str]
+
+    def coderun(self, *args: str, stdin: str = "") -> str:
+        """Run the `coderun` CLI against this server's database; return what it printed."""
+        done = subprocess.run(
+            [_coderun_executable(), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, f"coderun {' '.join(args)}: {done.stderr}"
+        return done.stdout
 
     def log_tail(self, chars: int = 4000) -> str:
         try:
@@ -95,7 +110,7 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
             env=env,
             cwd=str(data_dir),
         )
-    server = ApiServer(f"http://127.0.0.1:{port}", process, log_path)
+    server = ApiServer(f"http://127.0.0.1:{port}", process, log_path, env)
     deadline = time.monotonic() + 90
     try:
         while True:

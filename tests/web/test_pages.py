@@ -529,3 +529,41 @@ UNNAMED_CONTROLS_JS = """() => {
 def unnamed_controls(page: Page) -> list[str]:
     """Form controls, buttons and links with no accessible name; a missing lang or h1."""
     return list(page.evaluate(UNNAMED_CONTROLS_JS))
+
+
+def test_early_account_runs_out_of_credits_with_a_clear_message(
+    open_page: OpenPage, api_server: ApiServer
+) -> None:
+    """An account made by the operator (`coderun account create --early`) with one credit:
+    the dashboard marks it early, one success spends the credit, the next run is refused."""
+    email = new_email()
+    api_server.coderun(
+        "account",
+        "create",
+        email,
+        "--early",
+        "--credits",
+        "1",
+        "--password-stdin",
+        stdin=f"{PASSWORD}\n",
+    )
+    page, watched = open_page(DESKTOP)
+    page.goto("/signin")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/dashboard$"))
+    wait_ready(page)
+    expect(page.locator("#early-note")).to_be_visible()
+    expect(page.locator("#credits")).to_have_text("1")
+    expect(page.locator("[data-testid=key-prefix]")).to_contain_text("nr_live_")
+    page.goto("/playground")
+    wait_ready(page)
+    assert run_program(page) == "Success"
+    expect(page.locator("#credits-left")).to_contain_text("Credits left: 0")
+    page.get_by_role("button", name=re.compile(r"^Run")).click()
+    expect(page.get_by_role("alert")).to_contain_text("Out of credits")
+    expect(page.locator("#run-status")).to_have_text("The run did not complete.")
+    screenshot(page, "desktop-13-playground-no-credits")
+    # the refused submit (402) is the one console error: the browser logs the failed request
+    assert all("402" in e for e in watched.errors()), watched.errors()

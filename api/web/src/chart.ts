@@ -17,6 +17,8 @@ export interface ChartOptions {
   yFormat: (value: number) => string;
   /** fixed top of the y axis (100 for percentages); otherwise fitted to the data */
   yMax?: number;
+  /** the least top of a fitted axis, so an empty or tiny series still gets a readable scale */
+  minTop?: number;
   colorClass: string;
 }
 
@@ -52,7 +54,7 @@ export function renderLineChart(
   const plotH = height - pad.top - pad.bottom;
   const values = points.map((p) => p.value).filter((v): v is number => v !== null);
   const dataMax = values.length ? Math.max(...values) : 0;
-  const step = options.yMax !== undefined ? options.yMax / 4 : niceStep(Math.max(dataMax, 1));
+  const step = options.yMax !== undefined ? options.yMax / 4 : niceStep(Math.max(dataMax, options.minTop ?? 1));
   const yMax = options.yMax ?? step * Math.max(1, Math.ceil(dataMax / step));
 
   const titleId = `${container.id}-svg-title`;

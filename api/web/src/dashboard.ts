@@ -25,6 +25,7 @@ function renderAccount(account: Account): void {
   byId("account-since").textContent = account.createdAt
     ? new Date(account.createdAt).toLocaleDateString()
     : "–";
+  byId("early-note").hidden = !account.early;
   const status = byId("key-status");
   if (account.hasApiKey) {
     status.replaceChildren(
@@ -184,6 +185,7 @@ function renderStats(stats: Stats, period: Period): void {
     title: "Mean execution time over time",
     description: `Mean execution time per ${period.bucket}, ${periodText}. Overall mean ${ms(stats.meanExecutionTimeMs)}, p95 ${ms(stats.p95ExecutionTimeMs)}.`,
     yFormat: (v) => ms(v),
+    minTop: 10,
     colorClass: "series-time",
   });
   byId("stats-table").replaceChildren(

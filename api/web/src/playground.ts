@@ -35,7 +35,8 @@ const LAST_LANGUAGE_KEY = "coderun.playground.language";
 function runErrorText(err: unknown): string {
   if (err instanceof ApiError) {
     if (err.status === 429) return "Too many runs in a minute. Wait a moment and run again.";
-    if (err.status === 402) return `Out of credits: ${err.message}`;
+    if (err.status === 402)
+      return "Out of credits: your balance is used up (or held by runs still queued or running). Each successful run costs 1 credit; failed runs are free.";
     return err.message;
   }
   return "Something went wrong. Please try again.";
@@ -145,7 +146,8 @@ async function init(): Promise<void> {
     } catch (err) {
       status.dataset.state = "error";
       status.textContent = "The run did not complete.";
-      showPageError(runErrorText(err));
+      // Next to the Run button, where the user is looking (the page's alert is far up on a phone).
+      result.replaceChildren(h("p", { class: "alert", role: "alert" }, runErrorText(err)));
     } finally {
       running = false;
       runButton.disabled = false;
