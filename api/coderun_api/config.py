@@ -41,6 +41,8 @@ class Settings(BaseSettings):
 
     free_credits: int = Field(default=100, ge=0)
     early_credits: int = Field(default=200, ge=0)
+    # Flag every sign-up as an early user (they get early_credits), e.g. during a beta.
+    signups_early: bool = False
 
     submit_rate_limit: str = "60/minute"
     auth_rate_limit: str = "10/minute"

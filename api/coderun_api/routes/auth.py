@@ -108,7 +108,8 @@ def signup(body: Credentials, db: SessionDep, state: StateDep) -> JSONResponse:
             state.engine,
             email,
             password=body.password,
-            credits=credits_for_new_account(state, early=False),
+            credits=credits_for_new_account(state, early=state.settings.signups_early),
+            early=state.settings.signups_early,
         )
     except EmailTaken:
         raise ApiError(409, "an account with this email already exists; sign in instead") from None
