@@ -3,8 +3,9 @@ import "./styles.css";
 import { type Account, ApiError, type Job, type Stats, api, isPending } from "./api";
 import { type ChartPoint, renderLineChart } from "./chart";
 import { byId, h } from "./dom";
-import { dateTime, languageName, ms, percent, verdictBadge } from "./format";
+import { dateTime, ms, percent, verdictBadge } from "./format";
 import { renderJob } from "./jobview";
+import { languageName, loadLanguages } from "./languages";
 import { hidePageError, requireAccount, showPageError } from "./session";
 
 const PAGE_SIZE = 20;
@@ -151,7 +152,7 @@ function renderStats(stats: Stats, period: Period): void {
     const label = bucketLabel(slot * period.step, period.bucket);
     const count = b?.count ?? 0;
     const rate = count && b?.successRate !== null && b?.successRate !== undefined ? b.successRate : null;
-    const ratePct = rate === null ? null : rate <= 1 ? rate * 100 : rate;
+    const ratePct = rate === null ? null : rate * 100;
     const mean = count ? (b?.meanExecutionTimeMs ?? null) : null;
     successPoints.push({
       label,
@@ -459,8 +460,13 @@ function initJobDialog(): (job: Job | string) => void {
 // ---------------------------------------------------------------- page
 
 async function init(): Promise<void> {
-  let account = await requireAccount();
+  const [first, languages] = await Promise.all([requireAccount(), loadLanguages()]);
+  let account = first;
   renderAccount(account);
+  byId<HTMLSelectElement>("f-language").replaceChildren(
+    h("option", { value: "" }, "All languages"),
+    ...languages.map((l) => h("option", { value: l.key }, l.display)),
+  );
   initApiKey(
     () => account,
     (a) => {

@@ -62,7 +62,6 @@ export function createEditor(
       EditorView.contentAttributes.of({
         "aria-label": "Code editor",
         "aria-describedby": options.describedBy,
-        "data-testid": "code-editor",
       }),
       EditorView.theme({
         "&": { fontSize: "14px", minHeight: "16rem" },

@@ -57,8 +57,7 @@ export function ms(value: number | null | undefined): string {
 
 export function percent(rate: number | null | undefined): string {
   if (rate === null || rate === undefined || Number.isNaN(rate)) return "–";
-  // The API gives a 0..1 fraction; accept a 0..100 percentage too.
-  const pct = rate <= 1 ? rate * 100 : rate;
+  const pct = rate * 100; // the API gives a 0..1 fraction
   return `${pct.toFixed(pct >= 99.95 || pct === 0 ? 0 : 1)}%`;
 }
 
@@ -75,14 +74,3 @@ export function dateTime(iso: string | null | undefined): string {
     second: "2-digit",
   });
 }
-
-export function languageName(key: string): string {
-  return LANGUAGE_NAMES[key] ?? key;
-}
-
-export const LANGUAGE_NAMES: Record<string, string> = {
-  python: "Python",
-  javascript: "JavaScript",
-  cpp: "C++",
-  java: "Java",
-};

@@ -2,7 +2,10 @@
 // playground's result panel, so both say the same thing about the same job.
 import type { Job } from "./api";
 import { h } from "./dom";
-import { dateTime, languageName, ms, verdictBadge, verdictOf } from "./format";
+import { dateTime, ms, verdictBadge, verdictOf } from "./format";
+import { languageName } from "./languages";
+
+let outputCount = 0;
 
 function output(
   label: string,
@@ -10,7 +13,7 @@ function output(
   kind: "stdout" | "stderr",
   truncated: boolean,
 ): HTMLElement {
-  const id = `out-${kind}-${Math.random().toString(36).slice(2, 8)}`;
+  const id = `out-${kind}-${++outputCount}`;
   return h(
     "div",
     { class: `output output-${kind}` },

@@ -1,34 +1,13 @@
 // Playground: pick a language, edit, run. It calls the same runner routes as API clients
 // (submit, then poll the result), authenticated by the session cookie instead of X-API-KEY.
 import "./styles.css";
-import { ApiError, type Job, type Language, api, waitForResult } from "./api";
+import { ApiError, type Job, api, waitForResult } from "./api";
 import { byId, h } from "./dom";
 import { createEditor } from "./editor";
 import { verdictOf } from "./format";
 import { renderJob } from "./jobview";
+import { loadLanguages } from "./languages";
 import { hidePageError, requireAccount, showPageError } from "./session";
-
-// Used only when GET /api/v1/languages cannot be reached, so the page still works.
-const FALLBACK_LANGUAGES: Language[] = [
-  { key: "python", display: "Python", starter: 'print("Hello, World!")\n' },
-  {
-    key: "javascript",
-    display: "JavaScript",
-    starter: 'console.log("Hello, World!");\n',
-  },
-  {
-    key: "cpp",
-    display: "C++",
-    starter:
-      '#include <iostream>\n\nint main() {\n    std::cout << "Hello, World!" << std::endl;\n    return 0;\n}\n',
-  },
-  {
-    key: "java",
-    display: "Java",
-    starter:
-      'public class Main {\n    public static void main(String[] args) {\n        System.out.println("Hello, World!");\n    }\n}\n',
-  },
-];
 
 const LAST_LANGUAGE_KEY = "coderun.playground.language";
 
@@ -40,16 +19,6 @@ function runErrorText(err: unknown): string {
     return err.message;
   }
   return "Something went wrong. Please try again.";
-}
-
-async function loadLanguages(): Promise<Language[]> {
-  try {
-    const langs = await api.languages();
-    if (Array.isArray(langs) && langs.length) return langs;
-  } catch {
-    /* fall back below */
-  }
-  return FALLBACK_LANGUAGES;
 }
 
 async function init(): Promise<void> {
