@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from coderun_api.stats import JobRow, aggregate, percentile
 from coderun_sandbox.contract import iso_utc, utc_now
 
@@ -132,3 +134,20 @@ def test_readyz_reports_an_unreachable_redis(make_api: MakeApi) -> None:
     assert ready.status_code == 503
     assert ready.json()["data"]["database"] == "ok"
     assert ready.json()["data"]["redis"].startswith("unreachable")
+
+
+def test_every_log_line_about_a_job_names_it(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from coderun_api.logs import JsonFormatter
+
+    _, key = api.new_account()
+    with caplog.at_level(logging.INFO):
+        job_id = api.run(key, "print(1)")["jobId"]
+    ours = [r for r in caplog.records if r.name.startswith("coderun_api")]
+    about_job = [r for r in ours if job_id in r.getMessage() or hasattr(r, "jobId")]
+    messages = {r.getMessage() for r in about_job}
+    assert {"job queued", "job running", "job finished", "request"} <= messages
+    assert all(getattr(r, "jobId", None) == job_id for r in about_job)
+    line = json.loads(JsonFormatter().format(about_job[0]))
+    assert line["jobId"] == job_id and line["level"] == "INFO"

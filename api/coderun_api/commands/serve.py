@@ -29,10 +29,12 @@ def main(args: argparse.Namespace) -> int:
         else make_url(settings.effective_database_url).render_as_string(hide_password=True)
     )
     base = f"http://{args.host}:{args.port}"
+    cli = sys.argv[0] if sys.argv[0].endswith("coderun") else "coderun"
     print(
         f"CodeRun API on {base}  (executor: {settings.executor}, data: {where})\n"
         f"  dashboard:   {base}/signup  (create an account, then generate an API key)\n"
-        f"  admin:       coderun account create you@example.com   prints an API key\n"
+        f"  admin:       {cli} account create you@example.com   prints an API key "
+        "(same CODERUN_* environment)\n"
         f"  API docs:    {base}/docs\n"
         f"  try it:      curl -s -X POST {base}/api/v1/runner/submit -H 'X-API-KEY: nr_live_...' "
         "-H 'Content-Type: application/json' "
