@@ -275,6 +275,17 @@ class JobStore:
             session.commit()
             return int(result.rowcount)  # type: ignore[attr-defined]
 
+    def release_leases(self, owner: str) -> int:
+        """On a clean stop: let any live process take this owner's unfinished jobs now."""
+        with Session(self.engine) as session:
+            result = session.execute(
+                update(Job)
+                .where(col(Job.owner) == owner, col(Job.status).in_(NOT_FINAL))
+                .values(lease_until=utc_now())
+            )
+            session.commit()
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
     def claim_expired(self, owner: str, limit: int = 100) -> list[Job]:
         """Take over jobs whose executor stopped renewing their lease (it died).
 

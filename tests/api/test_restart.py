@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.conftest import MakeApi
 from tests.api.server import Server
 
 SLOW = "import time\ntime.sleep(1.5)\nprint('survived')\n"
@@ -111,3 +112,20 @@ def test_db_upgrade_then_account_create_on_postgres(postgres_database: str, tmp_
     with psycopg.connect(postgres_database.replace("+psycopg", "")) as connection:
         version = connection.execute("SELECT version_num FROM alembic_version").fetchone()
     assert version is not None and version[0] == "0001"
+
+
+def test_clean_shutdown_leaves_queued_jobs_to_the_next_process(
+    make_api: MakeApi, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path / 'shutdown.db'}"
+    first = make_api(database_url=database, local_workers=1)
+    account_id, key = first.new_account(credits=5)
+    job_ids = [
+        first.submit(key, f"import time\ntime.sleep(0.3)\nprint({i})").json()["data"]["jobId"]
+        for i in range(3)
+    ]
+    first.client.__exit__(None, None, None)  # lifespan shutdown: a clean stop
+    second = make_api(database_url=database)
+    outputs = [second.wait_final(key, job_id)["stdout"] for job_id in job_ids]
+    assert outputs == ["0\n", "1\n", "2\n"]
+    assert second.account(account_id).credits_used == 3

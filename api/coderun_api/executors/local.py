@@ -55,9 +55,16 @@ class LocalExecutor(Executor):
         self._stop.set()
         if self._maintenance is not None:
             self._maintenance.join(timeout=5)
-        # Jobs still waiting in the pool stay queued in the database; their lease expires
-        # and the next process (or another replica) picks them up.
+        # Jobs still waiting in the pool stay queued in the database; their leases are
+        # released so the next process (or another replica) picks them up at once.
         self._pool.shutdown(wait=True, cancel_futures=True)
+        try:
+            released = self.jobs.release_leases(self.owner)
+        except Exception:
+            log.exception("could not release job leases; they expire on their own")
+            return
+        if released:
+            log.info("left %d unfinished jobs for the next process", released)
 
     def queue_depth(self) -> int:
         with self._lock:
