@@ -270,6 +270,7 @@ def test_signup_key_playground_history_filters_tle_and_key_rotation(
     assert_no_errors(watched, "sign-out")
     page.goto("/dashboard")
     page.wait_for_url(re.compile(r"/signin\?next=%2Fdashboard$"))
+    expect(page.locator("#page-notice")).to_contain_text("Sign in to continue")
     # the one expected error: GET /api/v1/account answered 401 before the redirect
     assert all("401" in e for e in watched.errors()), watched.errors()
     watched.clear_errors()

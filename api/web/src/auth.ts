@@ -23,8 +23,10 @@ function init(): void {
   const submit = byId<HTMLButtonElement>("auth-submit");
   const params = new URLSearchParams(location.search);
   const notice = document.getElementById("page-notice");
-  if (notice && params.has("signedout")) {
-    notice.textContent = "You are signed out.";
+  if (notice && (params.has("signedout") || params.has("next"))) {
+    notice.textContent = params.has("signedout")
+      ? "You are signed out."
+      : "Sign in to continue. You will come back to the page you asked for.";
     notice.hidden = false;
   }
   // Carry ?next= across the "no account yet? sign up" and "have one? sign in" links.
