@@ -52,6 +52,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "%s-operator" (include "coderun.fullname" . | trunc 54 | trimSuffix "-") }}
 {{- end }}
 
+{{/* Cluster-scoped names include the namespace: two releases may share a release name. */}}
+{{- define "coderun.operator.clusterRoleName" -}}
+{{- printf "%s-%s" (include "coderun.operator.fullname" .) .Release.Namespace | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{/* ServiceAccount names. */}}
 {{- define "coderun.api.serviceAccountName" -}}
 {{- if .Values.api.serviceAccount.create }}
