@@ -84,8 +84,10 @@ def history_rows(page: Page) -> list[tuple[str, str, str]]:
 
 
 def expect_rows(page: Page, count: int) -> None:
-    expect(page.locator("#history-body tr[data-job-id]")).to_have_count(count)
+    """Wait for the history to finish loading (a filter change marks it busy at once), then
+    count its rows: counting first could pass on the rows of the previous filter."""
     expect(page.locator("#history-table")).not_to_have_attribute("aria-busy", "true")
+    expect(page.locator("#history-body tr[data-job-id]")).to_have_count(count)
 
 
 def api_status_with_key(server: ApiServer, key: str, job_id: str) -> int:

@@ -298,9 +298,9 @@ class History {
       this.applyForm();
     });
     this.form.addEventListener("change", () => this.applyForm());
-    this.form.addEventListener("reset", () => {
-      // after the browser has reset the fields
-      setTimeout(() => this.applyForm(), 0);
+    byId("filters-clear").addEventListener("click", () => {
+      this.form.reset();
+      this.applyForm();
     });
     this.prev.addEventListener("click", () => this.goTo(this.filters.page - 1));
     this.next.addEventListener("click", () => this.goTo(this.filters.page + 1));
