@@ -1,0 +1,84 @@
+"""kopf handlers: small, typed, level-based; they hand over to the Reconciler.
+
+- `coderuns_by_lifecycle`: kopf's in-memory index of CodeRuns (queued / active / final).
+  kopf runs no handler before every index is filled from the initial listing, so admission
+  after a restart counts every active run and sees every queued one.
+- `coderun_event`: every CodeRun event → admit queued runs in order, up to the cap.
+- `pod_event`: every sandbox pod event → Running, or the final result.
+- `startup` / `cleanup`: settings, metrics server, and the sweep task.
+
+No changing handlers (on.create/update): kopf then stores no progress or diff-base on the
+objects and adds no finalizer, so a run costs only the writes it needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from coderun_operator import metrics
+from coderun_operator import resources as r
+from coderun_operator.admission import RunRef
+from coderun_operator.kube import Kube
+from coderun_operator.reconciler import Reconciler, run_ref
+from coderun_operator.settings import OperatorSettings, configure_kopf
+
+_state: dict[str, Any] = {}
+
+
+def reconciler() -> Reconciler:
+    found: Reconciler = _state["reconciler"]
+    return found
+
+
+@kopf.on.startup()
+async def startup(
+    settings: kopf.OperatorSettings, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any
+) -> None:
+    configure_kopf(settings)
+    config = OperatorSettings.from_env()
+    rec = Reconciler(config, Kube())
+    _state["reconciler"] = rec
+    metrics.serve(config.metrics_port)
+    _state["sweeper"] = asyncio.get_running_loop().create_task(rec.run_sweeps())
+    logger.info(
+        "coderun operator started: at most %d runs at once, retention %d s",
+        config.max_concurrent_runs,
+        config.retention_seconds,
+    )
+
+
+@kopf.on.cleanup()
+async def cleanup(**_: Any) -> None:
+    rec: Reconciler | None = _state.get("reconciler")
+    if rec is None:
+        return
+    rec.stopping.set()
+    sweeper: asyncio.Task[None] | None = _state.get("sweeper")
+    if sweeper is not None:
+        await sweeper
+    rec.kube.close()
+
+
+@kopf.index(r.GROUP, r.VERSION, r.PLURAL)
+def coderuns_by_lifecycle(body: kopf.Body, **_: Any) -> dict[str, RunRef]:
+    return {r.lifecycle(body): run_ref(body)}
+
+
+@kopf.on.event(r.GROUP, r.VERSION, r.PLURAL)
+async def coderun_event(type: str, body: kopf.Body, **kwargs: Any) -> None:
+    index: Mapping[str, Any] = kwargs["coderuns_by_lifecycle"]
+    await reconciler().on_coderun(type, body, index)
+
+
+@kopf.on.event("", "v1", "pods", labels={r.LABEL_SANDBOX: "true", r.LABEL_MANAGED_BY: r.MANAGED_BY})
+async def pod_event(type: str, body: kopf.Body, **kwargs: Any) -> None:
+    # kopf calls no handler before the index is complete, so this is the whole picture.
+    rec = reconciler()
+    if rec.index is None:
+        rec.index = kwargs["coderuns_by_lifecycle"]
+    await rec.on_pod(type, body)

@@ -1,0 +1,253 @@
+"""The few Kubernetes API calls the operator makes, as async functions returning plain dicts.
+
+The official client is synchronous; calls run in a small thread pool so that handlers stay
+async. Every write is counted in metrics (the benchmark reports writes per run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar, cast
+
+from coderun_sandbox.contract import iso_utc, utc_now
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from coderun_operator import metrics
+from coderun_operator import resources as r
+
+T = TypeVar("T")
+REQUEST_TIMEOUT_S = 30
+
+
+def load_client_config() -> client.Configuration:
+    """In-cluster service account when running in a pod, else the kubeconfig (KUBECONFIG)."""
+    configuration = client.Configuration()
+    try:
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except config.ConfigException:
+        config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    configuration.connection_pool_maxsize = 32
+    return configuration
+
+
+def _json(response: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(response.data)
+    return data
+
+
+class Kube:
+    def __init__(self, configuration: client.Configuration | None = None, workers: int = 16):
+        self.api_client = client.ApiClient(configuration or load_client_config())
+        self.core = client.CoreV1Api(self.api_client)
+        self.batch = client.BatchV1Api(self.api_client)
+        self.custom = client.CustomObjectsApi(self.api_client)
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kube")
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.api_client.close()  # type: ignore[no-untyped-call]
+
+    # -- CodeRuns ------------------------------------------------------------------------
+
+    async def get_coderun(self, namespace: str, name: str) -> dict[str, Any] | None:
+        def call() -> dict[str, Any] | None:
+            try:
+                found: dict[str, Any] = self.custom.get_namespaced_custom_object(  # type: ignore[assignment]
+                    r.GROUP,
+                    r.VERSION,
+                    namespace,
+                    r.PLURAL,
+                    name,
+                    _request_timeout=REQUEST_TIMEOUT_S,
+                )
+                return found
+            except ApiException as error:
+                if error.status == 404:
+                    return None
+                raise
+
+        return await self._call(call)
+
+    async def patch_coderun_status(
+        self,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        resource_version: str | None = None,
+    ) -> dict[str, Any]:
+        """Merge-patch /status; with `resource_version`, a 409 if the object changed."""
+        body: dict[str, Any] = {"status": dict(status)}
+        if resource_version:
+            body["metadata"] = {"resourceVersion": resource_version}
+
+        def call() -> dict[str, Any]:
+            patched: dict[str, Any] = self.custom.patch_namespaced_custom_object_status(  # type: ignore[assignment]
+                r.GROUP,
+                r.VERSION,
+                namespace,
+                r.PLURAL,
+                name,
+                body,
+                _request_timeout=REQUEST_TIMEOUT_S,
+            )
+            return patched
+
+        metrics.API_WRITES.labels("patch", "coderuns/status").inc()
+        return await self._call(call)
+
+    async def patch_coderun_labels(
+        self, namespace: str, name: str, labels: Mapping[str, str]
+    ) -> None:
+        body = {"metadata": {"labels": dict(labels)}}
+        metrics.API_WRITES.labels("patch", "coderuns").inc()
+        await self._call(
+            lambda: self.custom.patch_namespaced_custom_object(
+                r.GROUP,
+                r.VERSION,
+                namespace,
+                r.PLURAL,
+                name,
+                body,
+                _request_timeout=REQUEST_TIMEOUT_S,
+            )
+        )
+
+    async def delete_coderun(self, namespace: str, name: str) -> None:
+        def call() -> None:
+            try:
+                self.custom.delete_namespaced_custom_object(
+                    r.GROUP,
+                    r.VERSION,
+                    namespace,
+                    r.PLURAL,
+                    name,
+                    _request_timeout=REQUEST_TIMEOUT_S,
+                )
+            except ApiException as error:
+                if error.status != 404:
+                    raise
+
+        metrics.API_WRITES.labels("delete", "coderuns").inc()
+        await self._call(call)
+
+    # -- Jobs and pods -------------------------------------------------------------------
+
+    async def create_job(self, job: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Create the Job; None if it already exists (the caller checks whose it is)."""
+        namespace = str(job["metadata"]["namespace"])
+
+        def call() -> dict[str, Any] | None:
+            try:
+                return _json(
+                    self.batch.create_namespaced_job(
+                        namespace,
+                        cast(Any, dict(job)),
+                        _preload_content=False,
+                        _request_timeout=REQUEST_TIMEOUT_S,
+                    )
+                )
+            except ApiException as error:
+                if error.status == 409:
+                    return None
+                raise
+
+        metrics.API_WRITES.labels("create", "jobs").inc()
+        return await self._call(call)
+
+    async def get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        def call() -> dict[str, Any] | None:
+            try:
+                return _json(
+                    self.batch.read_namespaced_job(
+                        name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_S
+                    )
+                )
+            except ApiException as error:
+                if error.status == 404:
+                    return None
+                raise
+
+        return await self._call(call)
+
+    async def delete_job(self, namespace: str, name: str) -> None:
+        def call() -> None:
+            try:
+                self.batch.delete_namespaced_job(
+                    name,
+                    namespace,
+                    propagation_policy="Background",
+                    grace_period_seconds=0,
+                    _request_timeout=REQUEST_TIMEOUT_S,
+                )
+            except ApiException as error:
+                if error.status != 404:
+                    raise
+
+        metrics.API_WRITES.labels("delete", "jobs").inc()
+        await self._call(call)
+
+    async def read_log(self, namespace: str, pod: str, container: str) -> str:
+        """The container's log, or "" if it is gone (the classifier then says so)."""
+
+        def call() -> str:
+            try:
+                response: Any = self.core.read_namespaced_pod_log(
+                    pod,
+                    namespace,
+                    container=container,
+                    limit_bytes=1024 * 1024,
+                    _preload_content=False,
+                    _request_timeout=REQUEST_TIMEOUT_S,
+                )
+                return bytes(response.data).decode("utf-8", errors="replace")
+            except ApiException as error:
+                if error.status in (400, 404):
+                    return ""
+                raise
+
+        return await self._call(call)
+
+    async def post_event(
+        self, body: Mapping[str, Any], type_: str, reason: str, message: str
+    ) -> None:
+        """A core/v1 Event on the CodeRun (what `kubectl describe crun` shows)."""
+        meta = body.get("metadata") or {}
+        namespace = str(meta.get("namespace") or "default")
+        stamp = iso_utc(utc_now())
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{meta.get('name', 'coderun')}.", "namespace": namespace},
+            "involvedObject": {
+                "apiVersion": r.API_VERSION,
+                "kind": r.KIND,
+                "name": meta.get("name"),
+                "namespace": namespace,
+                "uid": meta.get("uid"),
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": type_,
+            "source": {"component": r.MANAGED_BY},
+            "reportingComponent": r.MANAGED_BY,
+            "reportingInstance": r.MANAGED_BY,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+        }
+        metrics.API_WRITES.labels("create", "events").inc()
+        await self._call(
+            lambda: self.core.create_namespaced_event(
+                namespace,
+                cast(Any, event),
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT_S,
+            )
+        )

@@ -1,0 +1,406 @@
+"""The operator's decisions and the API calls that carry them out.
+
+Level-based: every step can run again at any time (after a restart, a missed event, an API
+error) and ends in the same place. Deterministic Job names make "create" safe to repeat;
+a final status is written once, guarded by the object's resourceVersion; a run that is
+already final is never touched again.
+
+Inputs are kopf's CodeRun index and the watch events of CodeRuns and sandbox pods; a
+sweep every few seconds re-checks what events alone cannot (grace periods, queued runs,
+retention).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+from collections.abc import Awaitable, Iterable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from coderun_sandbox.contract import ErrorType, InvalidRequest, RunResult, parse_iso_utc, utc_now
+from kubernetes.client.exceptions import ApiException
+
+from coderun_operator import classify, metrics, status
+from coderun_operator import resources as r
+from coderun_operator.admission import Admission, RunRef
+from coderun_operator.job_builder import build_job, request_of
+from coderun_operator.kube import Kube
+from coderun_operator.settings import OperatorSettings
+
+log = logging.getLogger("coderun_operator")
+
+# kopf.Index[str, RunRef]: lifecycle ("queued", "active", "final") -> the CodeRuns in it.
+IndexView = Mapping[str, Iterable[RunRef]]
+RETENTION_SWEEP_EVERY = 15  # sweeps
+MAX_DELETES_PER_SWEEP = 200
+
+
+def run_ref(body: Mapping[str, Any]) -> RunRef:
+    meta = body.get("metadata") or {}
+    st = body.get("status") or {}
+    return RunRef(
+        created=str(meta.get("creationTimestamp") or ""),
+        namespace=str(meta.get("namespace") or ""),
+        name=str(meta.get("name") or ""),
+        language=str((body.get("spec") or {}).get("language") or ""),
+        marked_queued=st.get("phase") == r.PHASE_QUEUED,
+        finished=str(st.get("finishedAt") or ""),
+    )
+
+
+def split_key(key: str) -> tuple[str, str]:
+    namespace, _, name = key.partition("/")
+    return namespace, name
+
+
+class Reconciler:
+    def __init__(self, settings: OperatorSettings, kube: Kube) -> None:
+        self.settings = settings
+        self.kube = kube
+        self.admission = Admission(settings.max_concurrent_runs)
+        self.index: IndexView | None = None
+        # Latest CodeRun bodies of unfinished runs (from the watch and our own patches).
+        self.bodies: dict[str, dict[str, Any]] = {}
+        # Latest sandbox pod per unfinished run.
+        self.pods: dict[str, dict[str, Any]] = {}
+        self.done: set[str] = set()
+        self.marked_running: set[str] = set()
+        self.marked_queued: set[str] = set()
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.dispatch_lock = asyncio.Lock()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.sweeps = 0
+        self.stopping = asyncio.Event()
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def lock(self, key: str) -> asyncio.Lock:
+        return self.locks.setdefault(key, asyncio.Lock())
+
+    def spawn(self, step: str, work: Awaitable[None]) -> None:
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:
+                metrics.ERRORS.labels(step).inc()
+                log.exception("%s failed; the sweep retries it", step)
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _refs(self, lifecycle: str) -> list[RunRef]:
+        if self.index is None:
+            return []
+        return list(self.index.get(lifecycle, ()))
+
+    def _forget(self, key: str) -> None:
+        self.bodies.pop(key, None)
+        self.pods.pop(key, None)
+        self.marked_running.discard(key)
+        self.marked_queued.discard(key)
+        self.locks.pop(key, None)
+
+    # -- CodeRun events ------------------------------------------------------------------
+
+    async def on_coderun(
+        self, event_type: str | None, body: Mapping[str, Any], index: IndexView
+    ) -> None:
+        self.index = index
+        ref = run_ref(body)
+        key = ref.key
+        if event_type == "DELETED":
+            self.admission.forget(key)
+            self.done.discard(key)
+            self._forget(key)
+            await self.dispatch()
+            return
+        lifecycle = r.lifecycle(body)
+        self.admission.observe(key, lifecycle)
+        if lifecycle == "final":
+            self.done.add(key)
+            self._forget(key)
+            return
+        self.bodies[key] = copy.deepcopy(dict(body))
+        if lifecycle == "queued":
+            await self.dispatch()
+
+    async def dispatch(self) -> None:
+        """Start as many queued runs as the cap allows, oldest first; mark the rest Queued."""
+        if self.index is None:
+            return
+        async with self.dispatch_lock:
+            active = [ref.key for ref in self._refs("active")]
+            queued = [ref for ref in self._refs("queued") if ref.key not in self.done]
+            admit, waiting = self.admission.plan(queued, active)
+            busy = len(self.admission.active_keys(active))
+        metrics.ACTIVE.set(busy)
+        metrics.QUEUED.set(len(waiting))
+        for ref in admit:
+            self.spawn("start", self.start(ref))
+        for ref in waiting:
+            if not ref.marked_queued and ref.key not in self.marked_queued:
+                self.marked_queued.add(ref.key)
+                self.spawn("queue", self.mark_queued(ref, busy))
+
+    async def _body(self, key: str) -> dict[str, Any] | None:
+        cached = self.bodies.get(key)
+        if cached is not None:
+            return cached
+        namespace, name = split_key(key)
+        return await self.kube.get_coderun(namespace, name)
+
+    async def mark_queued(self, ref: RunRef, busy: int) -> None:
+        async with self.lock(ref.key):
+            body = await self._body(ref.key)
+            if body is None or r.lifecycle(body) != "queued" or ref.key in self.admission.started:
+                return
+            doc = status.queued(body, busy, self.settings.max_concurrent_runs, utc_now())
+            await self._patch_status(ref.key, doc)
+
+    async def start(self, ref: RunRef) -> None:
+        key = ref.key
+        try:
+            async with self.lock(key):
+                body = await self._body(key)
+                if body is None or r.lifecycle(body) != "queued" or key in self.done:
+                    self.admission.started.discard(key)
+                    return
+                try:
+                    job = build_job(body, self.settings)
+                except InvalidRequest as error:
+                    invalid = RunResult.failure(
+                        ErrorType.SANDBOX_ERROR, f"invalid CodeRun spec: {error}"
+                    )
+                    self.spawn("finalize", self.finalize(key, invalid))
+                    return
+                created = await self.kube.create_job(job)
+                job_name = str(job["metadata"]["name"])
+                if created is None:
+                    await self._check_existing_job(body, job_name)
+                now = utc_now()
+                await self._patch_status(key, status.scheduled(body, job_name, now))
+                labels = (body.get("metadata") or {}).get("labels") or {}
+                if labels.get(r.LABEL_LANGUAGE) != ref.language:
+                    await self.kube.patch_coderun_labels(
+                        ref.namespace, ref.name, {r.LABEL_LANGUAGE: ref.language}
+                    )
+            metrics.QUEUE_SECONDS.labels(ref.language).observe(
+                (now - parse_iso_utc(ref.created)).total_seconds() if ref.created else 0
+            )
+            await self.kube.post_event(body, "Normal", "Scheduled", f"created Job {job_name}")
+        except BaseException:
+            # Not started after all: the next dispatch (event or sweep) tries again.
+            self.admission.started.discard(key)
+            raise
+
+    async def _check_existing_job(self, body: Mapping[str, Any], job_name: str) -> None:
+        meta = body["metadata"]
+        existing = await self.kube.get_job(str(meta["namespace"]), job_name)
+        if existing is None:
+            raise RuntimeError(f"Job {job_name} vanished while being created")
+        owners = (existing.get("metadata") or {}).get("ownerReferences") or []
+        if not any(owner.get("uid") == meta.get("uid") for owner in owners):
+            # A Job left by an earlier CodeRun of the same name, not yet garbage-collected.
+            raise RuntimeError(f"Job {job_name} belongs to an older CodeRun; waiting for it to go")
+
+    async def _patch_status(
+        self, key: str, doc: Mapping[str, Any], resource_version: str | None = None
+    ) -> dict[str, Any]:
+        namespace, name = split_key(key)
+        patched = await self.kube.patch_coderun_status(namespace, name, doc, resource_version)
+        if not r.is_final(patched):
+            self.bodies[key] = patched
+        return patched
+
+    # -- pod events ----------------------------------------------------------------------
+
+    async def on_pod(self, event_type: str | None, pod: Mapping[str, Any]) -> None:
+        meta = pod.get("metadata") or {}
+        coderun = (meta.get("annotations") or {}).get(r.ANNOTATION_CODERUN)
+        if not coderun:
+            return
+        key = r.key_of(str(meta.get("namespace")), str(coderun))
+        if key in self.done:
+            return
+        seen = copy.deepcopy(dict(pod))
+        if event_type == "DELETED":
+            self.pods.pop(key, None)
+            if classify.progress(seen) is not classify.Progress.TERMINATED:
+                lost = RunResult.failure(
+                    ErrorType.SANDBOX_ERROR,
+                    f"the sandbox pod {meta.get('name')} was deleted before the run finished",
+                )
+                await self.finalize(key, lost, str(meta.get("name")))
+                return
+        else:
+            self.pods[key] = seen
+        await self.examine(key, seen)
+
+    async def examine(self, key: str, pod: Mapping[str, Any]) -> None:
+        """Act on what the pod shows: mark Running, or finalize with the classified result."""
+        body = self.bodies.get(key)
+        pod_name = str((pod.get("metadata") or {}).get("name"))
+        request = request_of(body) if body is not None else None
+        progress = classify.progress(pod)
+        if progress is classify.Progress.RUNNING:
+            if key not in self.marked_running and body is not None and not r.is_running(body):
+                self.marked_running.add(key)
+                started = classify.run_started_at(pod) or utc_now()
+                async with self.lock(key):
+                    if key not in self.done:
+                        body = self.bodies.get(key, body)
+                        await self._patch_status(
+                            key, status.running(body, pod_name, started, utc_now())
+                        )
+            return
+        if request is None:
+            namespace, name = split_key(key)
+            fetched = await self.kube.get_coderun(namespace, name)
+            if fetched is None or r.is_final(fetched):
+                self.done.add(key)
+                return
+            request = request_of(fetched)
+        namespace = str((pod.get("metadata") or {}).get("namespace"))
+        logs = {
+            container: await self.kube.read_log(namespace, pod_name, container)
+            for container in classify.logs_needed(pod)
+        }
+        result = classify.classify(
+            pod,
+            logs,
+            limits=request.limits,
+            now=utc_now(),
+            start_grace_seconds=self.settings.start_grace_seconds,
+        )
+        if result is None:
+            return
+        stuck = progress is classify.Progress.PENDING
+        await self.finalize(key, result, pod_name, delete_job=stuck)
+
+    # -- the end of a run ----------------------------------------------------------------
+
+    async def finalize(
+        self, key: str, result: RunResult, pod_name: str | None = None, delete_job: bool = False
+    ) -> None:
+        """Write the final status once; idempotent and safe to race with itself."""
+        namespace, name = split_key(key)
+        async with self.lock(key):
+            if key in self.done:
+                return
+            for _ in range(5):
+                body = await self.kube.get_coderun(namespace, name)
+                if body is None or r.is_final(body):
+                    break
+                doc = status.final(body, result, utc_now(), pod_name)
+                version = str((body.get("metadata") or {}).get("resourceVersion") or "")
+                try:
+                    await self._patch_status(key, doc, version or None)
+                except ApiException as error:
+                    if error.status == 409:
+                        continue  # changed under us: read it again
+                    if error.status == 404:
+                        break
+                    raise
+                await self._after_final(body, result)
+                break
+            self.done.add(key)
+            self.admission.finished.add(key)
+            self.admission.started.discard(key)
+            self._forget(key)
+        if delete_job:
+            await self.kube.delete_job(namespace, r.job_name(name))
+        await self.dispatch()
+
+    async def _after_final(self, body: Mapping[str, Any], result: RunResult) -> None:
+        meta = body.get("metadata") or {}
+        language = str((body.get("spec") or {}).get("language") or "")
+        verdict = r.verdict_of(result.status, result.error_type)
+        labels = {r.LABEL_VERDICT: verdict}
+        if (meta.get("labels") or {}).get(r.LABEL_LANGUAGE) != language:
+            labels[r.LABEL_LANGUAGE] = language
+        await self.kube.patch_coderun_labels(str(meta["namespace"]), str(meta["name"]), labels)
+        metrics.RUNS.labels(language, verdict).inc()
+        metrics.EXECUTION_SECONDS.labels(language).observe(result.execution_time_ms / 1000)
+        created = meta.get("creationTimestamp")
+        if created:
+            total = (utc_now() - parse_iso_utc(str(created))).total_seconds()
+            metrics.TOTAL_SECONDS.labels(language).observe(max(0.0, total))
+        if verdict == r.VERDICT_SUCCESS:
+            await self.kube.post_event(body, "Normal", "Succeeded", "the program ran successfully")
+        else:
+            await self.kube.post_event(
+                body, "Warning", r.VERDICT_REASONS[verdict], result.error_message or verdict
+            )
+
+    # -- the sweep -----------------------------------------------------------------------
+
+    async def sweep(self) -> None:
+        """What events alone cannot drive: queued runs, grace periods, lost pods, retention."""
+        if self.index is None:
+            return
+        self.sweeps += 1
+        await self.dispatch()
+        now = utc_now()
+        grace = timedelta(seconds=self.settings.start_grace_seconds)
+        for ref in self._refs("active"):
+            key = ref.key
+            if key in self.done:
+                continue
+            pod = self.pods.get(key)
+            if pod is not None:
+                if classify.progress(pod) is not classify.Progress.RUNNING:
+                    self.spawn("examine", self.examine(key, pod))
+                continue
+            body = self.bodies.get(key) or {}
+            scheduled_at = (body.get("status") or {}).get("scheduledAt")
+            if scheduled_at and now - parse_iso_utc(str(scheduled_at)) > grace:
+                self.spawn("lost", self.check_lost(key))
+        if self.sweeps % RETENTION_SWEEP_EVERY == 0:
+            await self.expire(now)
+
+    async def check_lost(self, key: str) -> None:
+        """An admitted run with no pod seen for a grace period: find out why, end it."""
+        namespace, name = split_key(key)
+        job = await self.kube.get_job(namespace, r.job_name(name))
+        if job is None:
+            message = f"the Job {r.job_name(name)} was deleted before the run finished"
+        else:
+            conditions = (job.get("status") or {}).get("conditions") or []
+            detail = "; ".join(
+                f"{c.get('reason')}: {c.get('message')}" for c in conditions if c.get("message")
+            )
+            message = "the Job created no sandbox pod" + (f" ({detail})" if detail else "")
+        if key in self.pods:  # a pod event arrived meanwhile
+            return
+        await self.finalize(
+            key, RunResult.failure(ErrorType.SANDBOX_ERROR, message), delete_job=job is not None
+        )
+
+    async def expire(self, now: Any) -> None:
+        """Delete CodeRuns that finished longer than the retention ago (oldest first)."""
+        cutoff = now - timedelta(seconds=self.settings.retention_seconds)
+        expired = sorted(
+            (
+                ref
+                for ref in self._refs("final")
+                if ref.finished and parse_iso_utc(ref.finished) < cutoff
+            ),
+            key=lambda ref: ref.finished,
+        )
+        for ref in expired[:MAX_DELETES_PER_SWEEP]:
+            with contextlib.suppress(ApiException):
+                await self.kube.delete_coderun(ref.namespace, ref.name)
+
+    async def run_sweeps(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                await self.sweep()
+            except Exception:
+                metrics.ERRORS.labels("sweep").inc()
+                log.exception("sweep failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.settings.sweep_interval_seconds)

@@ -1,0 +1,130 @@
+"""Names shared by the CRD, the operator and the API's Kubernetes executor.
+
+The CodeRun resource, its labels and annotations, condition types and reasons, and the
+deterministic names of the objects the operator creates for a CodeRun. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from coderun_sandbox.contract import ErrorType, Status
+
+GROUP = "coderun.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "CodeRun"
+PLURAL = "coderuns"
+SINGULAR = "coderun"
+SHORT_NAME = "crun"
+
+# Labels on CodeRun objects, so `kubectl get crun -l coderun.dev/verdict=TLE` filters.
+LABEL_LANGUAGE = f"{GROUP}/language"
+LABEL_ACCOUNT = f"{GROUP}/account"  # a hash of the API account id, set by the API
+LABEL_JOB_ID = f"{GROUP}/job-id"  # the API's jobId, set by the API (equals the name)
+LABEL_VERDICT = f"{GROUP}/verdict"  # set by the operator when the run is final
+LABEL_CREATED_BY = "app.kubernetes.io/created-by"
+# Labels on the Job and its pod: what NetworkPolicies and admission policies select.
+LABEL_SANDBOX = f"{GROUP}/sandbox"
+LABEL_RUN = f"{GROUP}/run"  # the Job's name: a CodeRun name may be longer than a label value
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_COMPONENT = "app.kubernetes.io/component"
+MANAGED_BY = "coderun-operator"
+# The pod's annotation naming its CodeRun in full (names may exceed 63 characters).
+ANNOTATION_CODERUN = f"{GROUP}/coderun"
+
+# Container names in the sandbox pod.
+COMPILE_CONTAINER = "compile"
+RUN_CONTAINER = "run"
+
+# Condition types (Kubernetes API conventions: a list keyed by type).
+COND_SCHEDULED = "Scheduled"
+COND_RUNNING = "Running"
+COND_SUCCEEDED = "Succeeded"
+
+# Phases, derived from the conditions, for `kubectl get` readability.
+PHASE_QUEUED = "Queued"
+PHASE_SCHEDULED = "Scheduled"
+PHASE_RUNNING = "Running"
+PHASE_SUCCEEDED = "Succeeded"
+PHASE_FAILED = "Failed"
+FINAL_PHASES = (PHASE_SUCCEEDED, PHASE_FAILED)
+PHASES = (PHASE_QUEUED, PHASE_SCHEDULED, PHASE_RUNNING, PHASE_SUCCEEDED, PHASE_FAILED)
+
+# The verdict of a final run: "Success" or the contract's error type.
+VERDICT_SUCCESS = "Success"
+VERDICTS = (VERDICT_SUCCESS, *(str(e) for e in ErrorType))
+
+# CamelCase reasons of the Succeeded condition, one per verdict.
+VERDICT_REASONS: dict[str, str] = {
+    VERDICT_SUCCESS: "Success",
+    ErrorType.TLE: "TimeLimitExceeded",
+    ErrorType.MLE: "MemoryLimitExceeded",
+    ErrorType.COMPILATION_ERROR: "CompilationError",
+    ErrorType.RUNTIME_ERROR: "RuntimeError",
+    ErrorType.SANDBOX_ERROR: "SandboxError",
+    ErrorType.INTERNAL_ERROR: "InternalError",
+}
+
+MAX_NAME = 63
+JOB_PREFIX = "crun-"
+# The Job controller appends "-" and 5 characters to pod names, and puts the Job's name in
+# a label value (at most 63 characters).
+MAX_JOB_NAME = 52
+
+
+def verdict_of(status: Status, error_type: ErrorType | None) -> str:
+    if status is Status.SUCCESS:
+        return VERDICT_SUCCESS
+    return str(error_type or ErrorType.INTERNAL_ERROR)
+
+
+def job_name(coderun_name: str) -> str:
+    """The Job's name for a CodeRun: deterministic, unique per name, a valid label value."""
+    name = JOB_PREFIX + coderun_name
+    if len(name) <= MAX_JOB_NAME and "." not in coderun_name:
+        return name
+    digest = hashlib.sha256(coderun_name.encode()).hexdigest()[:10]
+    head = coderun_name[: MAX_JOB_NAME - len(JOB_PREFIX) - len(digest) - 1].replace(".", "-")
+    return f"{JOB_PREFIX}{head.rstrip('-')}-{digest}"
+
+
+def account_label(account_id: int | str) -> str:
+    """The account label value: a hash, so object listings do not reveal account ids."""
+    return hashlib.sha256(f"coderun-account:{account_id}".encode()).hexdigest()[:16]
+
+
+def key_of(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}"
+
+
+def conditions_of(body: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    status = body.get("status") or {}
+    return {c.get("type", ""): c for c in status.get("conditions") or []}
+
+
+def is_final(body: Mapping[str, Any]) -> bool:
+    """Final once the Succeeded condition is True or False (phase is only for display)."""
+    succeeded = conditions_of(body).get(COND_SUCCEEDED)
+    return succeeded is not None and succeeded.get("status") in ("True", "False")
+
+
+def is_admitted(body: Mapping[str, Any]) -> bool:
+    scheduled = conditions_of(body).get(COND_SCHEDULED)
+    return scheduled is not None and scheduled.get("status") == "True"
+
+
+def is_running(body: Mapping[str, Any]) -> bool:
+    running = conditions_of(body).get(COND_RUNNING)
+    return running is not None and running.get("status") == "True"
+
+
+def lifecycle(body: Mapping[str, Any]) -> str:
+    """`queued`, `active` or `final`: the operator's admission view of a CodeRun."""
+    if is_final(body):
+        return "final"
+    if is_admitted(body):
+        return "active"
+    return "queued"

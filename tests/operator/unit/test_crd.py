@@ -1,0 +1,65 @@
+"""The committed CRD is the generator's output, and agrees with the shared contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from coderun_operator import crd
+from coderun_operator import resources as r
+from coderun_sandbox import contract
+from coderun_sandbox.languages import supported
+
+CRD_PATH = Path(__file__).resolve().parents[3] / crd.CRD_FILE
+
+
+def load() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(CRD_PATH.read_text())
+    return data
+
+
+def test_committed_crd_is_generated_from_the_contract() -> None:
+    assert CRD_PATH.read_text() == crd.render(), (
+        "regenerate: python -m coderun_operator.crd > crds/coderun.dev_coderuns.yaml"
+    )
+
+
+def test_crd_names() -> None:
+    spec = load()["spec"]
+    assert spec["group"] == "coderun.dev"
+    assert spec["names"]["kind"] == "CodeRun"
+    assert spec["names"]["plural"] == "coderuns"
+    assert spec["names"]["shortNames"] == ["crun"]
+    (version,) = spec["versions"]
+    assert version["name"] == "v1alpha1"
+    assert version["subresources"] == {"status": {}}
+
+
+def test_schema_bounds_match_the_contract() -> None:
+    (version,) = load()["spec"]["versions"]
+    schema = version["schema"]["openAPIV3Schema"]["properties"]
+    spec = schema["spec"]["properties"]
+    assert spec["language"]["enum"] == supported()
+    assert spec["code"]["maxLength"] == contract.MAX_CODE_BYTES
+    assert spec["input"]["maxLength"] == contract.MAX_INPUT_BYTES
+    assert spec["timeLimitMs"]["minimum"] == contract.MIN_TIME_LIMIT_MS
+    assert spec["timeLimitMs"]["maximum"] == contract.MAX_TIME_LIMIT_MS
+    assert spec["timeLimitMs"]["default"] == contract.DEFAULT_TIME_LIMIT_MS
+    assert spec["memoryLimitMb"]["minimum"] == contract.MIN_MEMORY_LIMIT_MB
+    assert spec["memoryLimitMb"]["maximum"] == contract.MAX_MEMORY_LIMIT_MB
+    assert spec["memoryLimitMb"]["default"] == contract.DEFAULT_MEMORY_LIMIT_MB
+    status = schema["status"]["properties"]
+    assert status["verdict"]["enum"] == ["Success", *[str(e) for e in contract.ErrorType]]
+    result = status["result"]["properties"]
+    assert result["sandboxErrorType"]["enum"] == [str(e) for e in contract.ErrorType]
+    # Every field the runner reports has a place in status.result.
+    sample = contract.RunResult(status=contract.Status.SUCCESS).to_json_dict()
+    assert set(sample) == set(result)
+    assert set(r.VERDICT_REASONS) == set(r.VERDICTS)
+
+
+def test_printer_columns_answer_the_admins_first_question() -> None:
+    (version,) = load()["spec"]["versions"]
+    names = [c["name"] for c in version["additionalPrinterColumns"]]
+    assert names[:6] == ["Language", "Status", "Verdict", "Exit", "Time(ms)", "Age"]
