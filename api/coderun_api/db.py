@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event, make_url, text
-from sqlmodel import Session, create_engine
+from sqlmodel import create_engine
 
 from coderun_api.config import Settings
 
@@ -44,12 +42,6 @@ def make_engine(settings: Settings) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session:
-        yield session
 
 
 def alembic_config(url: str) -> Config:

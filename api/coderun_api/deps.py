@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
-from coderun_sandbox.contract import utc_now
+from coderun_sandbox.contract import parse_iso_utc, utc_now
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader
 from sqlmodel import Session, col, select
@@ -182,8 +182,6 @@ def submit_rate_limit(principal: CurrentPrincipal, state: StateDep) -> None:
 def parse_timestamp(name: str, value: str | None) -> datetime | None:
     if value is None or value == "":
         return None
-    from coderun_sandbox.contract import parse_iso_utc
-
     try:
         return parse_iso_utc(value)
     except ValueError:

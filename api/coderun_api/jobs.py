@@ -345,11 +345,3 @@ class JobStore:
             if job is None or job.account_id != account_id:
                 return None
             return job
-
-    def queued_count(self) -> int:
-        with Session(self.engine) as session:
-            return int(
-                session.execute(
-                    select(func.count()).select_from(Job).where(col(Job.status) == "queued")
-                ).scalar_one()
-            )

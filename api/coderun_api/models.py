@@ -43,10 +43,6 @@ class AccountBase(SQLModel):
     email: str = Field(max_length=320)
 
 
-class AccountCreate(AccountBase):
-    password: str = Field(min_length=8, max_length=1024)
-
-
 class Account(AccountBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True, index=True)

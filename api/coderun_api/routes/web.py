@@ -31,9 +31,7 @@ class OptionalStaticFiles(StaticFiles):
 def mount_web(app: FastAPI, static_dir: Path) -> None:
     router = APIRouter(include_in_schema=False)
 
-    def page_route(file_name: str) -> None:
-        path = "/" if file_name == "index.html" else PAGES_BY_FILE[file_name]
-
+    def page_route(path: str, file_name: str) -> None:
         @router.get(path, name=f"page:{file_name}")
         def page() -> FileResponse:
             target = static_dir / file_name
@@ -41,8 +39,8 @@ def mount_web(app: FastAPI, static_dir: Path) -> None:
                 raise ApiError(404, f"page not installed: {file_name}")
             return FileResponse(target, headers={"Cache-Control": "no-cache"})
 
-    for file_name in PAGES.values():
-        page_route(file_name)
+    for path, file_name in PAGES.items():
+        page_route(path, file_name)
     app.include_router(router)
     # The directory may appear after start (or not at all).
     app.mount(
@@ -50,6 +48,3 @@ def mount_web(app: FastAPI, static_dir: Path) -> None:
         OptionalStaticFiles(directory=static_dir / "assets", check_dir=False),
         name="assets",
     )
-
-
-PAGES_BY_FILE = {file: path for path, file in PAGES.items()}
