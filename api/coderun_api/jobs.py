@@ -265,11 +265,18 @@ class JobStore:
 
     # -- leases (local executor) ---------------------------------------------------------
 
-    def renew_leases(self, owner: str) -> int:
+    def renew_leases(self, owner: str, job_ids: Sequence[str]) -> int:
+        """Extend the leases of the jobs `owner` still holds (the others lapse)."""
+        if not job_ids:
+            return 0
         with Session(self.engine) as session:
             result = session.execute(
                 update(Job)
-                .where(col(Job.owner) == owner, col(Job.status).in_(NOT_FINAL))
+                .where(
+                    col(Job.owner) == owner,
+                    col(Job.id).in_(job_ids),
+                    col(Job.status).in_(NOT_FINAL),
+                )
                 .values(lease_until=utc_now() + self.lease)
             )
             session.commit()

@@ -129,3 +129,32 @@ def test_clean_shutdown_leaves_queued_jobs_to_the_next_process(
     outputs = [second.wait_final(key, job_id)["stdout"] for job_id in job_ids]
     assert outputs == ["0\n", "1\n", "2\n"]
     assert second.account(account_id).credits_used == 3
+
+
+def test_a_job_whose_finalize_keeps_failing_is_recovered_not_left_running(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FAKE fault, on purpose: the database refusing every write of one result cannot be
+    caused on demand, so JobStore.finalize raises for the first run's attempts. The run itself
+    is real, and so is the recovery: the lease lapses and the job is run again."""
+    from coderun_api.executors.local import LocalExecutor
+    from coderun_api.jobs import JobStore
+
+    real_finalize = JobStore.finalize
+    failures = {"left": LocalExecutor.finalize_attempts}
+
+    def flaky_finalize(self: JobStore, job_id: str, result: Any) -> bool:
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise ConnectionError("injected: database unavailable")
+        return real_finalize(self, job_id, result)
+
+    monkeypatch.setattr(JobStore, "finalize", flaky_finalize)
+    monkeypatch.setattr(LocalExecutor, "finalize_first_delay_seconds", 0.01)
+    api = make_api(job_lease_seconds=0.6)
+    account_id, key = api.new_account(credits=2)
+    data = api.run(key, "print('again')")
+    assert (data["status"], data["stdout"]) == ("success", "again\n")
+    assert failures["left"] == 0
+    assert api.job(data["jobId"]).attempts == 2
+    assert api.account(account_id).credits_used == 1

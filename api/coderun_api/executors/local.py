@@ -26,6 +26,9 @@ def _execute(request: RunRequest) -> RunResult:
 
 
 class LocalExecutor(Executor):
+    finalize_attempts = 5
+    finalize_first_delay_seconds = 0.5
+
     def __init__(self, jobs: JobStore, settings: Settings) -> None:
         self.jobs = jobs
         self.settings = settings
@@ -35,6 +38,10 @@ class LocalExecutor(Executor):
             max_workers=settings.local_workers, thread_name_prefix="coderun-worker"
         )
         self._waiting = 0
+        # Jobs this process is responsible for right now; only their leases are renewed, so
+        # a job whose worker failed (e.g. the database was down at finalize) lapses and is
+        # recovered instead of staying `running` under a live owner.
+        self._held: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._maintenance: threading.Thread | None = None
@@ -49,6 +56,7 @@ class LocalExecutor(Executor):
     def submit(self, job_id: str) -> None:
         with self._lock:
             self._waiting += 1
+            self._held.add(job_id)
         self._pool.submit(self._run, job_id)
 
     def stop(self) -> None:
@@ -73,8 +81,16 @@ class LocalExecutor(Executor):
     def _run(self, job_id: str) -> None:
         with self._lock:
             self._waiting -= 1
-        if self._stop.is_set():
-            return
+        try:
+            if not self._stop.is_set():
+                self._run_held(job_id)
+        except Exception:
+            log.exception("job failed in the executor; its lease will lapse", extra=job_log(job_id))
+        finally:
+            with self._lock:
+                self._held.discard(job_id)
+
+    def _run_held(self, job_id: str) -> None:
         job = self.jobs.mark_running(job_id)
         if job is None:
             return
@@ -85,15 +101,29 @@ class LocalExecutor(Executor):
             log.exception("runner raised", extra=job_log(job_id))
             self.jobs.fail_internal(job_id, f"the runner failed: {type(error).__name__}")
             return
-        self.jobs.finalize(job_id, result)
+        self._finalize_with_retries(job_id, result)
+
+    def _finalize_with_retries(self, job_id: str, result: RunResult) -> None:
+        """A finished run is worth a few retries (the database may be briefly away)."""
+        delay = self.finalize_first_delay_seconds
+        for attempt in range(1, self.finalize_attempts + 1):
+            try:
+                self.jobs.finalize(job_id, result)
+                return
+            except Exception:
+                if attempt == self.finalize_attempts:
+                    raise
+                log.warning("finalize failed, retrying", extra=job_log(job_id, attempt=attempt))
+                self._stop.wait(delay)
+                delay *= 2
 
     def _recover(self) -> None:
         for job in self.jobs.claim_expired(self.owner):
             if job.attempts >= self.settings.max_attempts:
                 self.jobs.fail_internal(
                     job.id,
-                    f"the server stopped while running this job ({job.attempts} attempts); "
-                    "it was not charged, please submit it again",
+                    f"the server lost this job while running it ({job.attempts} attempts, "
+                    "e.g. it restarted); it was not charged, please submit it again",
                 )
             else:
                 self.submit(job.id)
@@ -102,7 +132,9 @@ class LocalExecutor(Executor):
         interval = max(0.2, self.settings.job_lease_seconds / 3)
         while not self._stop.wait(interval):
             try:
-                self.jobs.renew_leases(self.owner)
+                with self._lock:
+                    held = list(self._held)
+                self.jobs.renew_leases(self.owner, held)
                 self._recover()
             except Exception:
                 log.exception("lease maintenance failed")
