@@ -157,7 +157,9 @@ build_binaries() {
   _log "building pause"
   (cd "$src/pause" && go build -trimpath -ldflags "-s -w" -o "$out/pause" .)
   _log "building kube-router $KUBE_ROUTER_VERSION"
-  (cd "$src/kube-router" && go build -trimpath -ldflags "-s -w" -o "$out/kube-router" \
+  local krv="github.com/cloudnativelabs/kube-router/v2/pkg/version"
+  (cd "$src/kube-router" && go build -trimpath \
+    -ldflags "-s -w -X $krv.Version=$KUBE_ROUTER_VERSION -X $krv.BuildDate=$bdate" -o "$out/kube-router" \
     github.com/cloudnativelabs/kube-router/v2/cmd/kube-router)
   _log "building etcd $ETCD_VERSION, helm $HELM_VERSION"
   (cd "$src/k8s" && go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3)

@@ -83,7 +83,7 @@ start() {
     return 0
   fi
   log "starting $name"
-  setsid "$@" </dev/null >>"$LOGS/$name.log" 2>&1 &
+  setsid "$@" </dev/null >>"$LOGS/$name.log" 2>&1 8>&- 9>&- &
   echo $! >"$RUN/$name.pid"
 }
 
@@ -120,8 +120,34 @@ wait_for() {
 
 # ---------------------------------------------------------------- host setup
 
+# Host sysctls that up changes (ip_forward, bridge netfilter) or the kubelet sets on start
+# (it sets vm.overcommit_memory=1, kernel.panic=10, kernel.panic_on_oops=1, ...): saved on
+# the first up, restored by down.
+SYSCTLS=(net/ipv4/ip_forward net/bridge/bridge-nf-call-iptables vm/overcommit_memory
+  vm/panic_on_oom kernel/panic kernel/panic_on_oops kernel/keys/root_maxkeys
+  kernel/keys/root_maxbytes)
+
+save_sysctls() {
+  [[ -f "$RUN/sysctl-before" ]] && return 0
+  local k
+  for k in "${SYSCTLS[@]}"; do
+    [[ -r "/proc/sys/$k" ]] && echo "$k $(cat "/proc/sys/$k")"
+  done >"$RUN/sysctl-before.partial"
+  mv "$RUN/sysctl-before.partial" "$RUN/sysctl-before"
+}
+
+restore_sysctls() {
+  [[ -f "$RUN/sysctl-before" ]] || return 0
+  local k v
+  while read -r k v; do
+    [[ "$(cat "/proc/sys/$k" 2>/dev/null)" == "$v" ]] || echo "$v" >"/proc/sys/$k" 2>/dev/null || true
+  done <"$RUN/sysctl-before"
+  rm -f "$RUN/sysctl-before"
+}
+
 host_setup() {
   mkdir -p "$RUN" "$LOGS" "$PKI" "$STATE/cni/net.d" "$STATE/cni/ipam" "$STATE/kubelet"
+  save_sysctls
   # Forwarding and bridge netfilter: pods reach the node and kube-router sees bridged traffic.
   echo 1 >/proc/sys/net/ipv4/ip_forward
   if [[ -w /proc/sys/net/bridge/bridge-nf-call-iptables ]]; then
@@ -221,8 +247,17 @@ certs() {
 
 # ---------------------------------------------------------------- containerd and docker
 
+# CAP_SYS_RESOURCE is bit 24 of the effective capability set.
+has_sys_resource() {
+  local eff
+  eff="$(awk '/^CapEff:/ {print $2}' /proc/self/status)"
+  (((0x$eff >> 24) & 1))
+}
+
 containerd_up() {
   mkdir -p "$RUN/containerd" "$STATE/containerd"
+  local RESTRICT_OOM=false
+  has_sys_resource || RESTRICT_OOM=true
   cat >"$STATE/containerd.toml" <<EOF
 version = 2
 root = "$STATE/containerd"
@@ -231,6 +266,9 @@ state = "$RUN/containerd/state"
   address = "$CONTAINERD_SOCK"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
+  # Some sandboxes (this one) lack CAP_SYS_RESOURCE: runc then cannot set the negative
+  # oom_score_adj the kubelet asks for (pause -998, Guaranteed pods -997). Clamp to ours.
+  restrict_oom_score_adj = $RESTRICT_OOM
   enable_unprivileged_ports = false
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
@@ -381,7 +419,6 @@ controllers_up() {
     --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
     --allocate-node-cidrs=true --cluster-cidr "$CLUSTER_CIDR" --node-cidr-mask-size 24 \
     --service-cluster-ip-range "$SERVICE_CIDR" \
-    --controllers '*,-cloud-node-lifecycle' \
     --bind-address 127.0.0.1 --secure-port 10257 --profiling=false --v=1
   start kube-scheduler kube-scheduler \
     --kubeconfig "$STATE/scheduler.kubeconfig" \
@@ -439,6 +476,7 @@ kube_router_up() {
   start kube-router kube-router --kubeconfig "$STATE/kube-router.kubeconfig" \
     --hostname-override "$NODE_NAME" \
     --run-firewall=true --run-router=false --run-service-proxy=false \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
     --enable-ipv4=true --enable-ipv6=false \
     --health-port 20244 --metrics-port 0 --v=1
 }
@@ -470,8 +508,9 @@ cmd_up() {
   apiserver_up "$ip"
   controllers_up
   kubelet_up "$ip"
-  kube_router_up
   wait_for "node $NODE_NAME Ready" 180 node_ready
+  # kube-router looks its node up at start, so it starts once the kubelet has registered it.
+  kube_router_up
   # The default service account must exist before pods can be created in the namespace.
   wait_for "default service account" 60 kubectl_ -n default get serviceaccount default
   wait_for "kube-router health" 60 curl -fsS http://127.0.0.1:20244/healthz
@@ -492,7 +531,12 @@ cmd_down() {
     timeout 60 kubectl_ delete pods --all --all-namespaces --grace-period=1 --wait=true \
       >/dev/null 2>&1 || true
   fi
-  stop kube-router
+  if pid_alive kube-router; then
+    stop kube-router
+    # Remove kube-router's iptables chains and ipsets (its own --cleanup-config).
+    timeout 60 kube-router --cleanup-config --run-router=false --run-service-proxy=false \
+      >>"$LOGS/kube-router-cleanup.log" 2>&1 || log "kube-router --cleanup-config failed (ignored)"
+  fi
   stop kubelet
   # Containers the kubelet left behind: kill their tasks while containerd still runs.
   if pid_alive containerd; then
@@ -534,6 +578,7 @@ cmd_down() {
     rm -f "$RUN/netns-before"
   fi
   if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link delete "$BRIDGE" || true; fi
+  restore_sysctls
   rm -rf "${STATE:?}/cni/ipam"
   log "cluster down"
 }

@@ -140,9 +140,7 @@ def test_active_deadline_exceeded(core: Any, namespace: Callable[[], str]) -> No
     assert time.monotonic() - started < 80
 
 
-def test_no_service_account_token_when_not_mounted(
-    core: Any, namespace: Callable[[], str]
-) -> None:
+def test_no_service_account_token_when_not_mounted(core: Any, namespace: Callable[[], str]) -> None:
     ns = namespace()
     check = f"if [ -e {TOKEN_PATH} ]; then echo token-present; else echo token-absent; fi"
     core.create_namespaced_pod(ns, _pod("notoken", check, automount_token=False))
