@@ -33,11 +33,16 @@ def assert_no_errors(watched: Watched, where: str) -> None:
     assert watched.errors() == [], f"console errors on {where}: {watched.errors()}"
 
 
-def sign_up(page: Page, email: str) -> None:
-    page.goto("/signup")
+def submit_credentials(page: Page, email: str, button: str) -> None:
+    """Fill the sign-in or sign-up form already open, and submit it."""
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
+    page.get_by_role("button", name=button).click()
+
+
+def sign_up(page: Page, email: str) -> None:
+    page.goto("/signup")
+    submit_credentials(page, email, "Sign up")
     page.wait_for_url(re.compile(r"/dashboard$"))
     wait_ready(page)
 
@@ -276,9 +281,7 @@ def test_signup_key_playground_history_filters_tle_and_key_rotation(
     # the one expected error: GET /api/v1/account answered 401 before the redirect
     assert all("401" in e for e in watched.errors()), watched.errors()
     watched.clear_errors()
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    submit_credentials(page, email, "Sign in")
     page.wait_for_url(re.compile(r"/dashboard$"))
     wait_ready(page)
     expect_rows(page, 3)
@@ -298,9 +301,7 @@ def test_wrong_password_and_duplicate_email_are_explained(open_page: OpenPage) -
     expect(page.get_by_label("Password")).to_be_focused()
     screenshot(page, "desktop-12-signin-wrong-password")
     page.goto("/signup")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign up").click()
+    submit_credentials(page, email, "Sign up")
     expect(page.get_by_role("alert")).to_contain_text("already exists")
 
 
@@ -552,9 +553,7 @@ def test_early_account_runs_out_of_credits_with_a_clear_message(
     )
     page, watched = open_page(DESKTOP)
     page.goto("/signin")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    submit_credentials(page, email, "Sign in")
     page.wait_for_url(re.compile(r"/dashboard$"))
     wait_ready(page)
     expect(page.locator("#early-note")).to_be_visible()
