@@ -161,6 +161,11 @@ Settings only the operator reads (CODERUN_OPERATOR_*, docs/operator.md): how san
 are placed, which images they run, how many run at once.
 */}}
 {{- define "coderun.operator.env" -}}
+# One namespace, so that the operator's rights are a Role there (never cluster-wide).
+- name: CODERUN_OPERATOR_NAMESPACES
+  value: {{ include "coderun.sandbox.namespace" . | quote }}
+- name: CODERUN_OPERATOR_LIVENESS
+  value: {{ printf "http://0.0.0.0:%d/healthz" (int .Values.operator.healthPort) | quote }}
 - name: CODERUN_OPERATOR_MAX_CONCURRENT_RUNS
   value: {{ .Values.sandbox.maxConcurrentRuns | quote }}
 - name: CODERUN_OPERATOR_RUNTIME_CLASS_NAME

@@ -1,0 +1,200 @@
+"""The sandbox and service images, run the way the cluster runs them: non-root, read-only
+root filesystem, no network, /work the only writable place, compile and run as two
+containers sharing /work (the init container and the main container of a sandbox pod)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from coderun_sandbox.languages import languages
+
+from tests.fixtures.cluster import K8sCluster
+from tests.helm.images import (
+    LANGUAGES,
+    SERVICE_IMAGE,
+    docker,
+    ensure_sandbox_images,
+    ensure_service_image,
+    sandbox_image,
+)
+
+pytestmark = pytest.mark.cluster
+
+PROGRAMS = {
+    "python": "print(input() * 2)\n",
+    "javascript": "const s = require('fs').readFileSync(0, 'utf8').trim();\nconsole.log(s + s);\n",
+    "cpp": "#include <iostream>\n#include <string>\nint main() { std::string s; std::cin >> s; std::cout << s << s << std::endl; }\n",
+    "java": "import java.util.Scanner;\npublic class Echo {\n  public static void main(String[] a) {\n    String s = new Scanner(System.in).next();\n    System.out.println(s + s);\n  }\n}\n",
+}
+# Each image holds its own toolchain and no other language's.
+TOOLS = {"python": "python3", "javascript": "node", "cpp": "g++", "java": "javac"}
+IMAGE_USER = "10001:10001"
+
+
+@pytest.fixture(scope="module")
+def images(k8s_cluster: K8sCluster) -> Iterator[K8sCluster]:
+    ensure_sandbox_images(k8s_cluster)
+    yield k8s_cluster
+
+
+def _phase(
+    cluster: K8sCluster, language: str, phase: str, work: str, user: str = IMAGE_USER
+) -> dict[str, Any]:
+    """One container of a sandbox pod: the request in the environment, the result on stdout."""
+    result = docker(
+        cluster,
+        "run",
+        "--rm",
+        "--read-only",
+        "--network",
+        "none",
+        "--user",
+        user,
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--memory",
+        "1g",
+        "-v",
+        work,
+        "-e",
+        f"CODERUN_LANGUAGE={language}",
+        "-e",
+        f"CODERUN_CODE={PROGRAMS[language]}",
+        "-e",
+        "CODERUN_INPUT=ab",
+        sandbox_image(language),
+        phase,
+        check=False,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"{language} {phase}: no result line\n{result.stdout}\n{result.stderr}"
+    payload: dict[str, Any] = json.loads(lines[-1])["coderunResult"]
+    return payload
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_compile_then_run_on_a_read_only_root(images: K8sCluster, language: str) -> None:
+    """Compiled languages: the compile container, then the run container on the same /work.
+    Interpreted ones have no compile container: the run phase writes the source itself."""
+    volume = f"coderun-test-work-{uuid.uuid4().hex[:10]}"
+    docker(images, "volume", "create", volume)
+    try:
+        if languages()[language].compiled:
+            compiled = _phase(images, language, "compile", f"{volume}:/work")
+            assert compiled == {"compiled": True}
+        result = _phase(images, language, "run", f"{volume}:/work")
+    finally:
+        docker(images, "volume", "rm", "-f", volume, check=False)
+    assert result["status"] == "success", result
+    assert result["stdout"] == "abab\n"
+    assert result["exitCode"] == 0
+
+
+def test_any_non_root_uid_works_when_it_owns_work(images: K8sCluster) -> None:
+    """Kubernetes picks the uid (the operator uses one per run): nothing in the image may
+    assume the image's own user."""
+    uid = 2_000_123
+    work = f"/work:exec,uid={uid},gid={uid},mode=0700"
+    result = docker(
+        images,
+        "run",
+        "--rm",
+        "--read-only",
+        "--network",
+        "none",
+        "--user",
+        f"{uid}:{uid}",
+        "--tmpfs",
+        work,
+        "-e",
+        "CODERUN_LANGUAGE=cpp",
+        "-e",
+        f"CODERUN_CODE={PROGRAMS['cpp']}",
+        "-e",
+        "CODERUN_INPUT=xy",
+        "--entrypoint",
+        "sh",
+        sandbox_image("cpp"),
+        "-c",
+        "python3 -m coderun_sandbox compile >/dev/null && exec python3 -m coderun_sandbox run",
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout.splitlines()[-1])["coderunResult"]
+    assert payload["status"] == "success" and payload["stdout"] == "xyxy\n", payload
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_image_config_is_non_root_with_the_runner_entrypoint(
+    images: K8sCluster, language: str
+) -> None:
+    config = json.loads(
+        docker(
+            images, "image", "inspect", "--format", "{{json .Config}}", sandbox_image(language)
+        ).stdout
+    )
+    assert config["User"] == IMAGE_USER
+    assert config["WorkingDir"] == "/work"
+    assert config["Entrypoint"] == ["python3", "-m", "coderun_sandbox"]
+    assert config["Cmd"] == ["run"]
+    assert language in languages()
+    assert languages()[language].image == sandbox_image(language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_only_the_languages_own_toolchain_is_installed(images: K8sCluster, language: str) -> None:
+    spec = languages()[language]
+    wanted = {spec.run[0], *(spec.compile[:1])} - {"./main"}
+    others = {tool for lang, tool in TOOLS.items() if lang not in (language, "python")}
+    script = " ; ".join(f"echo {tool}=$(command -v {tool})" for tool in sorted(wanted | others))
+    out = docker(
+        images,
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "sh",
+        sandbox_image(language),
+        "-c",
+        script,
+    ).stdout
+    found = dict(line.split("=", 1) for line in out.splitlines())
+    for tool in wanted:
+        assert found[tool] == f"/usr/bin/{tool}", f"{tool} missing from {language}'s image"
+    for tool in others - wanted:
+        assert found[tool] == "", f"{tool} should not be in {language}'s image"
+
+
+def test_service_image_runs_coderun_as_non_root_on_a_read_only_root(
+    k8s_cluster: K8sCluster,
+) -> None:
+    ensure_service_image(k8s_cluster)
+    config = json.loads(
+        docker(
+            k8s_cluster, "image", "inspect", "--format", "{{json .Config}}", SERVICE_IMAGE
+        ).stdout
+    )
+    assert config["User"] == IMAGE_USER
+    assert config["Entrypoint"] == ["coderun"]
+    for command in (["--help"], ["operator", "--help"], ["db", "--help"]):
+        result = docker(
+            k8s_cluster,
+            "run",
+            "--rm",
+            "--read-only",
+            "--network",
+            "none",
+            "--tmpfs",
+            "/tmp",
+            SERVICE_IMAGE,
+            *command,
+            check=False,
+        )
+        assert result.returncode == 0, f"coderun {' '.join(command)}: {result.stderr[-2000:]}"
