@@ -10,10 +10,12 @@ from typing import Annotated, Literal
 from coderun_sandbox.contract import parse_iso_utc, utc_now
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader
+from limits import RateLimitItem
 from sqlmodel import Session, col, select
 
 from coderun_api.envelope import ApiError
 from coderun_api.models import Account, ApiKey, WebSession
+from coderun_api.ratelimit import Decision, LimiterUnavailable
 from coderun_api.security import (
     CSRF_HEADER,
     CSRF_VALUE,
@@ -154,8 +156,17 @@ def client_address(request: Request, state: AppState) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _hit(state: AppState, item: RateLimitItem, *identifiers: str) -> Decision:
+    try:
+        return state.limits.hit(item, *identifiers)
+    except LimiterUnavailable:
+        raise ApiError(
+            503, "rate limiting is unavailable (Redis); retry shortly", {"Retry-After": "5"}
+        ) from None
+
+
 def auth_rate_limit(request: Request, state: StateDep) -> None:
-    decision = state.limits.hit(state.limits.auth, "auth", client_address(request, state))
+    decision = _hit(state, state.limits.auth, "auth", client_address(request, state))
     if not decision.allowed:
         raise ApiError(
             429,
@@ -169,7 +180,7 @@ AuthRateLimit = Depends(auth_rate_limit)
 
 
 def submit_rate_limit(principal: CurrentPrincipal, state: StateDep) -> None:
-    decision = state.limits.hit(state.limits.submit, "submit", str(principal.account_id))
+    decision = _hit(state, state.limits.submit, "submit", str(principal.account_id))
     if not decision.allowed:
         raise ApiError(
             429,

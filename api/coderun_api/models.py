@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from coderun_sandbox.contract import utc_now
-from sqlalchemy import Column, DateTime, Dialect, Index, UniqueConstraint
+from sqlalchemy import Column, DateTime, Dialect, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -80,8 +80,8 @@ class WebSession(SQLModel, table=True):
 
 class JobBase(SQLModel):
     language: str = Field(max_length=32)
-    code: str
-    input: str = ""
+    code: str = Field(sa_type=Text)
+    input: str = Field(default="", sa_type=Text)
 
 
 class Job(JobBase, table=True):
@@ -94,11 +94,11 @@ class Job(JobBase, table=True):
     id: str = Field(primary_key=True, max_length=32)
     account_id: int = Field(foreign_key="account.id")
     status: str = Field(default="queued", max_length=16)
-    stdout: str = ""
-    stderr: str = ""
+    stdout: str = Field(default="", sa_type=Text)
+    stderr: str = Field(default="", sa_type=Text)
     exit_code: int | None = None
     error_type: str | None = Field(default=None, max_length=32)
-    error_message: str = ""
+    error_message: str = Field(default="", sa_type=Text)
     execution_time_ms: int | None = None
     cpu_time_ms: int | None = None
     memory_kb: int | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from coderun_api.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,17 @@ class RateLimits:
         self.auth = parse(settings.auth_rate_limit)
 
     def hit(self, item: RateLimitItem, *identifiers: str) -> Decision:
-        if self._limiter.hit(item, *identifiers):
-            return Decision(True)
-        reset_time, _remaining = self._limiter.get_window_stats(item, *identifiers)
+        """Count one request. Raises LimiterUnavailable if the shared storage is down."""
+        try:
+            if self._limiter.hit(item, *identifiers):
+                return Decision(True)
+            reset_time, _remaining = self._limiter.get_window_stats(item, *identifiers)
+        except Exception as error:
+            # Fail closed: without the shared counter, limits cannot be enforced.
+            log.error("rate limit storage unavailable: %s", error)
+            raise LimiterUnavailable from error
         return Decision(False, max(1, math.ceil(reset_time - time.time())))
+
+
+class LimiterUnavailable(Exception):
+    pass

@@ -65,3 +65,14 @@ def test_auth_limit_is_shared_through_redis(
     assert codes == [401] * 10
     limited = replica_a.client.post("/api/v1/auth/signin", json=body)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+
+
+def test_unreachable_redis_fails_closed_with_503(make_api: MakeApi) -> None:
+    from tests.fixtures.services import free_port
+
+    api = make_api(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    _, key = api.new_account()
+    response = api.submit(key, "print(1)")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5" and "Redis" in response.json()["message"]
+    assert api.job_count() == 0
