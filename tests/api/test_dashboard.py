@@ -97,6 +97,8 @@ def test_static_pages_are_served_and_missing_dir_is_tolerated(
         response = api.client.get(path)
         assert response.status_code == 200 and name in response.text, path
         assert response.headers["content-type"].startswith("text/html")
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
     assert api.client.get("/assets/app.js").text == "console.log(1)"
     assert api.client.get("/assets/missing.js").status_code == 404
 
