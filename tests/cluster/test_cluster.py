@@ -121,7 +121,7 @@ def test_node_ready(k8s_cluster: K8sCluster, core: Any) -> None:
 def test_memory_limit_oomkills(core: Any, namespace: Callable[[], str]) -> None:
     ns = namespace()
     # `tail` keeps a line without a newline in memory: 200 MiB of zeros against 64 MiB.
-    script = "set -o pipefail; head -c 200M /dev/zero | tail > /dev/null; echo survived"
+    script = "set -eo pipefail; head -c 200M /dev/zero | tail > /dev/null; echo survived"
     core.create_namespaced_pod(ns, _pod("oom", script, memory_limit="64Mi"))
     pod = _wait_finished(core, ns, "oom")
     terminated = pod.status.container_statuses[0].state.terminated
