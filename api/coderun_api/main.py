@@ -22,7 +22,7 @@ from coderun_api.envelope import (
 )
 from coderun_api.executors import make_executor
 from coderun_api.jobs import JobStore
-from coderun_api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from coderun_api.middleware import ApiHeadersMiddleware, BodyLimitMiddleware, MetricsMiddleware
 from coderun_api.notify import JobNotifier
 from coderun_api.ratelimit import RateLimits
 from coderun_api.routes import account, auth, jobs, meta, ops, runner
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (runner, auth, account, jobs, meta, ops):
         app.include_router(module.router)
     mount_web(app, settings.effective_static_dir)
+    app.add_middleware(ApiHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     return app

@@ -134,3 +134,28 @@ class MetricsMiddleware:
             if job_id:
                 fields["jobId"] = job_id
             access_log.info("request", extra=fields)
+
+
+class ApiHeadersMiddleware:
+    """API answers are per-account and may carry a key: never cached, never sniffed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def add_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                if b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                if b"x-content-type-options" not in present:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, add_headers)

@@ -114,6 +114,7 @@ def test_key_generation_rotation_and_revocation(api: Api) -> None:
     first = api.client.post("/api/v1/account/api-key", headers=CSRF)
     assert first.status_code == 201
     key1 = first.json()["data"]["apiKey"]
+    assert first.headers["cache-control"] == "no-store"
     assert key1.startswith("nr_live_") and len(key1) == len("nr_live_") + 43
     info = api.client.get("/api/v1/account", headers={"X-API-KEY": key1}).json()["data"]
     assert info["hasApiKey"] is True and key1.startswith(info["apiKeyPrefix"])
