@@ -19,13 +19,14 @@ class RunRef:
     created: str  # RFC 3339 with a Z, as the API server writes it: sorts as text
     namespace: str
     name: str
+    uid: str = field(default="", compare=False)
     language: str = field(default="", compare=False)
     marked_queued: bool = field(default=False, compare=False)
     finished: str = field(default="", compare=False)
 
     @property
     def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
+        return f"{self.namespace}/{self.name}/{self.uid}"
 
 
 @dataclass

@@ -200,6 +200,7 @@ def build_job(
     )
     labels = sandbox_labels(coderun, request.language)
     deadline = deadline_seconds(request, settings)
+    annotations = {r.ANNOTATION_CODERUN: name, r.ANNOTATION_CODERUN_UID: str(meta["uid"])}
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "activeDeadlineSeconds": deadline,
@@ -248,7 +249,7 @@ def build_job(
             "name": r.job_name(name),
             "namespace": namespace,
             "labels": dict(labels),
-            "annotations": {r.ANNOTATION_CODERUN: name},
+            "annotations": annotations,
             "ownerReferences": [
                 {
                     "apiVersion": r.API_VERSION,
@@ -271,7 +272,7 @@ def build_job(
             "template": {
                 "metadata": {
                     "labels": dict(labels),
-                    "annotations": {r.ANNOTATION_CODERUN: name},
+                    "annotations": dict(annotations),
                 },
                 "spec": pod_spec,
             },

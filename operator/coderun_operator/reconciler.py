@@ -45,15 +45,15 @@ def run_ref(body: Mapping[str, Any]) -> RunRef:
         created=str(meta.get("creationTimestamp") or ""),
         namespace=str(meta.get("namespace") or ""),
         name=str(meta.get("name") or ""),
+        uid=str(meta.get("uid") or ""),
         language=str((body.get("spec") or {}).get("language") or ""),
         marked_queued=st.get("phase") == r.PHASE_QUEUED,
         finished=str(st.get("finishedAt") or ""),
     )
 
 
-def split_key(key: str) -> tuple[str, str]:
-    namespace, _, name = key.partition("/")
-    return namespace, name
+def uid_of(body: Mapping[str, Any] | None) -> str:
+    return str(((body or {}).get("metadata") or {}).get("uid") or "")
 
 
 class Reconciler:
@@ -150,8 +150,13 @@ class Reconciler:
         cached = self.bodies.get(key)
         if cached is not None:
             return cached
-        namespace, name = split_key(key)
-        return await self.kube.get_coderun(namespace, name)
+        return await self._fetch(key)
+
+    async def _fetch(self, key: str) -> dict[str, Any] | None:
+        """The CodeRun this key names, fresh; None if it is gone (or re-created: another uid)."""
+        namespace, name, uid = r.split_key(key)
+        body = await self.kube.get_coderun(namespace, name)
+        return body if body is not None and uid_of(body) == uid else None
 
     async def mark_queued(self, ref: RunRef, busy: int) -> None:
         async with self.lock(ref.key):
@@ -210,7 +215,7 @@ class Reconciler:
     async def _patch_status(
         self, key: str, doc: Mapping[str, Any], resource_version: str | None = None
     ) -> dict[str, Any]:
-        namespace, name = split_key(key)
+        namespace, name, _ = r.split_key(key)
         patched = await self.kube.patch_coderun_status(namespace, name, doc, resource_version)
         if not r.is_final(patched):
             self.bodies[key] = patched
@@ -220,10 +225,12 @@ class Reconciler:
 
     async def on_pod(self, event_type: str | None, pod: Mapping[str, Any]) -> None:
         meta = pod.get("metadata") or {}
-        coderun = (meta.get("annotations") or {}).get(r.ANNOTATION_CODERUN)
-        if not coderun:
+        annotations = meta.get("annotations") or {}
+        coderun = annotations.get(r.ANNOTATION_CODERUN)
+        coderun_uid = annotations.get(r.ANNOTATION_CODERUN_UID)
+        if not coderun or not coderun_uid:
             return
-        key = r.key_of(str(meta.get("namespace")), str(coderun))
+        key = r.key_of(str(meta.get("namespace")), str(coderun), str(coderun_uid))
         if key in self.done:
             return
         seen = copy.deepcopy(dict(pod))
@@ -258,8 +265,7 @@ class Reconciler:
                         )
             return
         if request is None:
-            namespace, name = split_key(key)
-            fetched = await self.kube.get_coderun(namespace, name)
+            fetched = await self._fetch(key)
             if fetched is None or r.is_final(fetched):
                 self.done.add(key)
                 return
@@ -287,12 +293,12 @@ class Reconciler:
         self, key: str, result: RunResult, pod_name: str | None = None, delete_job: bool = False
     ) -> None:
         """Write the final status once; idempotent and safe to race with itself."""
-        namespace, name = split_key(key)
+        namespace, name, _ = r.split_key(key)
         async with self.lock(key):
             if key in self.done:
                 return
             for _ in range(5):
-                body = await self.kube.get_coderun(namespace, name)
+                body = await self._fetch(key)
                 if body is None or r.is_final(body):
                     break
                 doc = status.final(body, result, utc_now(), pod_name)
@@ -364,7 +370,7 @@ class Reconciler:
 
     async def check_lost(self, key: str) -> None:
         """An admitted run with no pod seen for a grace period: find out why, end it."""
-        namespace, name = split_key(key)
+        namespace, name, _ = r.split_key(key)
         job = await self.kube.get_job(namespace, r.job_name(name))
         if job is None:
             message = f"the Job {r.job_name(name)} was deleted before the run finished"

@@ -32,8 +32,10 @@ LABEL_RUN = f"{GROUP}/run"  # the Job's name: a CodeRun name may be longer than 
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_COMPONENT = "app.kubernetes.io/component"
 MANAGED_BY = "coderun-operator"
-# The pod's annotation naming its CodeRun in full (names may exceed 63 characters).
+# The pod's annotations naming its CodeRun in full (names may exceed 63 characters), and
+# which CodeRun of that name (a deleted and re-created one is another run).
 ANNOTATION_CODERUN = f"{GROUP}/coderun"
+ANNOTATION_CODERUN_UID = f"{GROUP}/coderun-uid"
 
 # Container names in the sandbox pod.
 COMPILE_CONTAINER = "compile"
@@ -96,8 +98,14 @@ def account_label(account_id: int | str) -> str:
     return hashlib.sha256(f"coderun-account:{account_id}".encode()).hexdigest()[:16]
 
 
-def key_of(namespace: str, name: str) -> str:
-    return f"{namespace}/{name}"
+def key_of(namespace: str, name: str, uid: str) -> str:
+    """The operator's identity of one CodeRun: a re-created name is a different run."""
+    return f"{namespace}/{name}/{uid}"
+
+
+def split_key(key: str) -> tuple[str, str, str]:
+    namespace, name, uid = key.split("/", 2)
+    return namespace, name, uid
 
 
 def conditions_of(body: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:

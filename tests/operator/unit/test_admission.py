@@ -6,7 +6,7 @@ from coderun_operator.admission import Admission, RunRef
 
 
 def ref(name: str, created: str) -> RunRef:
-    return RunRef(created=created, namespace="runs", name=name)
+    return RunRef(created=created, namespace="runs", name=name, uid=f"uid-{name}")
 
 
 def test_oldest_first_up_to_the_cap() -> None:
@@ -27,17 +27,17 @@ def test_oldest_first_up_to_the_cap() -> None:
 def test_a_finished_run_frees_its_slot_before_the_index_catches_up() -> None:
     adm = Admission(cap=1)
     adm.plan([ref("a", "1")], active=[])
-    adm.observe("runs/a", "active")
-    assert adm.plan([ref("b", "2")], active=["runs/a"])[0] == []
-    adm.finished.add("runs/a")
-    admit, _ = adm.plan([ref("b", "2")], active=["runs/a"])
+    adm.observe(ref("a", "1").key, "active")
+    assert adm.plan([ref("b", "2")], active=[ref("a", "1").key])[0] == []
+    adm.finished.add(ref("a", "1").key)
+    admit, _ = adm.plan([ref("b", "2")], active=[ref("a", "1").key])
     assert [x.name for x in admit] == ["b"]
-    adm.observe("runs/a", "final")
-    assert "runs/a" not in adm.finished
+    adm.observe(ref("a", "1").key, "final")
+    assert ref("a", "1").key not in adm.finished
 
 
 def test_failed_start_is_retried() -> None:
     adm = Admission(cap=1)
     adm.plan([ref("a", "1")], active=[])
-    adm.started.discard("runs/a")
+    adm.started.discard(ref("a", "1").key)
     assert [x.name for x in adm.plan([ref("a", "1")], active=[])[0]] == ["a"]
