@@ -1,0 +1,212 @@
+"""`helm install` of the chart into the real test cluster with the locally built service
+image: the API and operator pods become Ready, answer their probes, and sandbox-labelled
+pods are cut off by the chart's NetworkPolicy. `helm uninstall` removes it all again."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from coderun_operator.resources import LABEL_SANDBOX
+
+from tests.fixtures.cluster import K8sCluster
+from tests.helm.conftest import CHART
+from tests.helm.images import BASE_IMAGE, SERVICE_IMAGE, ensure_service_image
+
+pytestmark = pytest.mark.cluster
+
+INSTALL_TIMEOUT = "6m"
+COMPONENT = "app.kubernetes.io/component"
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    namespace: str
+    cluster: K8sCluster
+
+    def pods(self, component: str) -> list[dict[str, Any]]:
+        out = self.cluster.kubectl(
+            "-n",
+            self.namespace,
+            "get",
+            "pods",
+            "-l",
+            f"app.kubernetes.io/instance={self.name},{COMPONENT}={component}",
+            "-o",
+            "json",
+        ).stdout
+        items: list[dict[str, Any]] = json.loads(out)["items"]
+        return items
+
+    def diagnostics(self) -> str:
+        parts = []
+        for args in (
+            ("get", "all,events", "-o", "wide"),
+            ("describe", "pods"),
+            (
+                "logs",
+                "-l",
+                f"app.kubernetes.io/instance={self.name}",
+                "--all-containers",
+                "--tail",
+                "40",
+            ),
+        ):
+            result = self.cluster.kubectl("-n", self.namespace, *args, check=False)
+            parts.append(f"$ kubectl {' '.join(args)}\n{result.stdout}{result.stderr}")
+        return "\n".join(parts)[-12000:]
+
+
+@pytest.fixture(scope="module")
+def release(k8s_cluster: K8sCluster) -> Iterator[Release]:
+    ensure_service_image(k8s_cluster)
+    k8s_cluster.load_image(SERVICE_IMAGE)
+    installed = Release(
+        name="coderun-it", namespace=f"coderun-helm-{uuid.uuid4().hex[:8]}", cluster=k8s_cluster
+    )
+    result = k8s_cluster.helm(
+        "install",
+        installed.name,
+        str(CHART),
+        "--namespace",
+        installed.namespace,
+        "--create-namespace",
+        # The image exists only in the node (loaded above): never try a registry.
+        "--set",
+        "image.pullPolicy=Never",
+        "--set",
+        "sandbox.imagePullPolicy=Never",
+        "--wait",
+        "--timeout",
+        INSTALL_TIMEOUT,
+        check=False,
+        timeout=480,
+    )
+    try:
+        assert result.returncode == 0, (
+            f"helm install failed:\n{result.stdout}{result.stderr}\n{installed.diagnostics()}"
+        )
+        yield installed
+    finally:
+        k8s_cluster.helm(
+            "uninstall", installed.name, "--namespace", installed.namespace, "--wait", check=False
+        )
+        k8s_cluster.kubectl(
+            "delete", "namespace", installed.namespace, "--wait=true", check=False, timeout=180
+        )
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    conditions = pod.get("status", {}).get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def _get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+def test_api_and_operator_pods_are_ready(release: Release) -> None:
+    for component in ("api", "operator"):
+        pods = release.pods(component)
+        assert len(pods) == 1, f"{component}: {len(pods)} pods\n{release.diagnostics()}"
+        assert _ready(pods[0]), f"{component} not Ready\n{release.diagnostics()}"
+        container = pods[0]["spec"]["containers"][0]
+        assert container["image"] == SERVICE_IMAGE
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        status = pods[0]["status"]["containerStatuses"][0]
+        assert status["restartCount"] == 0, f"{component} restarted\n{release.diagnostics()}"
+
+
+def test_probes_answer_on_the_pods(release: Release) -> None:
+    """The node reaches pod IPs directly (bridge network): ask what the kubelet asks."""
+    (api,) = release.pods("api")
+    api_ip = api["status"]["podIP"]
+    assert _get(f"http://{api_ip}:8000/healthz")[0] == 200
+    status, body = _get(f"http://{api_ip}:8000/readyz")
+    assert status == 200, body
+    (operator,) = release.pods("operator")
+    assert _get(f"http://{operator['status']['podIP']}:8080/healthz")[0] == 200
+
+
+def test_the_crd_is_installed_with_the_chart(release: Release) -> None:
+    result = release.cluster.kubectl("get", "crd", "coderuns.coderun.dev", "-o", "name")
+    assert (
+        result.stdout.strip()
+        == "customresourcedefinition.apiextensions.k8s.io/coderuns.coderun.dev"
+    )
+    # The API's ServiceAccount may create CodeRuns in the namespace, and nothing on Jobs.
+    sa = f"system:serviceaccount:{release.namespace}:{release.name}-coderun-api"
+    for verb, resource, allowed in (
+        ("create", "coderuns.coderun.dev", "yes"),
+        ("watch", "coderuns.coderun.dev", "yes"),
+        ("create", "jobs.batch", "no"),
+        ("get", "secrets", "no"),
+    ):
+        answer = release.cluster.kubectl(
+            "auth", "can-i", verb, resource, "-n", release.namespace, "--as", sa, check=False
+        ).stdout.strip()
+        assert answer == allowed, (verb, resource, answer)
+
+
+def _probe_pod(name: str, labels: dict[str, str], target: str) -> dict[str, Any]:
+    """A pod that tries three TCP connections to target (ip:port) and prints result=0|1."""
+    host, port = target.split(":")
+    script = (
+        # kube-router programs a pod's chains once it has an IP: let it catch up first.
+        "sleep 8; ok=0; for i in 1 2 3; do "
+        f"if timeout 3 bash -c 'exec 3<>/dev/tcp/{host}/{port}'; then ok=1; fi; sleep 1; done; "
+        'echo "result=$ok"'
+    )
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "restartPolicy": "Never",
+            "automountServiceAccountToken": False,
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {
+                    "name": "probe",
+                    "image": BASE_IMAGE,
+                    "imagePullPolicy": "Never",
+                    "command": ["bash", "-c", script],
+                    "resources": {"limits": {"memory": "64Mi", "cpu": "200m"}},
+                }
+            ],
+        },
+    }
+
+
+def _finished_log(core: Any, namespace: str, name: str) -> str:
+    for _ in range(240):
+        pod = core.read_namespaced_pod(name, namespace)
+        if pod.status.phase in ("Succeeded", "Failed"):
+            return str(core.read_namespaced_pod_log(name, namespace))
+        time.sleep(0.5)
+    raise AssertionError(f"probe pod {name} did not finish: {pod.status}")
+
+
+def test_sandbox_pods_cannot_reach_the_api(release: Release) -> None:
+    """The same connection, once from an ordinary pod and once from a pod carrying the
+    operator's sandbox label: only the first gets through."""
+    core = release.cluster.core_v1()
+    (api,) = release.pods("api")
+    target = f"{api['status']['podIP']}:8000"
+    pods = {
+        "open-probe": {},
+        "sandbox-probe": {LABEL_SANDBOX: "true"},
+    }
+    for name, labels in pods.items():
+        core.create_namespaced_pod(release.namespace, _probe_pod(name, labels, target))
+    logs = {name: _finished_log(core, release.namespace, name) for name in pods}
+    assert "result=1" in logs["open-probe"], logs
+    assert "result=0" in logs["sandbox-probe"], logs
