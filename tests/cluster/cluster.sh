@@ -87,19 +87,20 @@ start() {
   echo $! >"$RUN/$name.pid"
 }
 
+# stop NAME [GRACE_SECONDS]: SIGTERM, then SIGKILL after the grace period (default 30s).
 stop() {
-  local name="$1" pid i
+  local name="$1" grace="${2:-30}" pid i
   [[ -f "$RUN/$name.pid" ]] || return 0
   pid="$(cat "$RUN/$name.pid")"
   if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
     log "stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
+    for ((i = 0; i < grace * 5; i++)); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.2
     done
     if kill -0 "$pid" 2>/dev/null; then
-      log "$name did not stop in 30s, killing"
+      log "$name did not stop in ${grace}s, killing"
       kill -KILL "$pid" 2>/dev/null || true
       sleep 0.5
     fi
@@ -481,9 +482,29 @@ kube_router_up() {
     --health-port 20244 --metrics-port 0 --v=1
 }
 
+# Remove kube-router's firewall: the jumps from INPUT/FORWARD/OUTPUT, its chains, its ipsets.
+# (kube-router --cleanup-config v2.1.0 crashes in its proxy cleanup and flushes all of IPVS.)
+kube_router_cleanup() {
+  local chains c
+  iptables-save -t filter 2>/dev/null | grep -E '^-A (INPUT|FORWARD|OUTPUT) .*kube-router netpol' |
+    sed 's/^-A/-D/' | xargs -r -L1 iptables -t filter 2>/dev/null || true
+  chains="$(iptables-save -t filter 2>/dev/null |
+    sed -n 's/^:\(KUBE-ROUTER-[A-Z]*\|KUBE-POD-FW-[A-Z0-9]*\|KUBE-NWPLCY-[A-Z0-9]*\) .*/\1/p')"
+  for c in $chains; do iptables -t filter -F "$c" 2>/dev/null || true; done
+  for c in $chains; do iptables -t filter -X "$c" 2>/dev/null || true; done
+  for c in $(ipset list -n 2>/dev/null | grep -E '^(KUBE-(SRC|DST)-|inet6:KUBE-(SRC|DST)-)' || true); do
+    ipset destroy "$c" 2>/dev/null || true
+  done
+}
+
+# node_ready [SINCE]: the node is Ready (and, with SINCE=YYYY-MM-DDTHH:MM:SSZ, the kubelet has
+# reported so at or after SINCE, so a stale status from before a down does not count).
 node_ready() {
-  [[ "$(kubectl_ get node "$NODE_NAME" \
-    -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
+  local since="${1:-}" out status beat
+  out="$(kubectl_ get node "$NODE_NAME" -o jsonpath='{range .status.conditions[?(@.type=="Ready")]}{.status} {.lastHeartbeatTime}{end}' 2>/dev/null)" || return 1
+  read -r status beat <<<"$out"
+  [[ "$status" == True ]] || return 1
+  [[ -z "$since" || ! "$beat" < "$since" ]]
 }
 
 # ---------------------------------------------------------------- commands
@@ -507,8 +528,11 @@ cmd_up() {
   etcd_up
   apiserver_up "$ip"
   controllers_up
+  local since=""
+  pid_alive kubelet || since="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   kubelet_up "$ip"
-  wait_for "node $NODE_NAME Ready" 180 node_ready
+  wait_for "kubelet healthz" 120 curl -fsS http://127.0.0.1:10248/healthz
+  wait_for "node $NODE_NAME Ready" 180 node_ready "$since"
   # kube-router looks its node up at start, so it starts once the kubelet has registered it.
   kube_router_up
   # The default service account must exist before pods can be created in the namespace.
@@ -517,8 +541,6 @@ cmd_up() {
   echo "$(($(date +%s) - t0))" >"$STATE/last-up-seconds"
   log "cluster up in $(($(date +%s) - t0))s; $(cmd_env | head -1)"
 }
-
-COMPONENTS_REVERSE=(kube-router kubelet kube-scheduler kube-controller-manager kube-apiserver etcd dockerd containerd)
 
 cmd_down() {
   [[ $EUID -eq 0 ]] || die "run as root"
@@ -531,12 +553,8 @@ cmd_down() {
     timeout 60 kubectl_ delete pods --all --all-namespaces --grace-period=1 --wait=true \
       >/dev/null 2>&1 || true
   fi
-  if pid_alive kube-router; then
-    stop kube-router
-    # Remove kube-router's iptables chains and ipsets (its own --cleanup-config).
-    timeout 60 kube-router --cleanup-config --run-router=false --run-service-proxy=false \
-      >>"$LOGS/kube-router-cleanup.log" 2>&1 || log "kube-router --cleanup-config failed (ignored)"
-  fi
+  stop kube-router
+  kube_router_cleanup
   stop kubelet
   # Containers the kubelet left behind: kill their tasks while containerd still runs.
   if pid_alive containerd; then
@@ -552,10 +570,13 @@ cmd_down() {
       ctr_ -n k8s.io containers delete "$c" >/dev/null 2>&1 || true
     done
   fi
-  local name
-  for name in kube-scheduler kube-controller-manager kube-apiserver etcd dockerd containerd; do
-    stop "$name"
-  done
+  stop kube-scheduler
+  stop kube-controller-manager
+  # Its graceful termination waits ~30s for watches; it keeps no state of its own.
+  stop kube-apiserver 3
+  stop etcd
+  stop dockerd
+  stop containerd
   # Shims of containers that survived (containerd-shim-runc-v2 -namespace k8s.io -address ours).
   local pid
   for pid in $(pgrep -f "containerd-shim.*-address $CONTAINERD_SOCK" 2>/dev/null || true); do
