@@ -569,3 +569,36 @@ def test_early_account_runs_out_of_credits_with_a_clear_message(
     screenshot(page, "desktop-13-playground-no-credits")
     # the refused submit (402) is the one console error: the browser logs the failed request
     assert all("402" in e for e in watched.errors()), watched.errors()
+
+
+def test_history_and_job_dialog_follow_a_running_job(
+    open_page: OpenPage, api_server: ApiServer
+) -> None:
+    """A job still running when the dashboard opens turns into its verdict without a reload,
+    in the table and in its open detail dialog."""
+    page, watched = open_page(DESKTOP)
+    sign_up(page, new_email())
+    page.get_by_role("button", name="Generate API Key").click()
+    key_box = page.get_by_label("Your new API key")
+    expect(key_box).to_have_value(re.compile("^nr_live_"))
+    body = {"code": "import time\ntime.sleep(2.5)\nprint('done')", "language": "python"}
+    response = httpx.post(
+        f"{api_server.base_url}/api/v1/runner/submit",
+        json=body,
+        headers={"X-API-KEY": key_box.input_value()},
+        timeout=10,
+    )
+    job_id = response.json()["data"]["jobId"]
+    page.reload()
+    wait_ready(page)
+    row_badge = page.locator(f"#history-body tr[data-job-id='{job_id}'] .badge")
+    if row_badge.get_attribute("data-verdict") not in ("Queued", "Running"):
+        pytest.skip("the job finished before the dashboard could show it running")
+    page.get_by_role("button", name=f"View job {job_id}").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.locator(".badge")).to_have_attribute("data-verdict", re.compile("Queued|Running"))
+    expect(dialog.locator("[data-testid=verdict]")).to_have_text("Success", timeout=30_000)
+    expect(dialog.locator("[data-testid=stdout]")).to_have_text("done\n")
+    dialog.get_by_role("button", name="Close job details").click()
+    expect(row_badge).to_have_attribute("data-verdict", "Success", timeout=30_000)
+    assert_no_errors(watched, "a running job")

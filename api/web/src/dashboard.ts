@@ -1,6 +1,6 @@
 // Dashboard: credits, the API key, usage over time, and the execution history with its filters.
 import "./styles.css";
-import { type Account, ApiError, type Job, type Stats, api, isPending } from "./api";
+import { type Account, ApiError, type Job, type Stats, api, isPending, waitForResult } from "./api";
 import { type ChartPoint, renderLineChart } from "./chart";
 import { byId, h } from "./dom";
 import { dateTime, ms, percent, verdictBadge } from "./format";
@@ -417,17 +417,22 @@ function initJobDialog(): (job: Job | string) => void {
   const body = byId("job-body");
   const title = byId("job-title");
   let opener: HTMLElement | null = null;
+  let watching: AbortController | null = null;
   byId("job-close").addEventListener("click", () => dialog.close());
   dialog.addEventListener("close", () => {
+    watching?.abort();
     const q = new URLSearchParams(location.search);
     q.delete("job");
     const qs = q.toString();
     history.replaceState(null, "", qs ? `${location.pathname}?${qs}` : location.pathname);
     opener?.focus();
   });
-  // click on the backdrop closes
+  // A click on the backdrop closes; a click on the dialog's own padding does not.
   dialog.addEventListener("click", (e) => {
-    if (e.target === dialog) dialog.close();
+    const r = dialog.getBoundingClientRect();
+    const inside =
+      e.clientX >= r.left && e.clientX <= r.right && e.clientY >= r.top && e.clientY <= r.bottom;
+    if (e.target === dialog && !inside) dialog.close();
   });
 
   const show = (job: Job) => {
@@ -448,11 +453,17 @@ function initJobDialog(): (job: Job | string) => void {
       show(jobOrId);
     }
     if (!dialog.open) dialog.showModal();
-    // Always fetch the full result: the list may be trimmed, and a pending job may have finished.
-    api.result(jobId).then(show, (err: unknown) => {
-      if (typeof jobOrId === "string") {
-        body.replaceChildren(h("p", { class: "alert" }, `Could not load this job: ${errorText(err)}`));
-      }
+    // Always fetch the result itself (the list row may be stale), and while the job is queued or
+    // running keep waiting for it, until it finishes or the dialog closes.
+    watching?.abort();
+    const controller = new AbortController();
+    watching = controller;
+    const showUnlessStale = (job: Job) => {
+      if (!controller.signal.aborted) show(job);
+    };
+    waitForResult(jobId, showUnlessStale, controller.signal).catch((err: unknown) => {
+      if (controller.signal.aborted) return;
+      body.append(h("p", { class: "alert" }, `Could not load this job: ${errorText(err)}`));
     });
   };
 }
