@@ -25,9 +25,7 @@ EXIT_USAGE = 2
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="source file to run ('-' reads the code from stdin)")
     parser.add_argument("--language", "-l", help="language key; guessed from the file suffix")
-    parser.add_argument(
-        "--input", "-i", help="file holding the program's stdin ('-': stdin)"
-    )
+    parser.add_argument("--input", "-i", help="file holding the program's stdin ('-': stdin)")
     parser.add_argument("--time-limit-ms", type=int, default=DEFAULT_TIME_LIMIT_MS)
     parser.add_argument("--memory-limit-mb", type=int, default=DEFAULT_MEMORY_LIMIT_MB)
 
