@@ -8,8 +8,9 @@ The pod follows the restricted Pod Security Standard and more:
   127.0.0.1), labels that the deny-all NetworkPolicy selects;
 - `/work` and `/tmp` are size-limited tmpfs emptyDirs: bytes written there are charged to
   the writing container's memory, so filling "the disk" ends as MLE, never a full node disk;
-- an init container writes the source and compiles it under the compile limits; the run
-  container gets the run limits, so a compile step never loosens what the program gets;
+- for compiled languages an init container writes the source and compiles it under the
+  compile limits, sharing /work; the run container gets the run limits, so a compile step
+  never loosens what the program gets (interpreted languages: no init container);
 - the request reaches the runner as container env vars (the runner removes them from its
   environment before the program starts), so the trusted side writes nothing into a place
   the program controls;
@@ -80,7 +81,8 @@ def image_for(language: Language, settings: OperatorSettings) -> str:
 
 def deadline_seconds(request: RunRequest, settings: OperatorSettings) -> int:
     """The pod's activeDeadlineSeconds: a backstop, well above what the runner allows."""
-    budget_ms = settings.compile_time_limit_ms + request.limits.time_limit_ms
+    compiled = languages()[request.language].compiled
+    budget_ms = (settings.compile_time_limit_ms if compiled else 0) + request.limits.time_limit_ms
     return math.ceil((budget_ms + RUNNER_WALL_GRACE_MS) / 1000) + settings.deadline_margin_seconds
 
 
@@ -181,15 +183,20 @@ def build_job(
         "CODERUN_MEMORY_LIMIT_MB": str(request.limits.memory_limit_mb),
         "CODERUN_COMPILE_TIME_LIMIT_MS": str(settings.compile_time_limit_ms),
     }
-    # The compile step also writes the source into /work, for every language.
-    compile_container = _container(
-        r.COMPILE_CONTAINER,
-        "compile",
-        image,
-        common,
-        settings.compile_memory_limit_mb + settings.runner_memory_mb,
-        settings,
-    )
+    # Compiled languages: the init container writes the source into /work and compiles it
+    # under the compile limits. Interpreted ones: the run container writes it itself.
+    init_containers = []
+    if language.compiled:
+        init_containers.append(
+            _container(
+                r.COMPILE_CONTAINER,
+                "compile",
+                image,
+                common,
+                settings.compile_memory_limit_mb + settings.runner_memory_mb,
+                settings,
+            )
+        )
     run_container = _container(
         r.RUN_CONTAINER,
         "run",
@@ -221,7 +228,7 @@ def build_job(
             "supplementalGroups": [],
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "initContainers": [compile_container],
+        "initContainers": init_containers,
         "containers": [run_container],
         "volumes": [
             {

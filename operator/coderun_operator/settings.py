@@ -39,7 +39,7 @@ def _json(name: str, default: Any) -> Any:
 @dataclass(frozen=True)
 class OperatorSettings:
     # Admission: at most this many CodeRuns have a Job at once; the rest wait, oldest first.
-    max_concurrent_runs: int = 8
+    max_concurrent_runs: int = 4
     # Finished CodeRuns are deleted this long after they finished (the API keeps the history).
     retention_seconds: int = 3600
     # A pod that cannot pull its image or be scheduled for this long ends as SandboxError.

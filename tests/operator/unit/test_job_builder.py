@@ -78,7 +78,7 @@ def test_pod_has_no_token_no_service_links_no_dns_no_host_namespaces() -> None:
 
 
 def test_job_never_retries_and_has_backstops() -> None:
-    job = build_job(coderun(timeLimitMs=3000))
+    job = build_job(coderun(language="cpp", code="int main(){}", timeLimitMs=3000))
     assert job["spec"]["backoffLimit"] == 0
     assert job["spec"]["ttlSecondsAfterFinished"] == OperatorSettings().job_ttl_seconds
     spec = pod_spec(job)
@@ -104,18 +104,23 @@ def test_run_limits_are_the_programs_plus_a_fixed_runner_allowance() -> None:
     assert env_of(run_c)["CODERUN_TIME_LIMIT_MS"] == "3000"
 
 
-def test_compile_step_shares_only_the_work_dir_and_runs_for_every_language() -> None:
-    for key in languages():
+def test_compiled_languages_compile_in_an_init_container_sharing_only_the_work_dir() -> None:
+    for key, language in languages().items():
         code = "public class Main { public static void main(String[] a) {} }"
         job = build_job(coderun(language=key, code=code))
         spec = pod_spec(job)
-        (compile_c,) = spec["initContainers"]
         (run_c,) = spec["containers"]
-        assert compile_c["command"][-1] == "compile"
         assert run_c["command"][-1] == "run"
-        assert compile_c["image"] == run_c["image"] == languages()[key].image
+        assert run_c["image"] == language.image
         mounts = {m["mountPath"]: m["name"] for m in run_c["volumeMounts"]}
         assert mounts == {"/work": "work", "/tmp": "tmp"}
+        if not language.compiled:
+            assert spec["initContainers"] == []
+            continue
+        (compile_c,) = spec["initContainers"]
+        assert compile_c["command"][-1] == "compile"
+        assert compile_c["image"] == run_c["image"]
+        assert compile_c["volumeMounts"] == run_c["volumeMounts"]
 
 
 def test_work_dir_is_a_size_limited_tmpfs() -> None:
@@ -126,13 +131,14 @@ def test_work_dir_is_a_size_limited_tmpfs() -> None:
 
 
 def test_code_and_input_travel_as_env_and_input_only_to_the_run_step() -> None:
-    job = build_job(coderun(code="print(input())", input="42\n"))
+    job = build_job(coderun(language="cpp", code="int main(){}", input="42\n"))
     (compile_c,) = pod_spec(job)["initContainers"]
     (run_c,) = pod_spec(job)["containers"]
-    assert env_of(compile_c)["CODERUN_CODE"] == "print(input())"
+    assert env_of(compile_c)["CODERUN_CODE"] == "int main(){}"
     assert "CODERUN_INPUT" not in env_of(compile_c)
     assert env_of(run_c)["CODERUN_INPUT"] == "42\n"
-    assert env_of(run_c)["CODERUN_LANGUAGE"] == "python"
+    assert env_of(run_c)["CODERUN_CODE"] == "int main(){}"
+    assert env_of(run_c)["CODERUN_LANGUAGE"] == "cpp"
 
 
 def test_labels_select_the_pod_for_network_policy() -> None:
