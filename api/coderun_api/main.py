@@ -4,11 +4,13 @@ the database engine, the executor, rate limits and job notifications."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from coderun_api import db, metrics
@@ -16,6 +18,7 @@ from coderun_api.config import Settings, get_settings
 from coderun_api.envelope import (
     ApiError,
     api_error_handler,
+    envelope,
     http_error_handler,
     unhandled_error_handler,
     validation_error_handler,
@@ -57,6 +60,38 @@ def build_state(settings: Settings) -> AppState:
         executor=executor,
         limits=RateLimits(settings),
     )
+
+
+def _envelope_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI documents validation failures as 422 with its own schema; this API answers
+    them as 400 in the envelope, so document that instead."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+            )
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    responses = operation.get("responses", {})
+                    if responses.pop("422", None) is not None and "400" not in responses:
+                        message = "`code` must be a string"
+                        responses["400"] = {
+                            "description": "Invalid request: the message says what to fix",
+                            "content": {
+                                "application/json": {"example": envelope(None, message, 400)}
+                            },
+                        }
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    return openapi
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -101,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (runner, auth, account, jobs, meta, ops):
         app.include_router(module.router)
     mount_web(app, settings.effective_static_dir)
+    app.openapi = _envelope_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(ApiHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)

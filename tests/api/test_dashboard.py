@@ -125,6 +125,11 @@ def test_health_readiness_metrics_and_docs(api: Api) -> None:
         "status"
     ] == ("queued")
     assert "X-API-KEY" in str(schema["components"]["securitySchemes"])
+    # Validation failures are documented as they are answered: 400 in the envelope.
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            assert "422" not in operation["responses"]
+    assert submit["responses"]["400"]["content"]["application/json"]["example"]["success"] is False
     assert api.client.get("/docs").status_code == 200
 
 

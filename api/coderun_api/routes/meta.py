@@ -11,7 +11,31 @@ from coderun_api.envelope import respond
 router = APIRouter(prefix="/api/v1", tags=["meta"])
 
 
-@router.get("/languages", summary="Supported languages with a starter program")
+@router.get(
+    "/languages",
+    summary="Supported languages with a starter program",
+    responses={
+        200: {
+            "description": "The language table",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "code": 200,
+                        "success": True,
+                        "message": "languages fetched successfully",
+                        "data": [
+                            {
+                                "key": "python",
+                                "display": "Python 3",
+                                "starter": "print('Hello, World!')\n",
+                            }
+                        ],
+                    }
+                }
+            },
+        }
+    },
+)
 def list_languages() -> JSONResponse:
     return respond(
         [

@@ -9,7 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from coderun_api.db import ping
 from coderun_api.deps import StateDep
-from coderun_api.envelope import respond
+from coderun_api.envelope import envelope, respond
 
 router = APIRouter(tags=["operations"])
 
@@ -19,7 +19,32 @@ def healthz() -> JSONResponse:
     return respond({"status": "ok"}, "alive")
 
 
-@router.get("/readyz", summary="Database and Redis (when configured) are reachable")
+@router.get(
+    "/readyz",
+    summary="Database and Redis (when configured) are reachable",
+    responses={
+        200: {
+            "description": "Ready",
+            "content": {
+                "application/json": {
+                    "example": envelope({"database": "ok", "redis": "ok"}, "ready")
+                }
+            },
+        },
+        503: {
+            "description": "Not ready",
+            "content": {
+                "application/json": {
+                    "example": envelope(
+                        {"database": "ok", "redis": "unreachable: ConnectionError"},
+                        "not ready",
+                        503,
+                    )
+                }
+            },
+        },
+    },
+)
 async def readyz(state: StateDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:

@@ -61,6 +61,7 @@ SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _error(409, "Idempotency-Key was already used with a different request body"),
     413: _error(413, "request body is larger than 262144 bytes"),
     429: _error(429, "too many submissions: the limit is 60/minute per API key"),
+    503: _error(503, "rate limiting is unavailable (Redis); retry shortly"),
 }
 
 RESULT_EXAMPLE = {
