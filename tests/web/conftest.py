@@ -1,6 +1,6 @@
 """Fixtures for the browser tests: the real API as a subprocess, and Debian's Chromium.
 
-The API runs as `coderun serve` on a free port with its own data directory, so the pages are
+The API runs as `coderun serve` (tests/api/server.py) on a free port with its own data directory, so the pages are
 tested exactly as they are served: same origin, real sign-up, real sandbox runs. Chromium is
 Debian's, driven by the Python `playwright` package through its executable path (its own
 browser download is never used).
@@ -9,19 +9,17 @@ browser download is never used).
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
+
+from tests.api.server import Server
 
 CHROMIUM = os.environ.get("CODERUN_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,99 +37,39 @@ DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 360, "height": 740}
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class ApiServer(Server):
+    """tests/api's `coderun serve` subprocess, plus a CLI call fed on stdin."""
 
-
-def _coderun_executable() -> str:
-    beside_python = Path(sys.executable).with_name("coderun")
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which("coderun")
-    if not found:
-        pytest.fail("the `coderun` command is not installed: run `pip install -e '.[dev]'`")
-    return found
-
-
-@dataclass
-class ApiServer:
-    base_url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    env: dict[str, str]
-
-    def coderun(self, *args: str, stdin: str = "") -> str:
-        """Run the `coderun` CLI against this server's database; return what it printed."""
+    def cli_with_input(self, stdin: str, *args: str) -> str:
+        """`coderun ARGS` against this server's database, with `stdin` as its input."""
         done = subprocess.run(
-            [_coderun_executable(), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, f"coderun {' '.join(args)}: {done.stderr}"
+            [sys.executable, "-m", "coderun_api.cli", *args],
+            input=stdin, env=self.env, capture_output=True, text=True, check=True, timeout=60,
+        )  # fmt: skip
         return done.stdout
-
-    def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
 
 
 @pytest.fixture(scope="session")
 def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     """`coderun serve` on a free port with a fresh data directory (SQLite, local executor)."""
-    data_dir = tmp_path_factory.mktemp("coderun-data")
-    port = _free_port()
-    log_path = data_dir / "server.log"
     env = {
         **os.environ,
-        "CODERUN_DATA_DIR": str(data_dir),
+        "CODERUN_DATA_DIR": str(tmp_path_factory.mktemp("coderun-data")),
         "CODERUN_ENV": "development",
-        "CODERUN_LOG_FORMAT": "text",
+        "CODERUN_EXECUTOR": "local",  # real runs in the local sandbox, no cluster needed
         # Each test signs up its own account; the default 10/minute per address would make the
         # suite's pace, not the pages, decide the outcome. tests/api covers the limit itself.
         "CODERUN_AUTH_RATE_LIMIT": "200/minute",
     }
-    env["CODERUN_EXECUTOR"] = "local"  # real runs in the local sandbox, no cluster needed
     # the committed build, SQLite and in-process limits, whatever the caller's shell has set
     for name in ("CODERUN_STATIC_DIR", "CODERUN_DATABASE_URL", "CODERUN_REDIS_URL"):
         env.pop(name, None)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [_coderun_executable(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=str(data_dir),
-        )
-    server = ApiServer(f"http://127.0.0.1:{port}", process, log_path, env)
-    deadline = time.monotonic() + 90
+    server = ApiServer(env)
+    server.start()
     try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"coderun serve exited with {process.returncode}:\n{server.log_tail()}")
-            try:
-                if httpx.get(f"{server.base_url}/api/v1/languages", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"coderun serve did not answer within 90 s:\n{server.log_tail()}")
-            time.sleep(0.25)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -197,7 +135,7 @@ def open_page(browser: Browser, api_server: ApiServer) -> Iterator[OpenPage]:
 
     def _open(viewport: dict[str, int] = DESKTOP) -> tuple[Page, Watched]:
         context = browser.new_context(
-            base_url=api_server.base_url,
+            base_url=api_server.base,
             viewport=viewport,  # type: ignore[arg-type]
             is_mobile=viewport["width"] < 600,
             has_touch=viewport["width"] < 600,
@@ -205,7 +143,7 @@ def open_page(browser: Browser, api_server: ApiServer) -> Iterator[OpenPage]:
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
-        watched = Watched(api_server.base_url)
+        watched = Watched(api_server.base)
         watches.append(watched)
 
         def on_console(msg: ConsoleMessage) -> None:

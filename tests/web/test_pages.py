@@ -97,7 +97,7 @@ def expect_rows(page: Page, count: int) -> None:
 
 def api_status_with_key(server: ApiServer, key: str, job_id: str) -> int:
     response = httpx.get(
-        f"{server.base_url}/api/v1/runner/{job_id}/result",
+        f"{server.base}/api/v1/runner/{job_id}/result",
         headers={"X-API-KEY": key},
         timeout=10,
     )
@@ -406,7 +406,7 @@ def test_every_page_is_served_from_the_api_with_no_other_origin(
     page, watched = open_page(DESKTOP)
     # Any request that leaves the origin fails, as it would on a machine with no internet.
     page.context.route(
-        re.compile(r"^(?!" + re.escape(api_server.base_url) + r")https?://"),
+        re.compile(r"^(?!" + re.escape(api_server.base) + r")https?://"),
         lambda route: route.abort(),
     )
     sign_up(page, new_email())
@@ -423,7 +423,7 @@ def test_every_page_is_served_from_the_api_with_no_other_origin(
     assert_no_errors(watched, "the pages")
     # A page's HTML names only same-origin, bundled assets.
     for path in PAGES:
-        html = httpx.get(f"{api_server.base_url}{path}", timeout=10).text
+        html = httpx.get(f"{api_server.base}{path}", timeout=10).text
         assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), path
 
 
@@ -438,7 +438,7 @@ def test_history_pages_through_runs_made_with_the_api_key(
     key = page.get_by_label("Your new API key").input_value()
     headers = {"X-API-KEY": key}
     job_ids = []
-    with httpx.Client(base_url=api_server.base_url, headers=headers, timeout=30) as client:
+    with httpx.Client(base_url=api_server.base, headers=headers, timeout=30) as client:
         for i in range(23):
             body = {"code": f"print({i})", "language": "python", "input": ""}
             response = client.post("/api/v1/runner/submit", json=body)
@@ -541,15 +541,8 @@ def test_early_account_runs_out_of_credits_with_a_clear_message(
     """An account made by the operator (`coderun account create --early`) with one credit:
     the dashboard marks it early, one success spends the credit, the next run is refused."""
     email = new_email()
-    api_server.coderun(
-        "account",
-        "create",
-        email,
-        "--early",
-        "--credits",
-        "1",
-        "--password-stdin",
-        stdin=f"{PASSWORD}\n",
+    api_server.cli_with_input(
+        f"{PASSWORD}\n", "account", "create", email, "--early", "--credits", "1", "--password-stdin"
     )
     page, watched = open_page(DESKTOP)
     page.goto("/signin")
@@ -583,7 +576,7 @@ def test_history_and_job_dialog_follow_a_running_job(
     expect(key_box).to_have_value(re.compile("^nr_live_"))
     body = {"code": "import time\ntime.sleep(2.5)\nprint('done')", "language": "python"}
     response = httpx.post(
-        f"{api_server.base_url}/api/v1/runner/submit",
+        f"{api_server.base}/api/v1/runner/submit",
         json=body,
         headers={"X-API-KEY": key_box.input_value()},
         timeout=10,
