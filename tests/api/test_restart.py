@@ -158,3 +158,29 @@ def test_a_job_whose_finalize_keeps_failing_is_recovered_not_left_running(
     assert failures["left"] == 0
     assert api.job(data["jobId"]).attempts == 2
     assert api.account(account_id).credits_used == 1
+
+
+def test_a_job_the_executor_never_received_still_runs(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FAKE fault, on purpose: the hand-over to the executor fails once (as a Kubernetes API
+    outage would). The client still gets 200 and the job, recovered by its lease, runs."""
+    from coderun_api.executors.local import LocalExecutor
+
+    real_submit = LocalExecutor.submit
+    dropped: list[str] = []
+
+    def drop_first(self: LocalExecutor, job_id: str) -> None:
+        if not dropped:
+            dropped.append(job_id)
+            raise RuntimeError("injected: executor unavailable")
+        real_submit(self, job_id)
+
+    monkeypatch.setattr(LocalExecutor, "submit", drop_first)
+    api = make_api(job_lease_seconds=0.6)
+    _, key = api.new_account()
+    response = api.submit(key, "print('recovered')")
+    assert response.status_code == 200
+    assert dropped == [response.json()["data"]["jobId"]]
+    data = api.wait_final(key, dropped[0])
+    assert (data["status"], data["stdout"]) == ("success", "recovered\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Annotated, Any
 
 from coderun_sandbox.contract import InvalidRequest, RunRequest, Status
@@ -16,8 +17,10 @@ from pydantic import BaseModel, ConfigDict, StrictStr
 from coderun_api.deps import CurrentPrincipal, StateDep, submit_rate_limit
 from coderun_api.envelope import ApiError, respond
 from coderun_api.jobs import IdempotencyConflict, NoCredits, job_data
+from coderun_api.logs import job_log
 from coderun_api.models import Job
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/runner", tags=["runner"])
 
 
@@ -139,7 +142,12 @@ def submit(
         ) from None
     request_.state.job_id = accepted.job.id  # for the access log line
     if accepted.created:
-        state.executor.submit(accepted.job.id)
+        try:
+            state.executor.submit(accepted.job.id)
+        except Exception:
+            # The job is committed: the executor's recovery (lease expiry, or the Kubernetes
+            # reconciler) picks it up, so the client still gets its jobId.
+            log.exception("handing the job to the executor failed", extra=job_log(accepted.job.id))
     headers = {} if accepted.created else {"Idempotent-Replayed": "true"}
     return respond(
         {"jobId": accepted.job.id, "status": accepted.job.status},
