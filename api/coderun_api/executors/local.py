@@ -57,7 +57,13 @@ class LocalExecutor(Executor):
         with self._lock:
             self._waiting += 1
             self._held.add(job_id)
-        self._pool.submit(self._run, job_id)
+        try:
+            self._pool.submit(self._run, job_id)
+        except BaseException:
+            with self._lock:
+                self._waiting -= 1
+                self._held.discard(job_id)
+            raise
 
     def stop(self) -> None:
         self._stop.set()
