@@ -42,11 +42,26 @@ function buildInfo(): Plugin {
   };
 }
 
+/** One header for every page: each page marks its place and the build puts it in. */
+function siteHeader(): Plugin {
+  const marker = /^\s*<!-- site-header:[^>]*-->\n/m;
+  return {
+    name: "coderun-site-header",
+    transformIndexHtml: {
+      order: "pre", // before Vite resolves the header's icon into a hashed asset
+      handler(html, ctx) {
+        if (!marker.test(html)) throw new Error(`${ctx.filename} has no site-header marker`);
+        return html.replace(marker, readFileSync(join(root, "src/partials/header.html"), "utf8"));
+      },
+    },
+  };
+}
+
 export default defineConfig({
   root,
   base: "/",
   publicDir: false,
-  plugins: [buildInfo()],
+  plugins: [siteHeader(), buildInfo()],
   build: {
     outDir: resolve(root, "../coderun_api/static"),
     emptyOutDir: true,
