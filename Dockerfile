@@ -69,9 +69,16 @@ ENV PATH=/opt/coderun/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
     LANG=C.UTF-8 \
     HOME=/tmp \
     CODERUN_DATA_DIR=/data
+# A named user for uid 10001: kopf names its identity after getpass.getuser(), which fails
+# for a uid without a passwd entry. USER/LOGNAME answer it first, for any uid a pod picks.
 # /data holds the SQLite database when no CODERUN_DATABASE_URL is given (development only);
 # with a read-only root filesystem, mount a volume there and an emptyDir on /tmp.
-RUN mkdir -p /data && chown 10001:10001 /data && chmod 0700 /data
+RUN groupadd --system --gid 10001 coderun \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+         --shell /usr/sbin/nologin coderun \
+    && mkdir -p /data && chown 10001:10001 /data && chmod 0700 /data
+ENV USER=coderun \
+    LOGNAME=coderun
 USER 10001:10001
 WORKDIR /data
 EXPOSE 8000 8080

@@ -183,6 +183,21 @@ def test_service_image_runs_coderun_as_non_root_on_a_read_only_root(
     )
     assert config["User"] == IMAGE_USER
     assert config["Entrypoint"] == ["coderun"]
+    # kopf names itself after getpass.getuser(): it must work for whatever uid a pod runs as.
+    for user in ("10001:10001", "12345:12345"):
+        who = docker(
+            k8s_cluster,
+            "run",
+            "--rm",
+            "--user",
+            user,
+            "--entrypoint",
+            "python3",
+            SERVICE_IMAGE,
+            "-c",
+            "import getpass; print(getpass.getuser())",
+        )
+        assert who.stdout.strip() == "coderun"
     for command in (["--help"], ["operator", "--help"], ["db", "--help"]):
         result = docker(
             k8s_cluster,

@@ -1,6 +1,7 @@
 """`helm install` of the chart into the real test cluster with the locally built service
-image: the API and operator pods become Ready, answer their probes, and sandbox-labelled
-pods are cut off by the chart's NetworkPolicy. `helm uninstall` removes it all again."""
+image, in a namespace that enforces Pod Security "restricted": the API and operator pods
+become Ready, answer their probes, and sandbox-labelled pods are cut off by the chart's
+NetworkPolicy. `helm uninstall` removes it all again."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from tests.fixtures.cluster import K8sCluster
 from tests.helm.conftest import CHART
 from tests.helm.images import BASE_IMAGE, SERVICE_IMAGE, ensure_service_image
 
-pytestmark = pytest.mark.cluster
+# Building and loading the image and `helm install --wait` happen in the module fixture,
+# which counts against the first test's pytest-timeout.
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
 INSTALL_TIMEOUT = "6m"
 COMPONENT = "app.kubernetes.io/component"
@@ -71,18 +74,28 @@ def release(k8s_cluster: K8sCluster) -> Iterator[Release]:
     installed = Release(
         name="coderun-it", namespace=f"coderun-helm-{uuid.uuid4().hex[:8]}", cluster=k8s_cluster
     )
+    # Pod Security "restricted" enforced: the chart's pods must be admissible as they are.
+    k8s_cluster.kubectl("create", "namespace", installed.namespace)
+    k8s_cluster.kubectl(
+        "label", "namespace", installed.namespace, "pod-security.kubernetes.io/enforce=restricted"
+    )
     result = k8s_cluster.helm(
         "install",
         installed.name,
         str(CHART),
         "--namespace",
         installed.namespace,
-        "--create-namespace",
         # The image exists only in the node (loaded above): never try a registry.
         "--set",
         "image.pullPolicy=Never",
         "--set",
         "sandbox.imagePullPolicy=Never",
+        # The test cluster runs no Service proxy: the `kubernetes` ClusterIP is not routed, so
+        # pods reach the API server at the node's address.
+        "--set",
+        f"kubernetesApi.host={k8s_cluster.node_ip}",
+        "--set",
+        "kubernetesApi.port=6443",
         "--wait",
         "--timeout",
         INSTALL_TIMEOUT,
@@ -173,6 +186,12 @@ def _probe_pod(name: str, labels: dict[str, str], target: str) -> dict[str, Any]
             "restartPolicy": "Never",
             "automountServiceAccountToken": False,
             "terminationGracePeriodSeconds": 1,
+            # Admissible under the namespace's Pod Security "restricted" level.
+            "securityContext": {
+                "runAsNonRoot": True,
+                "runAsUser": 65534,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            },
             "containers": [
                 {
                     "name": "probe",
@@ -180,6 +199,10 @@ def _probe_pod(name: str, labels: dict[str, str], target: str) -> dict[str, Any]
                     "imagePullPolicy": "Never",
                     "command": ["bash", "-c", script],
                     "resources": {"limits": {"memory": "64Mi", "cpu": "200m"}},
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
                 }
             ],
         },

@@ -107,6 +107,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   value: {{ .Values.config.logFormat | quote }}
 - name: CODERUN_KUBERNETES_NAMESPACE
   value: {{ include "coderun.sandbox.namespace" . | quote }}
+{{- with .Values.kubernetesApi.host }}
+- name: KUBERNETES_SERVICE_HOST
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.kubernetesApi.port }}
+- name: KUBERNETES_SERVICE_PORT
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}
 
 {{/*
