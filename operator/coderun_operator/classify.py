@@ -9,7 +9,8 @@ runner's stdout, which is the container log, nor change the pod status):
 3. the runner's one JSON result line in the run container's log → its verdict, with MLE
    also when the program's measured peak exceeded its limit inside the runner's allowance;
 4. the compile init container failing → its CompilationError line (OOMKilled there is the
-   compiler's problem: CompilationError, never the program's MLE);
+   compiler's problem: CompilationError, never the program's MLE), or the network gate's
+   SandboxError line (gate.py: the deny-all policy never took hold);
 5. a container that ended without a result line → SandboxError with its termination message;
 6. an image that cannot be pulled, a container that cannot be created, or a pod that
    cannot be scheduled for longer than the grace period → SandboxError saying which.
@@ -32,7 +33,11 @@ from coderun_sandbox.contract import (
     parse_iso_utc,
 )
 
-from coderun_operator.resources import COMPILE_CONTAINER, RUN_CONTAINER
+from coderun_operator.resources import (
+    COMPILE_CONTAINER,
+    INIT_CONTAINERS,
+    RUN_CONTAINER,
+)
 
 RESULT_KEY = "coderunResult"
 # Waiting reasons that will not go away by themselves within a run's lifetime.
@@ -79,12 +84,20 @@ def progress(pod: Mapping[str, Any]) -> Progress:
     status = pod.get("status") or {}
     if status.get("phase") in ("Succeeded", "Failed") or terminated(pod, RUN_CONTAINER):
         return Progress.TERMINATED
-    compile_end = terminated(pod, COMPILE_CONTAINER)
-    if compile_end is not None and compile_end.get("exitCode", 0) != 0:
+    if _failed_init(pod) is not None:
         return Progress.TERMINATED
     if _state(pod, RUN_CONTAINER, "running") is not None:
         return Progress.RUNNING
     return Progress.PENDING
+
+
+def _failed_init(pod: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+    """The first init container that ended with an error, and its terminated state."""
+    for name in INIT_CONTAINERS:
+        end = terminated(pod, name)
+        if end is not None and end.get("exitCode", 0) != 0:
+            return name, end
+    return None
 
 
 def run_started_at(pod: Mapping[str, Any]) -> datetime | None:
@@ -96,9 +109,9 @@ def run_started_at(pod: Mapping[str, Any]) -> datetime | None:
 def logs_needed(pod: Mapping[str, Any]) -> list[str]:
     """Containers whose log `classify` needs (the ones that terminated)."""
     needed = []
-    compile_end = terminated(pod, COMPILE_CONTAINER)
-    if compile_end is not None and compile_end.get("exitCode", 0) != 0:
-        needed.append(COMPILE_CONTAINER)
+    failed = _failed_init(pod)
+    if failed is not None:
+        needed.append(failed[0])
     if terminated(pod, RUN_CONTAINER) is not None:
         needed.append(RUN_CONTAINER)
     return needed
@@ -203,7 +216,7 @@ def _classify_compile(state: Mapping[str, Any], log: str) -> RunResult:
     payload = parse_result_line(log)
     if payload and "status" in payload:
         result = _from_payload(payload, state)
-        if result is not None:
+        if result is not None and result.status is Status.FAILED:
             return result
     return _ended_without_result("compile step", state)
 
@@ -273,9 +286,10 @@ def classify(
         )
     if run_end is not None:
         return _classify_run(run_end, logs.get(RUN_CONTAINER, ""), limits)
-    compile_end = terminated(pod, COMPILE_CONTAINER)
-    if compile_end is not None and compile_end.get("exitCode", 0) != 0:
-        return _classify_compile(compile_end, logs.get(COMPILE_CONTAINER, ""))
+    failed = _failed_init(pod)
+    if failed is not None:
+        name, end = failed
+        return _classify_compile(end, logs.get(name, ""))
     if status.get("phase") in ("Failed", "Succeeded"):
         reason = status.get("reason") or status.get("phase")
         detail = _clip(str(status.get("message") or ""))

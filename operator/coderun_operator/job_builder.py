@@ -5,7 +5,8 @@ The pod follows the restricted Pod Security Standard and more:
 - non-root per-run uid/gid (also the fsGroup of the work dir), no privilege escalation,
   every capability dropped, seccomp RuntimeDefault, read-only root filesystem;
 - no service-account token, no service links, no DNS (`dnsPolicy: None`, nameserver
-  127.0.0.1), labels that the deny-all NetworkPolicy selects;
+  127.0.0.1), labels that the deny-all NetworkPolicy selects, and a gate in front of the
+  runner in each container that waits until that policy is enforced (gate.py);
 - `/work` and `/tmp` are size-limited tmpfs emptyDirs: bytes written there are charged to
   the writing container's memory, so filling "the disk" ends as MLE, never a full node disk;
 - for compiled languages an init container writes the source and compiles it under the
@@ -35,6 +36,7 @@ from coderun_sandbox.contract import (
 from coderun_sandbox.languages import Language, languages
 
 from coderun_operator import resources as r
+from coderun_operator.gate import gated_command
 from coderun_operator.settings import OperatorSettings
 
 # The runner gives a program's wall clock this much more than its CPU limit (runner.py).
@@ -83,7 +85,13 @@ def deadline_seconds(request: RunRequest, settings: OperatorSettings) -> int:
     """The pod's activeDeadlineSeconds: a backstop, well above what the runner allows."""
     compiled = languages()[request.language].compiled
     budget_ms = (settings.compile_time_limit_ms if compiled else 0) + request.limits.time_limit_ms
-    return math.ceil((budget_ms + RUNNER_WALL_GRACE_MS) / 1000) + settings.deadline_margin_seconds
+    gate_s = settings.network_gate_timeout_seconds if settings.network_gate else 0
+    phases = 2 if compiled else 1
+    return (
+        math.ceil((budget_ms + RUNNER_WALL_GRACE_MS) / 1000)
+        + gate_s * phases
+        + settings.deadline_margin_seconds
+    )
 
 
 def run_memory_limit_mb(request: RunRequest, settings: OperatorSettings) -> int:
@@ -139,9 +147,9 @@ def _container(
         "name": name,
         "image": image,
         "imagePullPolicy": settings.image_pull_policy,
-        "command": [*ENTRYPOINT, phase],
+        "command": gated_command(phase) if settings.network_gate else [*ENTRYPOINT, phase],
         "workingDir": WORKDIR,
-        "env": _env(env),
+        "env": _env(env) + (_gate_env(settings) if settings.network_gate else []),
         "resources": _resources(memory_mb, settings),
         "securityContext": _security_context(),
         "volumeMounts": [
@@ -152,6 +160,15 @@ def _container(
         # log's tail becomes the termination message we report.
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
+
+
+def _gate_env(settings: OperatorSettings) -> list[dict[str, Any]]:
+    """What the network gate (gate.py) probes: the kubelet port of the pod's own node."""
+    return [
+        {"name": "CODERUN_GATE_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
+        {"name": "CODERUN_GATE_PORT", "value": str(settings.network_gate_port)},
+        {"name": "CODERUN_GATE_TIMEOUT_S", "value": str(settings.network_gate_timeout_seconds)},
+    ]
 
 
 def sandbox_labels(coderun: Mapping[str, Any], language: str) -> dict[str, str]:

@@ -37,9 +37,10 @@ MANAGED_BY = "coderun-operator"
 ANNOTATION_CODERUN = f"{GROUP}/coderun"
 ANNOTATION_CODERUN_UID = f"{GROUP}/coderun-uid"
 
-# Container names in the sandbox pod.
+# Container names in the sandbox pod, init containers in the order they run.
 COMPILE_CONTAINER = "compile"
 RUN_CONTAINER = "run"
+INIT_CONTAINERS = (COMPILE_CONTAINER,)
 
 # Condition types (Kubernetes API conventions: a list keyed by type).
 COND_SCHEDULED = "Scheduled"

@@ -75,6 +75,11 @@ class OperatorSettings:
     node_selector: dict[str, str] = field(default_factory=dict)
     tolerations: list[dict[str, Any]] = field(default_factory=list)
     priority_class_name: str = ""
+    # Hold each sandbox pod until the deny-all NetworkPolicy visibly holds (gate.py), by
+    # probing the kubelet port of its node; fail closed after the timeout.
+    network_gate: bool = True
+    network_gate_port: int = 10250
+    network_gate_timeout_seconds: int = 30
     # How often the operator re-checks pending pods, queued runs and retention.
     sweep_interval_seconds: float = 2.0
     metrics_port: int = 9090
@@ -108,6 +113,11 @@ class OperatorSettings:
             node_selector=dict(_json("NODE_SELECTOR", {})),
             tolerations=list(_json("TOLERATIONS", [])),
             priority_class_name=_env("PRIORITY_CLASS_NAME", ""),
+            network_gate=_env("NETWORK_GATE", "true").lower() in ("1", "true", "yes"),
+            network_gate_port=_int("NETWORK_GATE_PORT", cls.network_gate_port, 1),
+            network_gate_timeout_seconds=_int(
+                "NETWORK_GATE_TIMEOUT_SECONDS", cls.network_gate_timeout_seconds, 1
+            ),
             sweep_interval_seconds=float(_env("SWEEP_INTERVAL_SECONDS", "2")),
             metrics_port=_int("METRICS_PORT", cls.metrics_port, 0),
             liveness_port=_int("LIVENESS_PORT", cls.liveness_port, 0),

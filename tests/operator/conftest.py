@@ -110,6 +110,24 @@ def apply_json(cluster: K8sCluster, manifest: dict[str, Any]) -> None:
     )
 
 
+def create_json(cluster: K8sCluster, manifest: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """`kubectl create` a manifest; the completed process (not checked)."""
+    return subprocess.run(
+        [
+            str(cluster.bin_dir / "kubectl"),
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "create",
+            "-f",
+            "-",
+        ],
+        input=json.dumps(manifest),
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
 @dataclass
 class Process:
     """A `coderun` subcommand running as its own process, its output in a log file."""
@@ -278,6 +296,14 @@ class ApiProcess(Process):
 
     def run(self, key: str, code: str, language: str = "python", stdin: str = "") -> dict[str, Any]:
         return self.wait_final(key, self.submit(key, code, language, stdin))
+
+    def account_info(self, key: str) -> dict[str, Any]:
+        response = httpx.get(
+            f"{self.base_url}/api/v1/account", headers={"X-API-KEY": key}, timeout=30
+        )
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
 
 
 def api_env(cluster: K8sCluster, namespace: str, data_dir: Path) -> dict[str, str]:

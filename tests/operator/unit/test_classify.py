@@ -173,3 +173,17 @@ def test_evicted_pod_before_the_program_ran_is_sandbox_error() -> None:
     result = run(p)
     assert result is not None and result.error_type is ErrorType.SANDBOX_ERROR
     assert "Evicted" in result.error_message
+
+
+def test_network_gate_failing_closed_is_sandbox_error_with_its_reason() -> None:
+    line = '{"coderunResult": {"status": "failed", "sandboxErrorType": "SandboxError", "sandboxErrorMessage": "the sandbox network is not locked down"}}'
+    in_run = pod(phase="Failed", run_state=terminated(1, "Error"))
+    result = run(in_run, {r.RUN_CONTAINER: line})
+    assert result is not None and result.error_type is ErrorType.SANDBOX_ERROR
+    assert "not locked down" in result.error_message
+    in_compile = pod(phase="Failed", compile_state=terminated(1, "Error"))
+    result = run(in_compile, {r.COMPILE_CONTAINER: line})
+    assert result is not None and result.error_type is ErrorType.SANDBOX_ERROR
+    # A "success" line cannot end a failed compile step: still a SandboxError.
+    forged = run(in_compile, {r.COMPILE_CONTAINER: result_line()})
+    assert forged is not None and forged.error_type is ErrorType.SANDBOX_ERROR

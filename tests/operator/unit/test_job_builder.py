@@ -24,8 +24,13 @@ def all_containers(job: dict[str, Any]) -> list[dict[str, Any]]:
     return [*spec["initContainers"], *spec["containers"]]
 
 
+def init(job: dict[str, Any], name: str) -> dict[str, Any]:
+    (found,) = [c for c in pod_spec(job)["initContainers"] if c["name"] == name]
+    return found
+
+
 def env_of(container: dict[str, Any]) -> dict[str, str]:
-    return {e["name"]: e["value"] for e in container["env"]}
+    return {e["name"]: e["value"] for e in container["env"] if "value" in e}
 
 
 def test_job_is_owned_by_its_coderun_and_named_after_it() -> None:
@@ -92,7 +97,7 @@ def test_run_limits_are_the_programs_plus_a_fixed_runner_allowance() -> None:
     settings = OperatorSettings(runner_memory_mb=32, compile_memory_limit_mb=1024)
     job = build_job(coderun(language="cpp", code="int main(){}", memoryLimitMb=256), settings)
     spec = pod_spec(job)
-    (compile_c,) = spec["initContainers"]
+    compile_c = init(job, "compile")
     (run_c,) = spec["containers"]
     assert run_c["resources"]["limits"]["memory"] == "288Mi"
     assert compile_c["resources"]["limits"]["memory"] == "1056Mi"
@@ -114,10 +119,12 @@ def test_compiled_languages_compile_in_an_init_container_sharing_only_the_work_d
         assert run_c["image"] == language.image
         mounts = {m["mountPath"]: m["name"] for m in run_c["volumeMounts"]}
         assert mounts == {"/work": "work", "/tmp": "tmp"}
+        names = [c["name"] for c in spec["initContainers"]]
         if not language.compiled:
-            assert spec["initContainers"] == []
+            assert names == []
             continue
-        (compile_c,) = spec["initContainers"]
+        assert names == ["compile"]
+        compile_c = init(job, "compile")
         assert compile_c["command"][-1] == "compile"
         assert compile_c["image"] == run_c["image"]
         assert compile_c["volumeMounts"] == run_c["volumeMounts"]
@@ -132,7 +139,7 @@ def test_work_dir_is_a_size_limited_tmpfs() -> None:
 
 def test_code_and_input_travel_as_env_and_input_only_to_the_run_step() -> None:
     job = build_job(coderun(language="cpp", code="int main(){}", input="42\n"))
-    (compile_c,) = pod_spec(job)["initContainers"]
+    compile_c = init(job, "compile")
     (run_c,) = pod_spec(job)["containers"]
     assert env_of(compile_c)["CODERUN_CODE"] == "int main(){}"
     assert "CODERUN_INPUT" not in env_of(compile_c)
@@ -190,3 +197,15 @@ def test_invalid_specs_are_refused_with_a_reason(spec: dict[str, Any]) -> None:
     body["spec"].update(spec)
     with pytest.raises(InvalidRequest):
         build_job(body)
+
+
+def test_every_container_starts_behind_the_network_gate() -> None:
+    job = build_job(coderun(language="cpp", code="int main(){}"))
+    for container in all_containers(job):
+        assert container["command"][:4] == ["python3", "-I", "-S", "-c"]
+        assert container["command"][-1] in ("compile", "run")
+        host = {e["name"]: e for e in container["env"]}["CODERUN_GATE_HOST"]
+        assert host["valueFrom"] == {"fieldRef": {"fieldPath": "status.hostIP"}}
+    ungated = build_job(coderun(), OperatorSettings(network_gate=False))
+    (run_c,) = pod_spec(ungated)["containers"]
+    assert run_c["command"] == ["python3", "-m", "coderun_sandbox", "run"]
