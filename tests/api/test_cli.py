@@ -54,3 +54,27 @@ def test_signups_can_be_flagged_early(make_api: MakeApi) -> None:
     )
     assert response.json()["data"]["credits"] == 250
     assert api.client.get("/api/v1/account").json()["data"]["early"] is True
+
+
+def test_account_create_with_a_dashboard_password(
+    cli_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    make_api: MakeApi,
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long password\n"))
+    assert cli.main(["account", "create", "ops@example.com", "--password-stdin"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert cli.main(["account", "create", "weak@example.com", "--password-stdin"]) == 2
+    api = make_api(data_dir=cli_env)
+    signin = api.client.post(
+        "/api/v1/auth/signin", json={"email": "ops@example.com", "password": "a long password"}
+    )
+    assert signin.status_code == 200
+    keyless = api.client.post(
+        "/api/v1/auth/signin", json={"email": "weak@example.com", "password": "short"}
+    )
+    assert keyless.status_code == 401
