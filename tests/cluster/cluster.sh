@@ -324,13 +324,42 @@ image_in_node() {
   ctr_ -n k8s.io images ls -q 2>/dev/null | grep -qxF "$1"
 }
 
-# load_image TAG...: docker save | ctr import into the node's k8s.io namespace.
+# normalized containerd reference of a docker tag (coderun:dev -> docker.io/library/coderun:dev)
+node_ref() {
+  local t="$1"
+  [[ "${t##*/}" == *:* ]] || t="$t:latest"
+  if [[ "$t" != */* ]]; then
+    echo "docker.io/library/$t"
+  elif [[ "${t%%/*}" == *.* || "${t%%/*}" == *:* || "${t%%/*}" == localhost ]]; then
+    echo "$t"
+  else
+    echo "docker.io/$t"
+  fi
+}
+
+# load_image TAG...: docker save | ctr import into the node's k8s.io namespace. Images whose
+# docker ID was already loaded (recorded in $STATE/loaded-images) and are still there are
+# skipped.
 load_image() {
-  local t
+  local t id todo=()
+  touch "$STATE/loaded-images"
   for t in "$@"; do
-    log "loading $t into containerd (k8s.io)"
+    id="$(docker image inspect -f '{{.Id}}' "$t")" || die "no docker image $t"
+    if grep -qxF "$t $id" "$STATE/loaded-images" && image_in_node "$(node_ref "$t")"; then
+      log "$t unchanged in the node"
+    else
+      log "loading $t into containerd (k8s.io)"
+      todo+=("$t")
+    fi
   done
-  docker save "$@" | ctr_ -n k8s.io images import --no-unpack=false - >/dev/null
+  ((${#todo[@]})) || return 0
+  docker save "${todo[@]}" | ctr_ -n k8s.io images import - >/dev/null
+  for t in "${todo[@]}"; do
+    id="$(docker image inspect -f '{{.Id}}' "$t")"
+    { grep -v "^$t " "$STATE/loaded-images" || true; } >"$STATE/loaded-images.new"
+    echo "$t $id" >>"$STATE/loaded-images.new"
+    mv "$STATE/loaded-images.new" "$STATE/loaded-images"
+  done
 }
 
 base_image() {
@@ -521,6 +550,11 @@ cmd_up() {
   [[ -n "$ip" ]] || die "cannot find the node IP"
   log "node IP $ip"
   certs "$ip"
+  if ! pid_alive containerd; then
+    # Processes killed without down (e.g. the end of a CI run) leave mounts and IPAM leases.
+    runtime_leftovers_cleanup
+    kube_router_cleanup
+  fi
   containerd_up
   dockerd_up
   pause_image
@@ -577,14 +611,23 @@ cmd_down() {
   stop etcd
   stop dockerd
   stop containerd
-  # Shims of containers that survived (containerd-shim-runc-v2 -namespace k8s.io -address ours).
-  local pid
+  runtime_leftovers_cleanup
+  rm -f "$RUN/netns-before"
+  restore_sysctls
+  log "cluster down"
+}
+
+# What containers leave behind once containerd is gone (after down, or after something
+# killed every process, as at the end of a CI run): shims, mounts, pod network namespaces,
+# IPAM leases, the bridge.
+runtime_leftovers_cleanup() {
+  local pid m
+  # Shims of containers that survived (containerd-shim-runc-v2 ... -address <our socket>).
   for pid in $(pgrep -f "containerd-shim.*-address $CONTAINERD_SOCK" 2>/dev/null || true); do
     kill -KILL "$pid" 2>/dev/null || true
   done
-  # Unmount everything under the state and run dirs, deepest first.
-  local m
-  awk '{print $2}' /proc/mounts | grep -E "^($STATE|/run/coderun-cluster)(/|$)" | sort -r |
+  # Unmount everything under the state dir, deepest first.
+  awk '{print $2}' /proc/mounts | grep -E "^$STATE(/|$)" | sort -r |
     while read -r m; do
       umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
     done
@@ -596,12 +639,9 @@ cmd_down() {
         rm -f "/run/netns/$m"
       fi
     done
-    rm -f "$RUN/netns-before"
   fi
   if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link delete "$BRIDGE" || true; fi
-  restore_sysctls
   rm -rf "${STATE:?}/cni/ipam"
-  log "cluster down"
 }
 
 cmd_status() {
@@ -649,11 +689,17 @@ cmd_images() {
     log "no Dockerfiles under $root/sandbox-images/*/ or $root/Dockerfile"
     return 0
   fi
-  local built=() t0
+  local built=() t0 args=(--build-arg "BASE_IMAGE=$BASE_IMAGE") extra_ca=""
+  # Behind a TLS-intercepting proxy the host trusts extra CAs; pass them (PEM text) to the
+  # Dockerfiles that take ARG EXTRA_CA_CERTS, so pip/npm in RUN can reach their registries.
+  if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    extra_ca="$(cat /usr/local/share/ca-certificates/*.crt)"
+    args+=(--build-arg "EXTRA_CA_CERTS=$extra_ca")
+  fi
   for tag in "${tags[@]}"; do
     t0=$(date +%s)
     log "docker build ${tag%%|*} from ${tag#*|}"
-    docker build -q --build-arg "BASE_IMAGE=$BASE_IMAGE" -f "${tag#*|}" -t "${tag%%|*}" "$root" \
+    docker build -q "${args[@]}" -f "${tag#*|}" -t "${tag%%|*}" "$root" \
       >>"$LOGS/images.log" 2>&1 || die "docker build ${tag%%|*} failed, see $LOGS/images.log"
     log "built ${tag%%|*} in $(($(date +%s) - t0))s"
     built+=("${tag%%|*}")
