@@ -156,7 +156,8 @@ def test_the_crd_is_installed_with_the_chart(release: Release) -> None:
         == "customresourcedefinition.apiextensions.k8s.io/coderuns.coderun.dev"
     )
     # The API's ServiceAccount may create CodeRuns in the namespace, and nothing on Jobs.
-    sa = f"system:serviceaccount:{release.namespace}:{release.name}-coderun-api"
+    (api,) = release.pods("api")
+    sa = f"system:serviceaccount:{release.namespace}:{api['spec']['serviceAccountName']}"
     for verb, resource, allowed in (
         ("create", "coderuns.coderun.dev", "yes"),
         ("watch", "coderuns.coderun.dev", "yes"),
