@@ -118,6 +118,14 @@ def test_node_ready(k8s_cluster: K8sCluster, core: Any) -> None:
     assert node.status.node_info.container_runtime_version.startswith("containerd://")
 
 
+def test_built_clients_talk_to_the_cluster(k8s_cluster: K8sCluster) -> None:
+    server = k8s_cluster.kubectl("version", "-o", "json").stdout
+    assert '"gitVersion": "v1.34.' in server
+    assert k8s_cluster.helm("version", "--short").stdout.startswith("v3.")
+    # helm reaches the API server (lists releases in all namespaces).
+    k8s_cluster.helm("list", "--all-namespaces")
+
+
 def test_memory_limit_oomkills(core: Any, namespace: Callable[[], str]) -> None:
     ns = namespace()
     # `tail` keeps a line without a newline in memory: 200 MiB of zeros against 64 MiB.
