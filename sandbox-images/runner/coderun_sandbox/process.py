@@ -15,6 +15,7 @@ import resource
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -207,17 +208,19 @@ def run_limited(
         if status_fd_arg:
             pass_fds = (status_w,)
         prefix = launch_prefix(cgroup.procs_files() if cgroup else [], limits, uid, gid)
-        proc = subprocess.Popen(
-            prefix + [a.replace(STATUS_FD_PLACEHOLDER, str(status_w)) for a in argv],
-            cwd=cwd,
-            env=env,
-            stdin=stdin_fd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            pass_fds=pass_fds,
-            close_fds=True,
-            start_new_session=True,
-        )
+        with _launch_lock:  # so _sweep_orphans never mistakes this child for an orphan
+            proc = subprocess.Popen(
+                prefix + [a.replace(STATUS_FD_PLACEHOLDER, str(status_w)) for a in argv],
+                cwd=cwd,
+                env=env,
+                stdin=stdin_fd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=pass_fds,
+                close_fds=True,
+                start_new_session=True,
+            )
+            _launched.add(proc.pid)
         if status_fd_arg:
             os.close(status_w)
             status_w = -1
@@ -285,8 +288,11 @@ def run_limited(
                     del streams[fd]
         selector.close()
         os.close(pidfd)
+        with _launch_lock:
+            _launched.discard(proc.pid)
         if status_fd_arg:
             _reap_orphan(_sandbox_init_pid(status))
+            _sweep_orphans()
         for pipe in (proc.stdout, proc.stderr):
             pipe.close()
         assert wait_status is not None and rusage is not None
@@ -357,6 +363,36 @@ def become_subreaper() -> None:
 
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         _subreaper_set = True
+
+
+_launch_lock = threading.Lock()
+_launched: set[int] = set()
+
+
+def _sweep_orphans() -> None:
+    """Reap sandbox zombies handed to us as subreaper whose own parent died first.
+
+    That happens when a process that ran sandboxes is killed (its bubblewrap children die
+    with it and are re-parented here). Only exited bubblewrap processes we did not start
+    ourselves are reaped, each by pid, so no other thread's child is ever taken.
+    """
+    children: set[int] = set()
+    with contextlib.suppress(OSError):
+        for task in os.scandir("/proc/self/task"):
+            with contextlib.suppress(OSError), open(f"{task.path}/children") as handle:
+                children.update(int(p) for p in handle.read().split())
+    with _launch_lock:
+        candidates = children - _launched
+    for pid in candidates:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        state = stat[stat.rindex(")") + 2 :].split()[0]
+        if state == "Z" and comm == "bwrap":
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
 
 
 def _reap_orphan(pid: int | None) -> None:
