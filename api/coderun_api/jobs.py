@@ -63,17 +63,33 @@ class Accepted:
     created: bool  # False: an Idempotency-Key replay of an earlier submission
 
 
+def _to_ms(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def job_data(job: Job) -> dict[str, Any]:
     """The seed's result `data` object (plus the contract's extra measurements)."""
-    queue_ms = ms_between(job.queued_at, job.started_at) if job.started_at else None
-    total_ms = ms_between(job.queued_at, job.finished_at) if job.finished_at else None
+    # The seed's arithmetic holds exactly: executionTimeMs = finishedAt - startedAt (compile
+    # included, as in the seed's C++ example) and totalTimeMs = queueTimeMs + executionTimeMs.
+    # The program's own run time is runTimeMs. All are computed from the millisecond
+    # timestamps the client sees, so its own arithmetic agrees.
+    queued = _to_ms(job.queued_at)
+    started = _to_ms(job.started_at) if job.started_at else None
+    finished = _to_ms(job.finished_at) if job.finished_at else None
+    queue_ms = ms_between(queued, started) if started else None
+    execution_ms = ms_between(started, finished) if started and finished else job.execution_time_ms
+    total_ms = (
+        queue_ms + execution_ms
+        if queue_ms is not None and execution_ms is not None and finished
+        else None
+    )
     return {
         "jobId": job.id,
         "status": job.status,
         "language": job.language,
         "stdout": job.stdout,
         "stderr": job.stderr,
-        "executionTimeMs": job.execution_time_ms,
+        "executionTimeMs": execution_ms,
         "queueTimeMs": queue_ms,
         "totalTimeMs": total_ms,
         "exitCode": job.exit_code,
@@ -82,6 +98,7 @@ def job_data(job: Job) -> dict[str, Any]:
         "queuedAt": iso_utc(job.queued_at),
         "startedAt": iso_utc(job.started_at) if job.started_at else None,
         "finishedAt": iso_utc(job.finished_at) if job.finished_at else None,
+        "runTimeMs": job.execution_time_ms,
         "cpuTimeMs": job.cpu_time_ms,
         "memoryKb": job.memory_kb,
         "compileTimeMs": job.compile_time_ms,

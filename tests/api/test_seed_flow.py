@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from coderun_sandbox.contract import ms_between, parse_iso_utc
 
 from tests.api.conftest import MakeApi
 from tests.api.helpers import Api
@@ -43,8 +44,12 @@ def test_seed_client_flow(any_db_api: Api) -> None:
     assert data["language"] == "python"
     assert data["queuedAt"] <= data["startedAt"] <= data["finishedAt"]
     assert data["queuedAt"].endswith("Z")
-    assert data["totalTimeMs"] >= data["queueTimeMs"]
-    assert isinstance(data["executionTimeMs"], int)
+    # The seed's arithmetic: execution = finishedAt - startedAt, total = queue + execution.
+    started, finished = parse_iso_utc(data["startedAt"]), parse_iso_utc(data["finishedAt"])
+    assert data["executionTimeMs"] == ms_between(started, finished)
+    assert data["queueTimeMs"] == ms_between(parse_iso_utc(data["queuedAt"]), started)
+    assert data["totalTimeMs"] == data["queueTimeMs"] + data["executionTimeMs"]
+    assert 0 < data["runTimeMs"] <= data["executionTimeMs"]
     # A success costs exactly one credit.
     account = any_db_api.account(account_id)
     assert (account.credits, account.credits_used) == (4, 1)
