@@ -206,6 +206,20 @@ def _classify_run(state: Mapping[str, Any], log: str, limits: Limits) -> RunResu
     return measured
 
 
+def is_result_line(line: str) -> bool:
+    return parse_result_line(line) is not None
+
+
+def classify_streamed(log: str, limits: Limits) -> RunResult | None:
+    """The verdict from a run container's log as it is printed, before the kubelet reports
+    the container's end. Only the runner writes that log, and it reports OOM kills in its
+    own container itself, so its line is already the verdict (with the same MLE rule)."""
+    payload = parse_result_line(log)
+    if payload is None or "status" not in payload:
+        return None
+    return _classify_run({}, log, limits)
+
+
 def _classify_compile(state: Mapping[str, Any], log: str) -> RunResult:
     if state.get("reason") == "OOMKilled":
         return RunResult.failure(

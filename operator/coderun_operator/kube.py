@@ -40,18 +40,26 @@ def _json(response: Any) -> dict[str, Any]:
 
 
 class Kube:
-    def __init__(self, configuration: client.Configuration | None = None, workers: int = 16):
+    def __init__(
+        self,
+        configuration: client.Configuration | None = None,
+        workers: int = 16,
+        followers: int = 8,
+    ):
         self.api_client = client.ApiClient(configuration or load_client_config())
         self.core = client.CoreV1Api(self.api_client)
         self.batch = client.BatchV1Api(self.api_client)
         self.custom = client.CustomObjectsApi(self.api_client)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kube")
+        # Log streams of running sandboxes get their own threads: they last a whole run.
+        self.follow_pool = ThreadPoolExecutor(max_workers=followers, thread_name_prefix="follow")
 
     async def _call(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.follow_pool.shutdown(wait=False, cancel_futures=True)
         self.api_client.close()  # type: ignore[no-untyped-call]
 
     # -- CodeRuns ------------------------------------------------------------------------
@@ -213,6 +221,48 @@ class Kube:
                 raise
 
         return await self._call(call)
+
+    async def follow_log(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        until: Callable[[str], bool],
+        timeout_s: float,
+    ) -> str | None:
+        """Stream a running container's log until a line satisfies `until`; the log so far,
+        or None if the stream ended (or failed) first. Lets the operator read the runner's
+        result the moment it is printed instead of after the kubelet's next status update."""
+
+        def call() -> str | None:
+            try:
+                response: Any = self.core.read_namespaced_pod_log(
+                    pod,
+                    namespace,
+                    container=container,
+                    follow=True,
+                    limit_bytes=1024 * 1024,
+                    _preload_content=False,
+                    _request_timeout=(5, timeout_s),
+                )
+            except (ApiException, OSError):
+                return None
+            seen = bytearray()
+            try:
+                for chunk in response.stream(4096):
+                    seen += chunk
+                    if b"\n" in chunk:
+                        text = bytes(seen).decode("utf-8", errors="replace")
+                        last = text.rstrip("\n").rsplit("\n", 1)[-1]
+                        if until(last):
+                            return text
+            except Exception:
+                return None
+            finally:
+                response.release_conn()
+            return None
+
+        return await asyncio.get_running_loop().run_in_executor(self.follow_pool, call)
 
     async def post_event(
         self, body: Mapping[str, Any], type_: str, reason: str, message: str

@@ -20,7 +20,14 @@ from collections.abc import Awaitable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from coderun_sandbox.contract import ErrorType, InvalidRequest, RunResult, parse_iso_utc, utc_now
+from coderun_sandbox.contract import (
+    ErrorType,
+    InvalidRequest,
+    Limits,
+    RunResult,
+    parse_iso_utc,
+    utc_now,
+)
 from kubernetes.client.exceptions import ApiException
 
 from coderun_operator import classify, metrics, status
@@ -68,6 +75,7 @@ class Reconciler:
         self.pods: dict[str, dict[str, Any]] = {}
         self.done: set[str] = set()
         self.marked_running: set[str] = set()
+        self.following: set[str] = set()
         self.marked_queued: set[str] = set()
         self.locks: dict[str, asyncio.Lock] = {}
         self.dispatch_lock = asyncio.Lock()
@@ -101,6 +109,7 @@ class Reconciler:
         self.bodies.pop(key, None)
         self.pods.pop(key, None)
         self.marked_running.discard(key)
+        self.following.discard(key)
         self.marked_queued.discard(key)
         self.locks.pop(key, None)
 
@@ -254,6 +263,9 @@ class Reconciler:
         request = request_of(body) if body is not None else None
         progress = classify.progress(pod)
         if progress is classify.Progress.RUNNING:
+            if key not in self.following and request is not None:
+                self.following.add(key)
+                self.spawn("follow", self.follow(key, pod_name, request.limits))
             if key not in self.marked_running and body is not None and not r.is_running(body):
                 self.marked_running.add(key)
                 started = classify.run_started_at(pod) or utc_now()
@@ -286,6 +298,19 @@ class Reconciler:
             return
         stuck = progress is classify.Progress.PENDING
         await self.finalize(key, result, pod_name, delete_job=stuck)
+
+    async def follow(self, key: str, pod_name: str, limits: Limits) -> None:
+        """Read the result line as soon as the runner prints it (see Kube.follow_log)."""
+        namespace = r.split_key(key)[0]
+        budget = limits.time_limit_ms / 1000 + 60
+        log_text = await self.kube.follow_log(
+            namespace, pod_name, r.RUN_CONTAINER, classify.is_result_line, budget
+        )
+        if log_text is None or key in self.done:
+            return
+        result = classify.classify_streamed(log_text, limits)
+        if result is not None:
+            await self.finalize(key, result, pod_name)
 
     # -- the end of a run ----------------------------------------------------------------
 
