@@ -74,3 +74,16 @@ def test_java_source_file_follows_public_class() -> None:
 def test_heap_flags_follow_memory_limit() -> None:
     node = load_table(BUILTIN_TABLE)["javascript"]
     assert "--max-old-space-size=384" in node.run_argv("", 512)
+
+
+def test_missing_toolchain_is_sandbox_error(tmp_path: Path) -> None:
+    table = tmp_path / "languages.toml"
+    table.write_text('[ghost]\nsource = "main.gh"\nrun = ["ghost-interpreter", "main.gh"]\n')
+    source = tmp_path / "prog.gh"
+    source.write_text("boo")
+    done = coderun(
+        "run", str(source), "--language", "ghost", env_extra={"CODERUN_LANGUAGES_FILE": str(table)}
+    )
+    result = json.loads(done.stdout)
+    assert result["sandboxErrorType"] == "SandboxError"
+    assert "ghost-interpreter" in result["sandboxErrorMessage"]

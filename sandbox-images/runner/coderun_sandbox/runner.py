@@ -61,6 +61,18 @@ def write_source(workdir: Path, language: Language, code: str, owner_uid: int | 
         os.chown(workdir, owner_uid, owner_uid)
 
 
+def missing_tool(argv: list[str]) -> RunResult | None:
+    """A SandboxError when the toolchain is not installed: the environment's fault, found
+    before the program runs, rather than a RuntimeError from a failed exec."""
+    tool = argv[0]
+    if "/" in tool or shutil.which(tool, path=PROGRAM_ENV["PATH"]):
+        return None
+    return RunResult.failure(
+        ErrorType.SANDBOX_ERROR,
+        f"the sandbox lacks {tool!r}: this language's toolchain is not installed",
+    )
+
+
 @dataclass(frozen=True)
 class Phase:
     argv: list[str]
@@ -98,6 +110,9 @@ def compile_phase(request: RunRequest, workdir: Path, isolation: Isolation) -> R
             output_cap=limits.output_cap_bytes,
         ),
     )
+    missing = missing_tool(phase.argv)
+    if missing:
+        return missing
     stdin = os.open(os.devnull, os.O_RDONLY)
     try:
         outcome = _launch(phase, workdir, isolation, stdin)
@@ -135,6 +150,9 @@ def run_phase(request: RunRequest, workdir: Path, isolation: Isolation) -> RunRe
             output_cap=limits.output_cap_bytes,
         ),
     )
+    missing = missing_tool(phase.argv)
+    if missing:
+        return missing
     stdin = sealed_input(request.input.encode("utf-8", "surrogatepass"))
     try:
         outcome = _launch(phase, workdir, isolation, stdin)
