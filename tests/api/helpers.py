@@ -40,17 +40,19 @@ class Api:
         stdin: str = "",
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        return self.client.post(
+        response: httpx.Response = self.client.post(
             "/api/v1/runner/submit",
             json={"code": code, "language": language, "input": stdin},
             headers={"X-API-KEY": key, **(headers or {})},
         )
+        return response
 
     def result(self, key: str, job_id: str, wait: float = 0) -> httpx.Response:
         params = {"wait": str(wait)} if wait else {}
-        return self.client.get(
+        response: httpx.Response = self.client.get(
             f"/api/v1/runner/{job_id}/result", params=params, headers={"X-API-KEY": key}
         )
+        return response
 
     def wait_final(self, key: str, job_id: str, rounds: int = 8) -> dict[str, Any]:
         """Long-poll (?wait=30) until final; the bound is on rounds, not on time."""
