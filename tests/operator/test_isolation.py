@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fixtures.cluster import K8sCluster
-from tests.operator.conftest import ApiProcess, apply_json, wait_until
+from tests.operator.harness import ApiProcess, apply_json, wait_until
 
 pytestmark = pytest.mark.cluster
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from tests.fixtures.cluster import K8sCluster
-from tests.operator.conftest import OperatorProcess, apply_json, create_json, wait_coderun_final
+from tests.operator.harness import OperatorProcess, apply_json, create_json, wait_coderun_final
 
 pytestmark = pytest.mark.cluster
 

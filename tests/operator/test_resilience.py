@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.fixtures.cluster import K8sCluster
-from tests.operator.conftest import (
+from tests.operator.harness import (
     MAX_CONCURRENT,
     ApiProcess,
     OperatorProcess,

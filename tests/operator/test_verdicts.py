@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.operator.conftest import ApiProcess
+from tests.operator.harness import ApiProcess
 
 pytestmark = pytest.mark.cluster
 
