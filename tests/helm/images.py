@@ -14,6 +14,13 @@ from tests.fixtures.cluster import REPO_ROOT, K8sCluster
 BASE_IMAGE = "coderun-base:bookworm"
 SERVICE_IMAGE = "coderun:dev"
 LANGUAGES = ("python", "javascript", "cpp", "java")
+# One program per language: read a word, print it twice ("ab" -> "abab\n").
+PROGRAMS = {
+    "python": "print(input() * 2)\n",
+    "javascript": "const s = require('fs').readFileSync(0, 'utf8').trim();\nconsole.log(s + s);\n",
+    "cpp": "#include <iostream>\n#include <string>\nint main() { std::string s; std::cin >> s; std::cout << s << s << std::endl; }\n",
+    "java": "import java.util.Scanner;\npublic class Echo {\n  public static void main(String[] a) {\n    String s = new Scanner(System.in).next();\n    System.out.println(s + s);\n  }\n}\n",
+}
 # CA certificates the machine trusts beyond Debian's (a TLS-intercepting proxy in front of
 # PyPI); the service image's build stage trusts them too, see the Dockerfile.
 EXTRA_CA_DIR = Path("/usr/local/share/ca-certificates")

@@ -15,6 +15,7 @@ from coderun_sandbox.languages import languages
 from tests.fixtures.cluster import K8sCluster
 from tests.helm.images import (
     LANGUAGES,
+    PROGRAMS,
     SERVICE_IMAGE,
     docker,
     ensure_sandbox_images,
@@ -24,12 +25,6 @@ from tests.helm.images import (
 
 pytestmark = pytest.mark.cluster
 
-PROGRAMS = {
-    "python": "print(input() * 2)\n",
-    "javascript": "const s = require('fs').readFileSync(0, 'utf8').trim();\nconsole.log(s + s);\n",
-    "cpp": "#include <iostream>\n#include <string>\nint main() { std::string s; std::cin >> s; std::cout << s << s << std::endl; }\n",
-    "java": "import java.util.Scanner;\npublic class Echo {\n  public static void main(String[] a) {\n    String s = new Scanner(System.in).next();\n    System.out.println(s + s);\n  }\n}\n",
-}
 # Each image holds its own toolchain and no other language's.
 TOOLS = {"python": "python3", "javascript": "node", "cpp": "g++", "java": "javac"}
 IMAGE_USER = "10001:10001"

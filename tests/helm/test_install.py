@@ -1,12 +1,14 @@
-"""`helm install` of the chart into the real test cluster with the locally built service
-image, in a namespace that enforces Pod Security "restricted": the API and operator pods
-become Ready, answer their probes, and sandbox-labelled pods are cut off by the chart's
-NetworkPolicy. `helm uninstall` removes it all again."""
+"""`helm install` of the chart into the real test cluster with the locally built images, in
+a namespace that enforces Pod Security "restricted": the API and operator pods become
+Ready and answer their probes, sandbox-labelled pods are cut off by the chart's
+NetworkPolicy, and a program submitted to the installed API runs in a sandbox pod (every
+language) and comes back with its verdict. `helm uninstall` removes it all again."""
 
 from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -18,7 +20,15 @@ from coderun_operator.resources import LABEL_SANDBOX
 
 from tests.fixtures.cluster import K8sCluster
 from tests.helm.conftest import CHART
-from tests.helm.images import BASE_IMAGE, SERVICE_IMAGE, ensure_service_image
+from tests.helm.images import (
+    BASE_IMAGE,
+    LANGUAGES,
+    PROGRAMS,
+    SERVICE_IMAGE,
+    ensure_sandbox_images,
+    ensure_service_image,
+    sandbox_image,
+)
 
 # Building and loading the image and `helm install --wait` happen in the module fixture,
 # which counts against the first test's pytest-timeout.
@@ -70,7 +80,8 @@ class Release:
 @pytest.fixture(scope="module")
 def release(k8s_cluster: K8sCluster) -> Iterator[Release]:
     ensure_service_image(k8s_cluster)
-    k8s_cluster.load_image(SERVICE_IMAGE)
+    ensure_sandbox_images(k8s_cluster)
+    k8s_cluster.load_image(SERVICE_IMAGE, *(sandbox_image(lang) for lang in LANGUAGES))
     installed = Release(
         name="coderun-it", namespace=f"coderun-helm-{uuid.uuid4().hex[:8]}", cluster=k8s_cluster
     )
@@ -234,3 +245,85 @@ def test_sandbox_pods_cannot_reach_the_api(release: Release) -> None:
     logs = {name: _finished_log(core, release.namespace, name) for name in pods}
     assert "result=1" in logs["open-probe"], logs
     assert "result=0" in logs["sandbox-probe"], logs
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    base: str
+    key: str
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        request = urllib.request.Request(
+            self.base + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"X-API-KEY": self.key, "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                payload: dict[str, Any] = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise AssertionError(f"{method} {path}: {error.code} {error.read()!r}") from error
+        return payload
+
+    def run(self, language: str, code: str, stdin: str) -> dict[str, Any]:
+        """Submit, then ask for the result (long-polling) until it is final."""
+        submitted = self.call(
+            "POST", "/api/v1/runner/submit", {"language": language, "code": code, "input": stdin}
+        )
+        job_id = submitted["data"]["jobId"]
+        for _ in range(20):
+            data: dict[str, Any] = self.call("GET", f"/api/v1/runner/{job_id}/result?wait=30")[
+                "data"
+            ]
+            if data["status"] not in ("queued", "running"):
+                return data
+        raise AssertionError(f"job {job_id} is still {data['status']}")
+
+
+@pytest.fixture(scope="module")
+def api(release: Release) -> ApiClient:
+    """An account on the installed API (created the operator's way: `coderun account`)."""
+    created = release.cluster.kubectl(
+        "-n",
+        release.namespace,
+        "exec",
+        f"deploy/{release.name}-api",
+        "--",
+        "coderun",
+        "account",
+        "create",
+        f"helm-{uuid.uuid4().hex[:8]}@example.com",
+    )
+    keys = [w for w in (created.stdout + created.stderr).split() if w.startswith("nr_live_")]
+    assert keys, created.stdout + created.stderr
+    (pod,) = release.pods("api")
+    return ApiClient(base=f"http://{pod['status']['podIP']}:8000", key=keys[0])
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_submission_runs_in_a_sandbox_pod(api: ApiClient, language: str) -> None:
+    result = api.run(language, PROGRAMS[language], "ab")
+    assert result["status"] == "success", result
+    assert result["stdout"] == "abab\n"
+    assert result["exitCode"] == 0
+
+
+def test_sandboxed_programs_have_no_network(release: Release, api: ApiClient) -> None:
+    """From inside a real sandbox pod: not the API, not the API server, not the internet."""
+    (pod,) = release.pods("api")
+    targets = [(pod["status"]["podIP"], 8000), (release.cluster.node_ip, 6443), ("1.1.1.1", 443)]
+    code = (
+        "import socket\n"
+        f"for host, port in {targets!r}:\n"
+        "    s = socket.socket()\n"
+        "    s.settimeout(1.0)\n"
+        "    try:\n"
+        "        s.connect((host, port))\n"
+        "        print('connected', host)\n"
+        "    except OSError:\n"
+        "        print('blocked', host)\n"
+    )
+    result = api.run("python", code, "")
+    assert result["status"] == "success", result
+    assert result["stdout"].split("\n")[:-1] == [f"blocked {host}" for host, _ in targets]
