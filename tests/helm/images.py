@@ -44,7 +44,9 @@ def docker(
 
 
 def extra_ca_certs() -> str:
-    return "".join(p.read_text() for p in sorted(EXTRA_CA_DIR.glob("*.crt")))
+    """The same text as cluster.sh's "$(cat .../*.crt)" (trailing newlines stripped), so that
+    both builds share the daemon's layer cache."""
+    return "".join(p.read_text() for p in sorted(EXTRA_CA_DIR.glob("*.crt"))).rstrip("\n")
 
 
 def build(cluster: K8sCluster, tag: str, dockerfile: Path) -> None:
