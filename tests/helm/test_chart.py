@@ -102,6 +102,9 @@ def test_the_operator_is_one_replica_recreated_with_kopf_liveness(
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     env = env_of(container)
     assert env["CODERUN_OPERATOR_LIVENESS_PORT"]["value"] == str(ports["health"])
+    metrics = one(rendered, "Service", "-operator-metrics")
+    assert metrics["spec"]["ports"][0]["targetPort"] == "metrics"
+    assert metrics["spec"]["selector"] == operator["spec"]["selector"]["matchLabels"]
     # The operator needs no database: it must not be handed the credentials.
     assert "CODERUN_DATABASE_URL" not in env and "CODERUN_REDIS_URL" not in env
 
