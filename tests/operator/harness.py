@@ -247,11 +247,15 @@ def api_env(cluster: K8sCluster, namespace: str, data_dir: Path) -> dict[str, st
     return env
 
 
-def start_api(cluster: K8sCluster, namespace: str, data_dir: Path, log_path: Path) -> ApiProcess:
+def start_api(
+    cluster: K8sCluster, namespace: str, data_dir: Path, log_path: Path, **extra_env: str
+) -> ApiProcess:
     port = free_port()
+    env = api_env(cluster, namespace, data_dir)
+    env.update(extra_env)
     process = ApiProcess(
         argv=[CODERUN, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=api_env(cluster, namespace, data_dir),
+        env=env,
         log_path=log_path,
         base_url=f"http://127.0.0.1:{port}",
     )
