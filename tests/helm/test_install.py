@@ -6,130 +6,35 @@ language) and comes back with its verdict. `helm uninstall` removes it all again
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from coderun_operator.resources import LABEL_SANDBOX
 
 from tests.fixtures.cluster import K8sCluster
-from tests.helm.conftest import CHART
-from tests.helm.images import (
-    BASE_IMAGE,
-    LANGUAGES,
-    PROGRAMS,
-    SERVICE_IMAGE,
-    ensure_sandbox_images,
-    ensure_service_image,
-    sandbox_image,
+from tests.helm.images import BASE_IMAGE, LANGUAGES, PROGRAMS, SERVICE_IMAGE
+from tests.helm.install import (
+    ApiClient,
+    Release,
+    create_account,
+    installed,
+    load_images,
+    ready,
 )
 
 # Building and loading the image and `helm install --wait` happen in the module fixture,
 # which counts against the first test's pytest-timeout.
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
-INSTALL_TIMEOUT = "6m"
-COMPONENT = "app.kubernetes.io/component"
-
-
-@dataclass(frozen=True)
-class Release:
-    name: str
-    namespace: str
-    cluster: K8sCluster
-
-    def pods(self, component: str) -> list[dict[str, Any]]:
-        out = self.cluster.kubectl(
-            "-n",
-            self.namespace,
-            "get",
-            "pods",
-            "-l",
-            f"app.kubernetes.io/instance={self.name},{COMPONENT}={component}",
-            "-o",
-            "json",
-        ).stdout
-        items: list[dict[str, Any]] = json.loads(out)["items"]
-        return items
-
-    def diagnostics(self) -> str:
-        parts = []
-        for args in (
-            ("get", "all,events", "-o", "wide"),
-            ("describe", "pods"),
-            (
-                "logs",
-                "-l",
-                f"app.kubernetes.io/instance={self.name}",
-                "--all-containers",
-                "--tail",
-                "40",
-            ),
-        ):
-            result = self.cluster.kubectl("-n", self.namespace, *args, check=False)
-            parts.append(f"$ kubectl {' '.join(args)}\n{result.stdout}{result.stderr}")
-        return "\n".join(parts)[-12000:]
-
 
 @pytest.fixture(scope="module")
 def release(k8s_cluster: K8sCluster) -> Iterator[Release]:
-    ensure_service_image(k8s_cluster)
-    ensure_sandbox_images(k8s_cluster)
-    k8s_cluster.load_image(SERVICE_IMAGE, *(sandbox_image(lang) for lang in LANGUAGES))
-    installed = Release(
-        name="coderun-it", namespace=f"coderun-helm-{uuid.uuid4().hex[:8]}", cluster=k8s_cluster
-    )
-    # Pod Security "restricted" enforced: the chart's pods must be admissible as they are.
-    k8s_cluster.kubectl("create", "namespace", installed.namespace)
-    k8s_cluster.kubectl(
-        "label", "namespace", installed.namespace, "pod-security.kubernetes.io/enforce=restricted"
-    )
-    result = k8s_cluster.helm(
-        "install",
-        installed.name,
-        str(CHART),
-        "--namespace",
-        installed.namespace,
-        # The image exists only in the node (loaded above): never try a registry.
-        "--set",
-        "image.pullPolicy=Never",
-        "--set",
-        "sandbox.imagePullPolicy=Never",
-        # The test cluster runs no Service proxy: the `kubernetes` ClusterIP is not routed, so
-        # pods reach the API server at the node's address.
-        "--set",
-        f"kubernetesApi.host={k8s_cluster.node_ip}",
-        "--set",
-        "kubernetesApi.port=6443",
-        "--wait",
-        "--timeout",
-        INSTALL_TIMEOUT,
-        check=False,
-        timeout=480,
-    )
-    try:
-        assert result.returncode == 0, (
-            f"helm install failed:\n{result.stdout}{result.stderr}\n{installed.diagnostics()}"
-        )
-        yield installed
-    finally:
-        k8s_cluster.helm(
-            "uninstall", installed.name, "--namespace", installed.namespace, "--wait", check=False
-        )
-        k8s_cluster.kubectl(
-            "delete", "namespace", installed.namespace, "--wait=true", check=False, timeout=180
-        )
-
-
-def _ready(pod: dict[str, Any]) -> bool:
-    conditions = pod.get("status", {}).get("conditions", [])
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+    load_images(k8s_cluster)
+    with installed(k8s_cluster, "coderun-it") as release:
+        yield release
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -141,7 +46,7 @@ def test_api_and_operator_pods_are_ready(release: Release) -> None:
     for component in ("api", "operator"):
         pods = release.pods(component)
         assert len(pods) == 1, f"{component}: {len(pods)} pods\n{release.diagnostics()}"
-        assert _ready(pods[0]), f"{component} not Ready\n{release.diagnostics()}"
+        assert ready(pods[0]), f"{component} not Ready\n{release.diagnostics()}"
         container = pods[0]["spec"]["containers"][0]
         assert container["image"] == SERVICE_IMAGE
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
@@ -247,58 +152,10 @@ def test_sandbox_pods_cannot_reach_the_api(release: Release) -> None:
     assert "result=0" in logs["sandbox-probe"], logs
 
 
-@dataclass(frozen=True)
-class ApiClient:
-    base: str
-    key: str
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        request = urllib.request.Request(
-            self.base + path,
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"X-API-KEY": self.key, "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                payload: dict[str, Any] = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            raise AssertionError(f"{method} {path}: {error.code} {error.read()!r}") from error
-        return payload
-
-    def run(self, language: str, code: str, stdin: str) -> dict[str, Any]:
-        """Submit, then ask for the result (long-polling) until it is final."""
-        submitted = self.call(
-            "POST", "/api/v1/runner/submit", {"language": language, "code": code, "input": stdin}
-        )
-        job_id = submitted["data"]["jobId"]
-        for _ in range(20):
-            data: dict[str, Any] = self.call("GET", f"/api/v1/runner/{job_id}/result?wait=30")[
-                "data"
-            ]
-            if data["status"] not in ("queued", "running"):
-                return data
-        raise AssertionError(f"job {job_id} is still {data['status']}")
-
-
 @pytest.fixture(scope="module")
 def api(release: Release) -> ApiClient:
-    """An account on the installed API (created the operator's way: `coderun account`)."""
-    created = release.cluster.kubectl(
-        "-n",
-        release.namespace,
-        "exec",
-        f"deploy/{release.name}-api",
-        "--",
-        "coderun",
-        "account",
-        "create",
-        f"helm-{uuid.uuid4().hex[:8]}@example.com",
-    )
-    keys = [w for w in (created.stdout + created.stderr).split() if w.startswith("nr_live_")]
-    assert keys, created.stdout + created.stderr
     (pod,) = release.pods("api")
-    return ApiClient(base=f"http://{pod['status']['podIP']}:8000", key=keys[0])
+    return ApiClient(base=f"http://{pod['status']['podIP']}:8000", key=create_account(release))
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

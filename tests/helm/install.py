@@ -1,0 +1,176 @@
+"""Installing the chart into the test cluster, and talking to what it installed."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tests.fixtures.cluster import K8sCluster
+from tests.helm.conftest import CHART
+from tests.helm.images import (
+    LANGUAGES,
+    SERVICE_IMAGE,
+    ensure_sandbox_images,
+    ensure_service_image,
+    sandbox_image,
+)
+
+INSTALL_TIMEOUT = "6m"
+COMPONENT = "app.kubernetes.io/component"
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    namespace: str
+    cluster: K8sCluster
+
+    def pods(self, component: str) -> list[dict[str, Any]]:
+        out = self.cluster.kubectl(
+            "-n",
+            self.namespace,
+            "get",
+            "pods",
+            "-l",
+            f"app.kubernetes.io/instance={self.name},{COMPONENT}={component}",
+            "-o",
+            "json",
+        ).stdout
+        items: list[dict[str, Any]] = json.loads(out)["items"]
+        return items
+
+    def diagnostics(self) -> str:
+        parts = []
+        for args in (
+            ("get", "all,events", "-o", "wide"),
+            ("describe", "pods"),
+            (
+                "logs",
+                "-l",
+                f"app.kubernetes.io/instance={self.name}",
+                "--all-containers",
+                "--tail",
+                "40",
+            ),
+        ):
+            result = self.cluster.kubectl("-n", self.namespace, *args, check=False)
+            parts.append(f"$ kubectl {' '.join(args)}\n{result.stdout}{result.stderr}")
+        return "\n".join(parts)[-12000:]
+
+
+def load_images(cluster: K8sCluster) -> None:
+    """Build (cached) and load the service and sandbox images into the node."""
+    ensure_service_image(cluster)
+    ensure_sandbox_images(cluster)
+    cluster.load_image(SERVICE_IMAGE, *(sandbox_image(lang) for lang in LANGUAGES))
+
+
+@contextlib.contextmanager
+def installed(cluster: K8sCluster, name: str, *settings: str) -> Iterator[Release]:
+    """`helm install --wait` into a fresh namespace that enforces Pod Security "restricted";
+    `helm uninstall` and the namespace's deletion afterwards. settings: --set pairs."""
+    release = Release(name=name, namespace=f"coderun-helm-{uuid.uuid4().hex[:8]}", cluster=cluster)
+    cluster.kubectl("create", "namespace", release.namespace)
+    cluster.kubectl(
+        "label", "namespace", release.namespace, "pod-security.kubernetes.io/enforce=restricted"
+    )
+    overrides = [
+        # The images exist only in the node (loaded by load_images): never try a registry.
+        "image.pullPolicy=Never",
+        "sandbox.imagePullPolicy=Never",
+        # The test cluster runs no Service proxy: the `kubernetes` ClusterIP is not routed,
+        # so pods reach the API server at the node's address.
+        f"kubernetesApi.host={cluster.node_ip}",
+        "kubernetesApi.port=6443",
+        *settings,
+    ]
+    args = [arg for setting in overrides for arg in ("--set", setting)]
+    try:
+        result = cluster.helm(
+            "install",
+            release.name,
+            str(CHART),
+            "--namespace",
+            release.namespace,
+            *args,
+            "--wait",
+            "--timeout",
+            INSTALL_TIMEOUT,
+            check=False,
+            timeout=480,
+        )
+        assert result.returncode == 0, (
+            f"helm install failed:\n{result.stdout}{result.stderr}\n{release.diagnostics()}"
+        )
+        yield release
+    finally:
+        cluster.helm(
+            "uninstall", release.name, "--namespace", release.namespace, "--wait", check=False
+        )
+        cluster.kubectl(
+            "delete", "namespace", release.namespace, "--wait=true", check=False, timeout=180
+        )
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    base: str
+    key: str
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        request = urllib.request.Request(
+            self.base + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"X-API-KEY": self.key, "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                payload: dict[str, Any] = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise AssertionError(f"{method} {path}: {error.code} {error.read()!r}") from error
+        return payload
+
+    def run(self, language: str, code: str, stdin: str) -> dict[str, Any]:
+        """Submit, then ask for the result (long-polling) until it is final."""
+        submitted = self.call(
+            "POST", "/api/v1/runner/submit", {"language": language, "code": code, "input": stdin}
+        )
+        job_id = submitted["data"]["jobId"]
+        for _ in range(20):
+            data: dict[str, Any] = self.call("GET", f"/api/v1/runner/{job_id}/result?wait=30")[
+                "data"
+            ]
+            if data["status"] not in ("queued", "running"):
+                return data
+        raise AssertionError(f"job {job_id} is still {data['status']}")
+
+
+def create_account(release: Release) -> str:
+    """An account on the installed API, made the operator's way (`coderun account create`
+    in an API pod); its API key."""
+    created = release.cluster.kubectl(
+        "-n",
+        release.namespace,
+        "exec",
+        f"deploy/{release.name}-api",
+        "--",
+        "coderun",
+        "account",
+        "create",
+        f"helm-{uuid.uuid4().hex[:8]}@example.com",
+    )
+    keys = [w for w in (created.stdout + created.stderr).split() if w.startswith("nr_live_")]
+    assert keys, created.stdout + created.stderr
+    return keys[0]
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    conditions = pod.get("status", {}).get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
