@@ -134,6 +134,10 @@ build_binaries() {
     _log "binaries cached in $CACHE_BIN (built by a concurrent run)"
     return 0
   fi
+  if ! command -v go >/dev/null; then
+    export PATH="/usr/local/go/bin:$PATH"
+    command -v go >/dev/null || { _log "ERROR: Go (>= 1.26) is not on PATH"; return 1; }
+  fi
   _log "building binaries into $CACHE_BIN (cold build: tens of minutes on 2 cores)"
   t0=$(date +%s)
   rm -rf "$out"
