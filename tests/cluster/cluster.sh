@@ -132,7 +132,7 @@ save_sysctls() {
   [[ -f "$RUN/sysctl-before" ]] && return 0
   local k
   for k in "${SYSCTLS[@]}"; do
-    [[ -r "/proc/sys/$k" ]] && echo "$k $(cat "/proc/sys/$k")"
+    if [[ -r "/proc/sys/$k" ]]; then echo "$k $(cat "/proc/sys/$k")"; fi
   done >"$RUN/sysctl-before.partial"
   mv "$RUN/sysctl-before.partial" "$RUN/sysctl-before"
 }
@@ -627,10 +627,9 @@ runtime_leftovers_cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
   done
   # Unmount everything under the state dir, deepest first.
-  awk '{print $2}' /proc/mounts | grep -E "^$STATE(/|$)" | sort -r |
-    while read -r m; do
-      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-    done
+  for m in $(awk '{print $2}' /proc/mounts | grep -E "^$STATE(/|$)" | sort -r || true); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
   # Pod network namespaces created while the cluster ran (containerd puts them in /run/netns).
   if [[ -f "$RUN/netns-before" ]]; then
     for m in $(ls /run/netns 2>/dev/null | grep '^cni-' || true); do
