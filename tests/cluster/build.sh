@@ -21,10 +21,27 @@ binaries_cached() {
   for b in "${ALL_BINS[@]}"; do [[ -x "$CACHE_BIN/$b" ]] || return 1; done
 }
 
+# _pinned NAME DIR REQUIRED-LINE...: use the go.mod/go.sum committed in gomod/NAME (resolved
+# once by `go mod tidy`, so every machine builds the same dependency versions) when they
+# still require the versions in versions.env.
+_pinned() {
+  local name="$1" dir="$2" line
+  shift 2
+  [[ -f "$_build_here/gomod/$name/go.mod" && -f "$_build_here/gomod/$name/go.sum" ]] || return 1
+  for line in "$@"; do
+    grep -qF -e "	$line" -e " $line" "$_build_here/gomod/$name/go.mod" || return 1
+  done
+  mkdir -p "$dir"
+  cp "$_build_here/gomod/$name/go.mod" "$_build_here/gomod/$name/go.sum" "$dir/"
+  _log "using pinned $name go.mod/go.sum from tests/cluster/gomod/$name"
+}
+
 # Module 1: Kubernetes server + client binaries, etcd and helm, one go.mod so the shared
 # dependencies (client-go, grpc, protobuf, ...) compile once.
 _write_k8s_module() {
   local dir="$1" kmod minor
+  _pinned k8s "$dir" "k8s.io/kubernetes $K8S_VERSION" "go.etcd.io/etcd/server/v3 $ETCD_VERSION" \
+    "helm.sh/helm/v3 $HELM_VERSION" && return 0
   mkdir -p "$dir"
   (cd "$dir" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION" >/dev/null)
   kmod="$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/$K8S_VERSION.mod"
@@ -62,12 +79,17 @@ import (
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
-  (cd "$dir" && go mod tidy -e >/dev/null 2>"$dir/tidy.log" || { cat "$dir/tidy.log" >&2; return 1; })
+  if ! (cd "$dir" && go mod tidy >/dev/null 2>"$dir/tidy.log"); then
+    cat "$dir/tidy.log" >&2
+    return 1
+  fi
 }
 
 # Module 2: kube-router (it pins an older client-go, so it gets its own go.mod).
 _write_kr_module() {
   local dir="$1"
+  _pinned kube-router "$dir" "github.com/cloudnativelabs/kube-router/v2 $KUBE_ROUTER_VERSION" &&
+    return 0
   mkdir -p "$dir"
   cat >"$dir/go.mod" <<GOMOD
 module coderun.local/kuberouter
@@ -83,7 +105,10 @@ package tools
 
 import _ "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"
 GO
-  (cd "$dir" && go mod tidy -e >/dev/null 2>"$dir/tidy.log" || { cat "$dir/tidy.log" >&2; return 1; })
+  if ! (cd "$dir" && go mod tidy >/dev/null 2>"$dir/tidy.log"); then
+    cat "$dir/tidy.log" >&2
+    return 1
+  fi
 }
 
 # The pause container: a static program that sleeps until SIGINT/SIGTERM, reaps zombies.

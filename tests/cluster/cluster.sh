@@ -528,6 +528,7 @@ kube_router_cleanup() {
 
 # node_ready [SINCE]: the node is Ready (and, with SINCE=YYYY-MM-DDTHH:MM:SSZ, the kubelet has
 # reported so at or after SINCE, so a stale status from before a down does not count).
+# shellcheck disable=SC2120  # SINCE is passed through wait_for
 node_ready() {
   local since="${1:-}" out status beat
   out="$(kubectl_ get node "$NODE_NAME" -o jsonpath='{range .status.conditions[?(@.type=="Ready")]}{.status} {.lastHeartbeatTime}{end}' 2>/dev/null)" || return 1
@@ -632,7 +633,9 @@ runtime_leftovers_cleanup() {
   done
   # Pod network namespaces created while the cluster ran (containerd puts them in /run/netns).
   if [[ -f "$RUN/netns-before" ]]; then
-    for m in $(ls /run/netns 2>/dev/null | grep '^cni-' || true); do
+    for m in /run/netns/cni-*; do
+      [[ -e "$m" ]] || continue
+      m="${m##*/}"
       if ! grep -qxF "$m" "$RUN/netns-before"; then
         umount "/run/netns/$m" 2>/dev/null || umount -l "/run/netns/$m" 2>/dev/null || true
         rm -f "/run/netns/$m"
@@ -653,7 +656,7 @@ cmd_status() {
       rc=1
     fi
   done
-  if [[ -f "$KUBECONFIG_PATH" ]] && node_ready; then
+  if [[ -f "$KUBECONFIG_PATH" ]] && node_ready ""; then
     echo "node $NODE_NAME Ready ($(cat "$PKI/node-ip" 2>/dev/null))"
   else
     echo "node $NODE_NAME not Ready"
