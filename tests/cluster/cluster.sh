@@ -8,6 +8,7 @@
 #   cluster.sh env      print `export KUBECONFIG=...` and friends, for eval
 #   cluster.sh images   build sandbox-images/*/Dockerfile and ./Dockerfile, load into the node
 #   cluster.sh build    only build the binaries into the cache
+#   cluster.sh base     only make the debootstrap base image (coderun-base:bookworm)
 #   cluster.sh load-image TAG...   docker save TAG | ctr -n k8s.io images import
 #
 # Paths (override with the environment):
@@ -730,7 +731,7 @@ main() {
       load_image "$@"
       ;;
     *)
-      sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+      awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"
       exit 2
       ;;
   esac
