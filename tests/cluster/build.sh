@@ -206,4 +206,5 @@ build_binaries() {
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   build_binaries
+  exit $?
 fi

@@ -737,4 +737,5 @@ main() {
   esac
 }
 
-main "$@"
+# On one line, so bash exits before reading on (safe even if this file is edited meanwhile).
+main "$@"; exit $?
