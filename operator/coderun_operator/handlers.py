@@ -41,7 +41,8 @@ async def startup(
 ) -> None:
     configure_kopf(settings)
     config = OperatorSettings.from_env()
-    rec = Reconciler(config, Kube())
+    # One log stream per running sandbox: as many stream threads as runs may be active.
+    rec = Reconciler(config, Kube(followers=config.max_concurrent_runs + 2))
     _state["reconciler"] = rec
     metrics.serve(config.metrics_port)
     _state["sweeper"] = asyncio.get_running_loop().create_task(rec.run_sweeps())
