@@ -29,7 +29,7 @@ FINAL = ("success", "failed")
 # At most this many runs at once in the tests: the queue is exercised, the node not swamped.
 MAX_CONCURRENT = 4
 
-DENY_ALL = {
+DENY_ALL: dict[str, Any] = {
     "apiVersion": "networking.k8s.io/v1",
     "kind": "NetworkPolicy",
     "metadata": {"name": "sandbox-deny-all"},

@@ -25,8 +25,9 @@ def all_containers(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def init(job: dict[str, Any], name: str) -> dict[str, Any]:
-    (found,) = [c for c in pod_spec(job)["initContainers"] if c["name"] == name]
-    return found
+    found: list[dict[str, Any]] = [c for c in pod_spec(job)["initContainers"] if c["name"] == name]
+    (container,) = found
+    return container
 
 
 def env_of(container: dict[str, Any]) -> dict[str, str]:
