@@ -82,3 +82,13 @@ def test_only_successes_are_charged(api: ApiProcess) -> None:
     api.run(key, "raise SystemExit(1)\n")
     me = api.account_info(key)
     assert me["credits"] == 9, me
+
+
+def test_compiled_program_gets_the_run_limit_not_the_compile_limit(
+    api: ApiProcess, api_key: str
+) -> None:
+    # The compiler may use 1 GiB; the program it built still gets 256 MB.
+    code = '#include <cstdio>\n#include <vector>\nint main() {\n  std::vector<char> v(400u << 20, 1);\n  std::printf("%d\\n", v[12345]);\n}\n'
+    data = api.run(api_key, code, "cpp")
+    assert data["status"] == "failed"
+    assert data["sandboxErrorType"] == "MLE", data
