@@ -23,7 +23,9 @@ from tests.helm.images import (
     sandbox_image,
 )
 
-pytestmark = pytest.mark.cluster
+# The module fixture builds the four images (minutes on a cold layer cache), which counts
+# against the first test's pytest-timeout.
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
 # Each image holds its own toolchain and no other language's.
 TOOLS = {"python": "python3", "javascript": "node", "cpp": "g++", "java": "javac"}
