@@ -7,7 +7,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint deps os-deps bench web cluster-up cluster-down cluster-images kind-up clean
+.PHONY: run test test-fast lint deps os-deps bench web images cluster-up cluster-down cluster-images kind-up clean
 
 deps: $(VENV)/.installed
 
@@ -52,6 +52,9 @@ cluster-down:
 
 cluster-images:
 	bash tests/cluster/cluster.sh images
+
+# Build sandbox-images/*/Dockerfile and ./Dockerfile and load them into the test cluster's node.
+images: cluster-images
 
 kind-up:
 	bash tests/cluster/kind-up.sh
