@@ -390,7 +390,8 @@ pause_image() {
   mkdir -p "$ctx"
   cp "$CACHE_BIN/pause" "$ctx/pause"
   printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' >"$ctx/Dockerfile"
-  docker build -q -t "${PAUSE_IMAGE#docker.io/library/}" "$ctx" >/dev/null
+  docker build -q -t "${PAUSE_IMAGE#docker.io/library/}" "$ctx" >>"$LOGS/images.log" 2>&1 ||
+    die "docker build of the pause image failed, see $LOGS/images.log"
   load_image "${PAUSE_IMAGE#docker.io/library/}"
   # Keep the kubelet's image GC away from it.
   ctr_ -n k8s.io images label "$PAUSE_IMAGE" io.cri-containerd.pinned=pinned >/dev/null || true
