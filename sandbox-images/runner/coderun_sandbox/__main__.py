@@ -66,9 +66,9 @@ def main(argv: list[str]) -> int:
         return 2
     harden_self()
     request = request_from_env()
+    workdir = Path(os.environ.get("CODERUN_WORKDIR", SANDBOX_WORKDIR))
     for key in [k for k in os.environ if k.startswith("CODERUN_")]:
         del os.environ[key]
-    workdir = Path(os.environ.get("CODERUN_WORKDIR", SANDBOX_WORKDIR))
     isolation = ContainerIsolation()
     try:
         request.validate(list(languages()))

@@ -52,6 +52,11 @@ class BubblewrapIsolation:
     def reports_status(self) -> bool:
         return True
 
+    @property
+    def nproc_by_rlimit(self) -> bool:
+        # Only as a fallback when no pids cgroup can be made (decided per run in process.py).
+        return False
+
     def available(self) -> str | None:
         """None when usable, otherwise what is missing."""
         if shutil.which(self.bwrap) is None:
@@ -115,6 +120,11 @@ class ContainerIsolation:
     @property
     def reports_status(self) -> bool:
         return False
+
+    @property
+    def nproc_by_rlimit(self) -> bool:
+        # The operator gives every run its own uid, so RLIMIT_NPROC counts this run alone.
+        return True
 
     def available(self) -> str | None:
         return None

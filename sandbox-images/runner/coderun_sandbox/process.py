@@ -126,7 +126,11 @@ JOIN_SCRIPT = (
 
 
 def launch_prefix(
-    procs_files: list[str], limits: Limits, uid: int | None, gid: int | None
+    procs_files: list[str],
+    limits: Limits,
+    uid: int | None,
+    gid: int | None,
+    nproc_by_rlimit: bool = False,
 ) -> list[str]:
     """argv that puts the command under our cgroups, rlimits and uid before it runs."""
     # A backstop a second above the limit: the verdict comes from cgroup CPU accounting
@@ -140,7 +144,7 @@ def launch_prefix(
         "--core=0",
         f"--nofile={MAX_OPEN_FILES}",
     ]
-    if not procs_files and uid is not None:
+    if nproc_by_rlimit or (not procs_files and uid is not None):
         # No pids cgroup: RLIMIT_NPROC counts the sandbox user's processes instead.
         prefix.append(f"--nproc={limits.max_processes}")
     prefix.append("--")
@@ -185,6 +189,7 @@ def run_limited(
     gid: int | None = None,
     use_cgroup: bool = True,
     status_fd_arg: bool = False,
+    nproc_by_rlimit: bool = False,
 ) -> Outcome:
     """Run argv to completion or to its limits.
 
@@ -207,7 +212,9 @@ def run_limited(
         pass_fds: tuple[int, ...] = ()
         if status_fd_arg:
             pass_fds = (status_w,)
-        prefix = launch_prefix(cgroup.procs_files() if cgroup else [], limits, uid, gid)
+        prefix = launch_prefix(
+            cgroup.procs_files() if cgroup else [], limits, uid, gid, nproc_by_rlimit
+        )
         with _launch_lock:  # so _sweep_orphans never mistakes this child for an orphan
             proc = subprocess.Popen(
                 prefix + [a.replace(STATUS_FD_PLACEHOLDER, str(status_w)) for a in argv],

@@ -91,6 +91,7 @@ def _launch(phase: Phase, workdir: Path, isolation: Isolation, stdin_fd: int) ->
         gid=uid,
         use_cgroup=isinstance(isolation, BubblewrapIsolation),
         status_fd_arg=isolation.reports_status,
+        nproc_by_rlimit=isolation.nproc_by_rlimit,
     )
 
 
