@@ -615,6 +615,8 @@ cmd_down() {
   stop dockerd
   stop containerd
   runtime_leftovers_cleanup
+  # The kubelet's cgroups (/kubepods/... in every v1 hierarchy); rmdir only removes empty ones.
+  find /sys/fs/cgroup/*/kubepods -depth -type d -exec rmdir {} \; 2>/dev/null || true
   rm -f "$RUN/netns-before"
   restore_sysctls
   log "cluster down"
