@@ -126,11 +126,21 @@ def require_principal(
 ) -> Principal:
     """X-API-KEY if sent (a bad key is a 401 even with a session); else the session."""
     if api_key is not None:
-        return Principal(account=_account_for_key(db, api_key.strip()), via="api_key")
-    principal = optional_session(request, db)
-    if principal is None:
-        raise ApiError(401, MISSING_KEY)
+        principal = Principal(account=_account_for_key(db, api_key.strip()), via="api_key")
+    else:
+        found = optional_session(request, db)
+        if found is None:
+            raise ApiError(401, MISSING_KEY)
+        principal = found
+    _release_connection(db)
     return principal
+
+
+def _release_connection(db: Session) -> None:
+    """End the read transaction so its pooled connection goes back now, not at the end of
+    the request: a `?wait=30` long-poll must not hold one of the pool's few connections.
+    (commit, not rollback: nothing is pending, and the loaded account stays usable.)"""
+    db.commit()
 
 
 def require_session(
@@ -141,6 +151,7 @@ def require_session(
     principal = optional_session(request, db)
     if principal is None:
         raise ApiError(401, "sign in first: this route needs the dashboard session")
+    _release_connection(db)
     return principal
 
 

@@ -184,3 +184,35 @@ def test_a_job_the_executor_never_received_still_runs(
     assert dropped == [response.json()["data"]["jobId"]]
     data = api.wait_final(key, dropped[0])
     assert (data["status"], data["stdout"]) == ("success", "recovered\n")
+
+
+def test_many_long_polls_do_not_exhaust_the_database_pool(server: Server) -> None:
+    """More concurrent `?wait` readers than the pool has connections (10 + 10 overflow):
+    each must get its answer, none a 500, because waiting holds no connection."""
+    server.start()
+    key = server.cli("account", "create", "polls@example.com")
+    submitted = httpx.post(
+        server.base + "/api/v1/runner/submit",
+        headers={"X-API-KEY": key},
+        json={
+            "language": "python",
+            "code": "import time\ntime.sleep(2)\nprint('done')",
+            "input": "",
+        },
+        timeout=30,
+    ).json()["data"]["jobId"]
+
+    def poll(_: int) -> tuple[int, str]:
+        response = httpx.get(
+            f"{server.base}/api/v1/runner/{submitted}/result",
+            params={"wait": "20"},
+            headers={"X-API-KEY": key},
+            timeout=40,
+        )
+        return response.status_code, response.json()["data"]["status"]
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        answers = list(pool.map(poll, range(40)))
+    assert answers == [(200, "success")] * 40
