@@ -9,7 +9,7 @@ PACKAGES=(
   redis-server postgresql                      # real servers for the API tests
   hyperfine                                    # make bench
   chromium                                     # browser tests (Playwright drives it)
-  containerd runc docker.io containernetworking-plugins debootstrap iptables ipset  # test cluster
+  containerd runc docker.io containernetworking-plugins debootstrap iptables ipset openssl curl  # test cluster
 )
 missing=()
 for pkg in "${PACKAGES[@]}"; do

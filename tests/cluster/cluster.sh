@@ -430,6 +430,7 @@ apiserver_up() {
     --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" \
     --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
     --kubelet-certificate-authority "$PKI/ca.crt" \
+    --kubelet-preferred-address-types InternalIP,Hostname \
     --service-account-issuer "https://kubernetes.default.svc.cluster.local" \
     --service-account-key-file "$PKI/sa.pub" \
     --service-account-signing-key-file "$PKI/sa.key" \
@@ -484,6 +485,8 @@ cgroupsPerQOS: true
 enforceNodeAllocatable: [pods]
 podCIDR: $POD_CIDR
 maxPods: 110
+# Every pod's process count is bounded (a fork bomb in a sandbox pod stops here too).
+podPidsLimit: 1024
 resolvConf: /etc/resolv.conf
 serializeImagePulls: false
 imageGCHighThresholdPercent: 99
