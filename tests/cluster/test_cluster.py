@@ -8,8 +8,6 @@ test opens on the node's own address.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.cluster import K8sCluster
+from tests.utils.listener import Listener
 
 pytestmark = pytest.mark.cluster
 
@@ -159,45 +158,12 @@ def test_no_service_account_token_when_not_mounted(core: Any, namespace: Callabl
     assert _logs(core, ns, "withtoken").strip() == "token-present"
 
 
-class _Listener:
-    """A TCP listener on the node's address that records who connected."""
-
-    def __init__(self, host: str) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.5)
-        self.port: int = self.sock.getsockname()[1]
-        self.peers: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, addr = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.peers.append(addr[0])
-            conn.sendall(b"hello\n")
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()
-
-
 def test_network_policy_enforced(
     k8s_cluster: K8sCluster, core: Any, namespace: Callable[[], str]
 ) -> None:
     from kubernetes import client
 
-    listener = _Listener(k8s_cluster.node_ip)
+    listener = Listener(k8s_cluster.node_ip, greeting=b"hello\n")
     try:
         denied_ns, open_ns = namespace(), namespace()
         deny_all = client.V1NetworkPolicy(

@@ -7,8 +7,6 @@ Network checks target only this machine: the node's own address, and pods we cre
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
 
@@ -16,6 +14,7 @@ import pytest
 
 from tests.fixtures.cluster import K8sCluster
 from tests.operator.harness import ApiProcess, apply_json, wait_until
+from tests.utils.listener import Listener
 
 pytestmark = pytest.mark.cluster
 
@@ -39,44 +38,9 @@ print(json.dumps(out))
 """
 
 
-class Listener:
-    """A TCP listener on the node's own address that records what connects to it."""
-
-    def __init__(self, host: str) -> None:
-        self.sock = socket.socket()
-        self.sock.bind((host, 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.5)
-        self.port = int(self.sock.getsockname()[1])
-        self.received: list[bytes] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(2)
-                try:
-                    self.received.append(conn.recv(64))
-                except OSError:
-                    self.received.append(b"")
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()
-
-
 @pytest.fixture
 def listener(k8s_cluster: K8sCluster) -> Iterator[Listener]:
-    found = Listener(k8s_cluster.node_ip)
+    found = Listener(k8s_cluster.node_ip, read_timeout=2)
     yield found
     found.close()
 

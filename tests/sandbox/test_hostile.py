@@ -8,13 +8,14 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.utils.listener import Listener
 
 from .conftest import RunFn, leftovers
 
@@ -30,33 +31,6 @@ def host_addresses() -> list[str]:
         except OSError:
             pass
     return sorted(found)
-
-
-class Listener:
-    def __init__(self, address: str) -> None:
-        self.sock = socket.socket()
-        self.sock.bind((address, 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.address, self.port = self.sock.getsockname()
-        self.accepted = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
 
 
 @pytest.fixture

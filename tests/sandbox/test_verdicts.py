@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from coderun_sandbox.contract import RunRequest
 from coderun_sandbox.isolation import BubblewrapIsolation
@@ -150,3 +152,20 @@ def test_timestamps_and_durations_follow_the_seed(run: RunFn) -> None:
         value = result[key]
         assert value.endswith("Z") and len(value.split(".")[1]) == 4, value  # ".mmmZ"
     assert result["finishedAt"] >= result["startedAt"]
+
+
+class _UnmountableIsolation(BubblewrapIsolation):
+    """bubblewrap told to bind a path that does not exist: it fails before the program runs."""
+
+    def wrap(self, argv: list[str], workdir: Path) -> list[str]:
+        args = super().wrap(argv, workdir)
+        end = args.index("--")
+        return [*args[:end], "--ro-bind", "/nonexistent-coderun-path", "/x", *args[end:]]
+
+
+def test_sandbox_that_fails_to_start_is_sandbox_error() -> None:
+    result = execute(RunRequest("python", "print(1)"), isolation=_UnmountableIsolation())
+    data = result.to_json_dict()
+    assert data["sandboxErrorType"] == "SandboxError", data
+    assert "the sandbox failed to start" in data["sandboxErrorMessage"]
+    assert "nonexistent-coderun-path" in data["sandboxErrorMessage"]

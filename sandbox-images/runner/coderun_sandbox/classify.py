@@ -30,15 +30,35 @@ def signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+def sandbox_setup_failed(outcome: Outcome) -> bool:
+    """bubblewrap reports its child's pid before setting up mounts, so a mount failure looks
+    like exit 1 with bubblewrap's one-line message. A program could print that line and exit
+    1 itself, but that only turns one free failure (RuntimeError) into another."""
+    if not outcome.sandbox_started:
+        return True
+    text = outcome.stderr.text()
+    return (
+        outcome.bubblewrapped
+        and outcome.returncode == 1
+        and text.startswith("bwrap: ")
+        and text.count("\n") <= 1
+    )
+
+
+def sandbox_failed(outcome: Outcome) -> Verdict:
+    # Before the program ran, stderr holds only bubblewrap's own message.
+    return Verdict(
+        Status.FAILED,
+        ErrorType.SANDBOX_ERROR,
+        "the sandbox failed to start: " + outcome.stderr.text().strip()[:500],
+    )
+
+
 def classify_run(
     outcome: Outcome, time_limit_ms: int, memory_limit_mb: int, oom_markers: tuple[str, ...]
 ) -> Verdict:
-    if not outcome.sandbox_started:
-        return Verdict(
-            Status.FAILED,
-            ErrorType.SANDBOX_ERROR,
-            "the sandbox failed to start: " + outcome.stderr.text().strip()[:500],
-        )
+    if sandbox_setup_failed(outcome):
+        return sandbox_failed(outcome)
     if outcome.oom_killed:
         return Verdict(
             Status.FAILED,
@@ -78,12 +98,8 @@ def classify_run(
 
 
 def classify_compile(outcome: Outcome, compile_time_limit_ms: int) -> Verdict:
-    if not outcome.sandbox_started:
-        return Verdict(
-            Status.FAILED,
-            ErrorType.SANDBOX_ERROR,
-            "the sandbox failed to start: " + outcome.stderr.text().strip()[:500],
-        )
+    if sandbox_setup_failed(outcome):
+        return sandbox_failed(outcome)
     if outcome.oom_killed:
         return Verdict(
             Status.FAILED,

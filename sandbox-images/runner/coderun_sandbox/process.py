@@ -89,6 +89,8 @@ class Outcome:
     sandbox_started: bool = True
     sandbox_exit_code: int | None = None
     cgroup_enforced: bool = True
+    # True when a bubblewrap sandbox stood between us and the program.
+    bubblewrapped: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -329,6 +331,7 @@ def run_limited(
             sandbox_started=sandbox_started,
             sandbox_exit_code=sandbox_exit,
             cgroup_enforced=cgroup is not None,
+            bubblewrapped=status_fd_arg,
         )
     finally:
         for fd in (status_r, status_w):
