@@ -35,8 +35,12 @@ def _private_sandbox_roots(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield
     shutil.rmtree(base, ignore_errors=True)
     for controller in ("memory", "pids", "cpu", "cpuacct"):
+        parent = Path("/sys/fs/cgroup", controller, tag)
+        for owner in parent.glob("owner-*"):
+            with contextlib.suppress(OSError):
+                owner.rmdir()
         with contextlib.suppress(OSError):
-            Path("/sys/fs/cgroup", controller, tag).rmdir()
+            parent.rmdir()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -62,6 +66,15 @@ def leftovers(settle_s: float = 2.0) -> dict[str, list[str]]:
     return found
 
 
+def _describe(proc: Path) -> str:
+    stat = (proc / "stat").read_text()
+    return (
+        stat[stat.index("(") : stat.rindex(")") + 3]
+        + " "
+        + (proc / "cgroup").read_text().replace("\n", ";")
+    )
+
+
 def _parent(proc: Path) -> int:
     return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
 
@@ -71,17 +84,23 @@ def _leftovers_now() -> dict[str, list[str]]:
     cgroups = []
     for controller in ("memory", "pids", "cpu", "cpuacct"):
         parent = Path("/sys/fs/cgroup", controller, tag)
-        if parent.is_dir():
-            cgroups += [str(p) for p in parent.iterdir() if p.is_dir()]
+        cgroups += [str(p) for p in parent.glob("owner-*/run-*")]
     processes = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
                 # Ours: in one of this session's groups, or a zombie/orphan of the sandbox user
                 # that was handed to us.
-                in_group = tag in (proc / "cgroup").read_text()
-                if in_group or (proc.stat().st_uid == 65534 and _parent(proc) == os.getpid()):
-                    processes.append(proc.name)
+                groups = (proc / "cgroup").read_text()
+                ours = tag in groups
+                # A zombie has left every group; one handed to us (as subreaper) counts too.
+                orphan = (
+                    proc.stat().st_uid == 65534
+                    and _parent(proc) == os.getpid()
+                    and ("/coderun/" not in groups)
+                )
+                if ours or orphan:
+                    processes.append(f"{proc.name} {_describe(proc)}")
             except (FileNotFoundError, ProcessLookupError):
                 continue
     base = str(workdir_base())

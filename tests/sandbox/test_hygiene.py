@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from coderun_sandbox.cgroups import sweep_dead_owners
 
 from .conftest import RunFn, leftovers
 
@@ -42,3 +50,40 @@ def test_a_thousand_runs_leave_nothing_behind(run: RunFn) -> None:
     wrong = [o for o in outcomes if o[1] != "success" or o[2] != f"{o[0] * 2}\n"]
     assert wrong == []
     assert leftovers() == {"cgroups": [], "processes": [], "mounts": [], "workdirs": []}
+
+
+def test_a_crashed_supervisor_leaves_no_sandbox_running(run: RunFn, tmp_path: Path) -> None:
+    """SIGKILL the process that runs a sandbox: the program dies with it (bubblewrap's
+    --die-with-parent; no unsupervised run), and the next supervisor removes the dead one's
+    cgroups."""
+    script = tmp_path / "supervisor.py"
+    script.write_text(
+        "from coderun_sandbox.contract import RunRequest\n"
+        "from coderun_sandbox.runner import execute\n"
+        "execute(RunRequest('python', 'import time\\ntime.sleep(25)'))\n"
+    )
+    supervisor = subprocess.Popen([sys.executable, str(script)], env=dict(os.environ))
+    # The supervisor's runs live in its own owner group under this session's parent.
+    group = f"/{os.environ['CODERUN_CGROUP_PARENT']}/owner-{supervisor.pid}-"
+
+    def sandboxed() -> list[str]:
+        found = []
+        for proc in Path("/proc").iterdir():
+            with contextlib.suppress(OSError):
+                if proc.name.isdigit() and group in (proc / "cgroup").read_text():
+                    found.append(proc.name)
+        return found
+
+    deadline = time.monotonic() + 20
+    while not sandboxed() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sandboxed(), "the sandboxed program never started"
+    supervisor.kill()
+    supervisor.wait()
+    deadline = time.monotonic() + 10
+    while sandboxed() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sandboxed() == []
+    assert sweep_dead_owners() >= 1
+    assert run("python", "print('next')")["stdout"] == "next\n"
+    assert leftovers()["cgroups"] == []

@@ -24,6 +24,56 @@ def parent_name() -> str:
     return os.environ.get("CODERUN_CGROUP_PARENT", "coderun")
 
 
+def _start_ticks(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()[19]
+
+
+def owner_name() -> str:
+    """This process's subgroup. Runs are grouped by the process supervising them, so that a
+    later process can tell which groups lost their supervisor (it crashed) and clean them up.
+    The start time makes a reused pid a different owner."""
+    return f"owner-{os.getpid()}-{_start_ticks(os.getpid())}"
+
+
+def _owner_alive(name: str) -> bool:
+    try:
+        _, pid, ticks = name.split("-", 2)
+        return _start_ticks(int(pid)) == ticks
+    except ValueError:
+        return True  # not ours to judge
+
+
+def _parents() -> list[Path]:
+    if (CGROUP_ROOT / "cgroup.controllers").exists():
+        return [CGROUP_ROOT / parent_name()]
+    return [CGROUP_ROOT / c / parent_name() for c in V1_CONTROLLERS]
+
+
+def sweep_dead_owners() -> int:
+    """Kill and remove the run groups of supervisors that died; returns how many went."""
+    removed = 0
+    for parent in _parents():
+        if not parent.is_dir():
+            continue
+        for owner in parent.glob("owner-*"):
+            if _owner_alive(owner.name):
+                continue
+            for run in owner.glob("run-*"):
+                key = "unified" if parent.parent == CGROUP_ROOT else parent.parent.name
+                RunCgroup(version=2 if key == "unified" else 1, dirs={key: run}).destroy()
+                removed += 1
+            with contextlib.suppress(OSError):
+                owner.rmdir()
+    return removed
+
+
+_swept = False
+
+
 V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
 CPU_PERIOD_US = 100_000
 
@@ -73,9 +123,13 @@ class RunCgroup:
 
     @classmethod
     def create(cls, memory_bytes: int, max_pids: int, cpus: float = 1.0) -> RunCgroup:
+        global _swept
         version = detect_version()
         if version is None:
             raise CgroupUnavailable(f"cannot write cgroups under {CGROUP_ROOT}")
+        if not _swept:
+            _swept = True
+            sweep_dead_owners()
         name = f"run-{uuid.uuid4().hex[:16]}"
         group = cls(version=version)
         try:
@@ -93,7 +147,7 @@ class RunCgroup:
             base = CGROUP_ROOT / controller
             if not base.is_dir() or (controller == "cpuacct" and self._same_as_cpu(base)):
                 continue
-            path = base / parent_name() / name
+            path = base / parent_name() / owner_name() / name
             path.mkdir(parents=True)
             self.dirs[controller] = path
         memory = self.dirs["memory"]
@@ -111,10 +165,11 @@ class RunCgroup:
         return "cpu" in self.dirs and cpuacct.resolve() == (CGROUP_ROOT / "cpu").resolve()
 
     def _create_v2(self, name: str, memory_bytes: int, max_pids: int, cpus: float) -> None:
-        parent = CGROUP_ROOT / parent_name()
-        parent.mkdir(exist_ok=True)
-        with contextlib.suppress(OSError):
-            _write(parent / "cgroup.subtree_control", "+memory +pids +cpu")
+        parent = CGROUP_ROOT / parent_name() / owner_name()
+        parent.mkdir(parents=True, exist_ok=True)
+        for level in (parent.parent, parent):
+            with contextlib.suppress(OSError):
+                _write(level / "cgroup.subtree_control", "+memory +pids +cpu")
         path = parent / name
         path.mkdir()
         self.dirs["unified"] = path
