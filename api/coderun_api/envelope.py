@@ -14,6 +14,16 @@ def envelope(data: Any, message: str, code: int = 200) -> dict[str, Any]:
     return {"code": code, "success": 200 <= code < 300, "message": message, "data": data}
 
 
+def openapi_example(
+    code: int, message: str, data: Any = None, description: str | None = None
+) -> dict[str, Any]:
+    """An OpenAPI `responses` entry whose example is the envelope this API really sends."""
+    return {
+        "description": description or message,
+        "content": {"application/json": {"example": envelope(data, message, code)}},
+    }
+
+
 def respond(
     data: Any, message: str, code: int = 200, headers: dict[str, str] | None = None
 ) -> JSONResponse:

@@ -2,36 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from coderun_sandbox.contract import iso_utc
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from coderun_api.accounts import active_key, rotate_api_key
 from coderun_api.deps import CurrentPrincipal, SessionDep, SessionPrincipal, StateDep
-from coderun_api.envelope import respond
+from coderun_api.envelope import openapi_example, respond
 from coderun_api.models import Account
 
 router = APIRouter(prefix="/api/v1/account", tags=["account"])
-
-
-def _example(code: int, message: str, data: Any = None) -> dict[str, Any]:
-    return {
-        "description": message,
-        "content": {
-            "application/json": {
-                "example": {"code": code, "success": code < 300, "message": message, "data": data}
-            }
-        },
-    }
 
 
 @router.get(
     "",
     summary="Balance, usage and key status",
     responses={
-        200: _example(
+        200: openapi_example(
             200,
             "account fetched successfully",
             {
@@ -44,7 +31,7 @@ def _example(code: int, message: str, data: Any = None) -> dict[str, Any]:
                 "createdAt": "2026-01-05T15:26:30.796Z",
             },
         ),
-        401: _example(401, "missing X-API-KEY header"),
+        401: openapi_example(401, "missing X-API-KEY header"),
     },
 )
 def get_account(principal: CurrentPrincipal, db: SessionDep) -> JSONResponse:
@@ -72,9 +59,11 @@ def get_account(principal: CurrentPrincipal, db: SessionDep) -> JSONResponse:
     description="Needs the dashboard session and `X-Requested-With: coderun-web`. "
     "The key is shown only in this response; store it securely.",
     responses={
-        201: _example(201, "api key generated", {"apiKey": "nr_live_" + "x" * 43}),
-        401: _example(401, "sign in first"),
-        403: _example(403, "requests made with the dashboard session must send X-Requested-With"),
+        201: openapi_example(201, "api key generated", {"apiKey": "nr_live_" + "x" * 43}),
+        401: openapi_example(401, "sign in first"),
+        403: openapi_example(
+            403, "requests made with the dashboard session must send X-Requested-With"
+        ),
     },
 )
 def generate_api_key(principal: SessionPrincipal, state: StateDep) -> JSONResponse:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
 
 from coderun_sandbox.contract import utc_now
 from fastapi import APIRouter, Request
@@ -14,7 +13,7 @@ from sqlmodel import Session, col, delete, select
 
 from coderun_api.accounts import EmailTaken, create_account
 from coderun_api.deps import AuthRateLimit, SessionDep, StateDep, optional_session
-from coderun_api.envelope import ApiError, respond
+from coderun_api.envelope import ApiError, openapi_example, respond
 from coderun_api.models import Account, WebSession
 from coderun_api.security import (
     SESSION_COOKIE,
@@ -75,26 +74,15 @@ def _start_session(db: Session, state: AppState, account_id: int, response: JSON
     )
 
 
-def _example(code: int, message: str, data: Any = None) -> dict[str, Any]:
-    return {
-        "description": message,
-        "content": {
-            "application/json": {
-                "example": {"code": code, "success": code < 300, "message": message, "data": data}
-            }
-        },
-    }
-
-
 @router.post(
     "/signup",
     status_code=201,
     summary="Create an account and sign in",
     responses={
-        201: _example(201, "account created", {"email": "ada@example.com", "credits": 100}),
-        400: _example(400, "`password` must be at least 8 characters"),
-        409: _example(409, "an account with this email already exists"),
-        429: _example(429, "too many sign-in requests"),
+        201: openapi_example(201, "account created", {"email": "ada@example.com", "credits": 100}),
+        400: openapi_example(400, "`password` must be at least 8 characters"),
+        409: openapi_example(409, "an account with this email already exists"),
+        429: openapi_example(429, "too many sign-in requests"),
     },
 )
 def signup(body: Credentials, db: SessionDep, state: StateDep) -> JSONResponse:
@@ -123,9 +111,9 @@ def signup(body: Credentials, db: SessionDep, state: StateDep) -> JSONResponse:
     "/signin",
     summary="Sign in",
     responses={
-        200: _example(200, "signed in", {"email": "ada@example.com", "credits": 100}),
-        401: _example(401, "wrong email or password"),
-        429: _example(429, "too many sign-in requests"),
+        200: openapi_example(200, "signed in", {"email": "ada@example.com", "credits": 100}),
+        401: openapi_example(401, "wrong email or password"),
+        429: openapi_example(429, "too many sign-in requests"),
     },
 )
 def signin(body: Credentials, db: SessionDep, state: StateDep) -> JSONResponse:
@@ -143,7 +131,7 @@ def signin(body: Credentials, db: SessionDep, state: StateDep) -> JSONResponse:
 @router.post(
     "/signout",
     summary="Sign out",
-    responses={200: _example(200, "signed out")},
+    responses={200: openapi_example(200, "signed out")},
 )
 def signout(request: Request, db: SessionDep, state: StateDep) -> JSONResponse:
     principal = optional_session(request, db)

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlmodel import col
 
 from coderun_api.deps import CurrentPrincipal, SessionDep, parse_timestamp
-from coderun_api.envelope import ApiError, respond
+from coderun_api.envelope import ApiError, openapi_example, respond
 from coderun_api.jobs import job_data
 from coderun_api.models import Job
 from coderun_api.stats import JobRow, aggregate
@@ -23,20 +23,11 @@ router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 MAX_PAGE_SIZE = 100
 
 
-def _example(data: Any, message: str) -> dict[int | str, dict[str, Any]]:
-    return {
-        200: {
-            "description": message,
-            "content": {
-                "application/json": {
-                    "example": {"code": 200, "success": True, "message": message, "data": data}
-                }
-            },
-        }
-    }
+def _responses_200(data: Any, message: str) -> dict[int | str, dict[str, Any]]:
+    return {200: openapi_example(200, message, data)}
 
 
-LIST_EXAMPLE = _example(
+LIST_EXAMPLE = _responses_200(
     {
         "items": [
             {
@@ -62,7 +53,7 @@ LIST_EXAMPLE = _example(
     },
     "jobs fetched successfully",
 )
-STATS_EXAMPLE = _example(
+STATS_EXAMPLE = _responses_200(
     {
         "count": 12,
         "successRate": 0.75,

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, StrictStr
 
 from coderun_api.deps import CurrentPrincipal, StateDep, submit_rate_limit
-from coderun_api.envelope import ApiError, respond
+from coderun_api.envelope import ApiError, openapi_example, respond
 from coderun_api.jobs import IdempotencyConflict, NoCredits, job_data
 from coderun_api.logs import job_log
 from coderun_api.models import Job
@@ -36,35 +36,24 @@ class SubmitRequest(BaseModel):
     input: StrictStr = ""
 
 
-def _example(data: Any, message: str, code: int = 200) -> dict[str, Any]:
-    return {
-        "content": {
-            "application/json": {
-                "example": {"code": code, "success": code < 300, "message": message, "data": data}
-            }
-        }
-    }
-
-
-def _error(code: int, message: str) -> dict[str, Any]:
-    return {"description": message, **_example(None, message, code)}
-
-
 SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "Queued. Poll the result with the jobId.",
-        **_example(
-            {"jobId": "694736e4b1f2f3fedab4d30f", "status": "queued"},
-            "job submitted successfully",
-        ),
-    },
-    400: _error(400, "unsupported language 'ruby'; supported: python, javascript, cpp, java"),
-    401: _error(401, "missing X-API-KEY header: send your API key in the X-API-KEY header"),
-    402: _error(402, "no credits left: each successful run costs 1 credit"),
-    409: _error(409, "Idempotency-Key was already used with a different request body"),
-    413: _error(413, "request body is larger than 262144 bytes"),
-    429: _error(429, "too many submissions: the limit is 60/minute per API key"),
-    503: _error(503, "rate limiting is unavailable (Redis); retry shortly"),
+    200: openapi_example(
+        200,
+        "job submitted successfully",
+        {"jobId": "694736e4b1f2f3fedab4d30f", "status": "queued"},
+        description="Queued. Poll the result with the jobId.",
+    ),
+    400: openapi_example(
+        400, "unsupported language 'ruby'; supported: python, javascript, cpp, java"
+    ),
+    401: openapi_example(
+        401, "missing X-API-KEY header: send your API key in the X-API-KEY header"
+    ),
+    402: openapi_example(402, "no credits left: each successful run costs 1 credit"),
+    409: openapi_example(409, "Idempotency-Key was already used with a different request body"),
+    413: openapi_example(413, "request body is larger than 262144 bytes"),
+    429: openapi_example(429, "too many submissions: the limit is 60/minute per API key"),
+    503: openapi_example(503, "rate limiting is unavailable (Redis); retry shortly"),
 }
 
 RESULT_EXAMPLE = {
@@ -165,12 +154,13 @@ def submit(
         "soon as the job is final. Another account's jobId is a 404."
     ),
     responses={
-        200: {
-            "description": "The job",
-            **_example(RESULT_EXAMPLE, "job result fetched successfully"),
-        },
-        401: _error(401, "missing X-API-KEY header: send your API key in the X-API-KEY header"),
-        404: _error(404, "job not found"),
+        200: openapi_example(
+            200, "job result fetched successfully", RESULT_EXAMPLE, description="The job"
+        ),
+        401: openapi_example(
+            401, "missing X-API-KEY header: send your API key in the X-API-KEY header"
+        ),
+        404: openapi_example(404, "job not found"),
     },
 )
 async def result(
