@@ -57,6 +57,20 @@ class Kube:
     async def _call(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
 
+    async def _call_unless(self, statuses: tuple[int, ...], default: T, fn: Callable[[], T]) -> T:
+        """`fn` in the pool, or `default` when the API answers one of `statuses`: gone (404)
+        or already there (409) are outcomes for a level-based controller, not errors."""
+
+        def call() -> T:
+            try:
+                return fn()
+            except ApiException as error:
+                if error.status in statuses:
+                    return default
+                raise
+
+        return await self._call(call)
+
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.follow_pool.shutdown(wait=False, cancel_futures=True)
@@ -66,22 +80,17 @@ class Kube:
 
     async def get_coderun(self, namespace: str, name: str) -> dict[str, Any] | None:
         def call() -> dict[str, Any] | None:
-            try:
-                found: dict[str, Any] = self.custom.get_namespaced_custom_object(  # type: ignore[assignment]
-                    r.GROUP,
-                    r.VERSION,
-                    namespace,
-                    r.PLURAL,
-                    name,
-                    _request_timeout=REQUEST_TIMEOUT_S,
-                )
-                return found
-            except ApiException as error:
-                if error.status == 404:
-                    return None
-                raise
+            found: dict[str, Any] = self.custom.get_namespaced_custom_object(  # type: ignore[assignment]
+                r.GROUP,
+                r.VERSION,
+                namespace,
+                r.PLURAL,
+                name,
+                _request_timeout=REQUEST_TIMEOUT_S,
+            )
+            return found
 
-        return await self._call(call)
+        return await self._call_unless((404,), None, call)
 
     async def patch_coderun_status(
         self,
@@ -129,21 +138,17 @@ class Kube:
 
     async def delete_coderun(self, namespace: str, name: str) -> None:
         def call() -> None:
-            try:
-                self.custom.delete_namespaced_custom_object(
-                    r.GROUP,
-                    r.VERSION,
-                    namespace,
-                    r.PLURAL,
-                    name,
-                    _request_timeout=REQUEST_TIMEOUT_S,
-                )
-            except ApiException as error:
-                if error.status != 404:
-                    raise
+            self.custom.delete_namespaced_custom_object(
+                r.GROUP,
+                r.VERSION,
+                namespace,
+                r.PLURAL,
+                name,
+                _request_timeout=REQUEST_TIMEOUT_S,
+            )
 
         metrics.API_WRITES.labels("delete", "coderuns").inc()
-        await self._call(call)
+        await self._call_unless((404,), None, call)
 
     # -- Jobs and pods -------------------------------------------------------------------
 
@@ -152,75 +157,57 @@ class Kube:
         namespace = str(job["metadata"]["namespace"])
 
         def call() -> dict[str, Any] | None:
-            try:
-                return _json(
-                    self.batch.create_namespaced_job(
-                        namespace,
-                        cast(Any, dict(job)),
-                        _preload_content=False,
-                        _request_timeout=REQUEST_TIMEOUT_S,
-                    )
+            return _json(
+                self.batch.create_namespaced_job(
+                    namespace,
+                    cast(Any, dict(job)),
+                    _preload_content=False,
+                    _request_timeout=REQUEST_TIMEOUT_S,
                 )
-            except ApiException as error:
-                if error.status == 409:
-                    return None
-                raise
+            )
 
         metrics.API_WRITES.labels("create", "jobs").inc()
-        return await self._call(call)
+        return await self._call_unless((409,), None, call)
 
     async def get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
         def call() -> dict[str, Any] | None:
-            try:
-                return _json(
-                    self.batch.read_namespaced_job(
-                        name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_S
-                    )
+            return _json(
+                self.batch.read_namespaced_job(
+                    name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_S
                 )
-            except ApiException as error:
-                if error.status == 404:
-                    return None
-                raise
+            )
 
-        return await self._call(call)
+        return await self._call_unless((404,), None, call)
 
     async def delete_job(self, namespace: str, name: str) -> None:
         def call() -> None:
-            try:
-                self.batch.delete_namespaced_job(
-                    name,
-                    namespace,
-                    propagation_policy="Background",
-                    grace_period_seconds=0,
-                    _request_timeout=REQUEST_TIMEOUT_S,
-                )
-            except ApiException as error:
-                if error.status != 404:
-                    raise
+            self.batch.delete_namespaced_job(
+                name,
+                namespace,
+                propagation_policy="Background",
+                grace_period_seconds=0,
+                _request_timeout=REQUEST_TIMEOUT_S,
+            )
 
         metrics.API_WRITES.labels("delete", "jobs").inc()
-        await self._call(call)
+        await self._call_unless((404,), None, call)
 
     async def read_log(self, namespace: str, pod: str, container: str) -> str:
         """The container's log, or "" if it is gone (the classifier then says so)."""
 
         def call() -> str:
-            try:
-                response: Any = self.core.read_namespaced_pod_log(
-                    pod,
-                    namespace,
-                    container=container,
-                    limit_bytes=1024 * 1024,
-                    _preload_content=False,
-                    _request_timeout=REQUEST_TIMEOUT_S,
-                )
-                return bytes(response.data).decode("utf-8", errors="replace")
-            except ApiException as error:
-                if error.status in (400, 404):
-                    return ""
-                raise
+            response: Any = self.core.read_namespaced_pod_log(
+                pod,
+                namespace,
+                container=container,
+                limit_bytes=1024 * 1024,
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT_S,
+            )
+            return bytes(response.data).decode("utf-8", errors="replace")
 
-        return await self._call(call)
+        # 400: the container has not started (or never will); 404: the pod is gone.
+        return await self._call_unless((400, 404), "", call)
 
     async def follow_log(
         self,
