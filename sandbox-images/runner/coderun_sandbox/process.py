@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from .cgroups import CgroupUnavailable, RunCgroup, own_oom_kills
 from .contract import MAX_FILE_BYTES, utc_now
@@ -419,24 +420,22 @@ def _reap_orphan(pid: int | None) -> None:
         time.sleep(0.002)
 
 
-def _sandbox_init_pid(status: Stream) -> int | None:
+def _status_items(status: Stream) -> list[dict[str, Any]]:
+    """bubblewrap writes one JSON object per line: child-pid when the sandbox is up, then
+    exit-code. The program cannot write to this pipe: it is not among its descriptors."""
+    items = []
     for line in status.text().replace("}{", "}\n{").splitlines():
         with contextlib.suppress(ValueError):
-            item = json.loads(line)
-            if "child-pid" in item:
-                return int(item["child-pid"])
-    return None
+            items.append(json.loads(line))
+    return items
+
+
+def _sandbox_init_pid(status: Stream) -> int | None:
+    pids = [int(item["child-pid"]) for item in _status_items(status) if "child-pid" in item]
+    return pids[0] if pids else None
 
 
 def _parse_status(status: Stream) -> tuple[bool, int | None]:
-    """bubblewrap writes one JSON object per line: child-pid when the sandbox is up, then
-    exit-code. The program cannot write to this pipe: it is not among its descriptors."""
-    started = False
-    exit_code: int | None = None
-    for line in status.text().replace("}{", "}\n{").splitlines():
-        with contextlib.suppress(ValueError):
-            item = json.loads(line)
-            started = started or "child-pid" in item
-            if "exit-code" in item:
-                exit_code = int(item["exit-code"])
-    return started, exit_code
+    items = _status_items(status)
+    codes = [int(item["exit-code"]) for item in items if "exit-code" in item]
+    return any("child-pid" in item for item in items), codes[-1] if codes else None

@@ -79,20 +79,24 @@ class Phase:
     limits: Limits
 
 
-def _launch(phase: Phase, workdir: Path, isolation: Isolation, stdin_fd: int) -> Outcome:
+def _launch(phase: Phase, workdir: Path, isolation: Isolation, stdin: bytes) -> Outcome:
     uid = isolation.uid
-    return run_limited(
-        isolation.wrap(phase.argv, workdir),
-        cwd=isolation.cwd(workdir),
-        env=dict(PROGRAM_ENV),
-        stdin_fd=stdin_fd,
-        limits=phase.limits,
-        uid=uid,
-        gid=uid,
-        use_cgroup=isinstance(isolation, BubblewrapIsolation),
-        status_fd_arg=isolation.reports_status,
-        nproc_by_rlimit=isolation.nproc_by_rlimit,
-    )
+    stdin_fd = sealed_input(stdin)
+    try:
+        return run_limited(
+            isolation.wrap(phase.argv, workdir),
+            cwd=isolation.cwd(workdir),
+            env=dict(PROGRAM_ENV),
+            stdin_fd=stdin_fd,
+            limits=phase.limits,
+            uid=uid,
+            gid=uid,
+            use_cgroup=isinstance(isolation, BubblewrapIsolation),
+            status_fd_arg=isolation.reports_status,
+            nproc_by_rlimit=isolation.nproc_by_rlimit,
+        )
+    finally:
+        os.close(stdin_fd)
 
 
 def compile_phase(request: RunRequest, workdir: Path, isolation: Isolation) -> RunResult | None:
@@ -114,11 +118,7 @@ def compile_phase(request: RunRequest, workdir: Path, isolation: Isolation) -> R
     missing = missing_tool(phase.argv)
     if missing:
         return missing
-    stdin = os.open(os.devnull, os.O_RDONLY)
-    try:
-        outcome = _launch(phase, workdir, isolation, stdin)
-    finally:
-        os.close(stdin)
+    outcome = _launch(phase, workdir, isolation, b"")
     verdict = classify_compile(outcome, limits.compile_time_limit_ms)
     if verdict.status is Status.SUCCESS:
         return None
@@ -154,11 +154,7 @@ def run_phase(request: RunRequest, workdir: Path, isolation: Isolation) -> RunRe
     missing = missing_tool(phase.argv)
     if missing:
         return missing
-    stdin = sealed_input(request.input.encode("utf-8", "surrogatepass"))
-    try:
-        outcome = _launch(phase, workdir, isolation, stdin)
-    finally:
-        os.close(stdin)
+    outcome = _launch(phase, workdir, isolation, request.input.encode("utf-8", "surrogatepass"))
     verdict = classify_run(
         outcome, limits.time_limit_ms, limits.memory_limit_mb, language.oom_markers
     )
