@@ -27,6 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     chosen = next((a for a in args_list if not a.startswith("-")), None)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
+        if chosen in SUBCOMMANDS and name != chosen:
+            continue  # only `coderun --help` lists them all; skipping saves `run` start-up time
         sub_parser = sub.add_parser(name, help=help_text)
         if name == chosen:
             module = importlib.import_module(module_name)

@@ -166,11 +166,10 @@ def _from_payload(payload: Mapping[str, Any], state: Mapping[str, Any]) -> RunRe
     except (KeyError, ValueError, TypeError):
         return None
     times = _times(state)
-    if result.started_at is None and "started_at" in times:
-        result.started_at = times["started_at"]
-    if result.finished_at is None and "finished_at" in times:
-        result.finished_at = times["finished_at"]
-    return result
+    return result.replace(
+        started_at=result.started_at or times.get("started_at"),
+        finished_at=result.finished_at or times.get("finished_at"),
+    )
 
 
 def _classify_run(state: Mapping[str, Any], log: str, limits: Limits) -> RunResult:

@@ -107,5 +107,5 @@ def _leftovers_now() -> dict[str, list[str]]:
     mounts = [
         line for line in Path("/proc/self/mountinfo").read_text().splitlines() if base in line
     ]
-    workdirs = [str(p) for p in workdir_base().glob("coderun-*")]
+    workdirs = [str(p) for p in Path(workdir_base()).glob("coderun-*")]
     return {"cgroups": cgroups, "processes": processes, "mounts": mounts, "workdirs": workdirs}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from coderun_sandbox.contract import RunRequest
 from coderun_sandbox.isolation import BubblewrapIsolation
@@ -157,7 +155,7 @@ def test_timestamps_and_durations_follow_the_seed(run: RunFn) -> None:
 class _UnmountableIsolation(BubblewrapIsolation):
     """bubblewrap told to bind a path that does not exist: it fails before the program runs."""
 
-    def wrap(self, argv: list[str], workdir: Path) -> list[str]:
+    def wrap(self, argv: list[str], workdir: str) -> list[str]:
         args = super().wrap(argv, workdir)
         end = args.index("--")
         return [*args[:end], "--ro-bind", "/nonexistent-coderun-path", "/x", *args[end:]]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from pathlib import Path
 
 from coderun_sandbox.contract import (
     DEFAULT_MEMORY_LIMIT_MB,
@@ -31,15 +31,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def guess_language(path: str) -> str | None:
-    suffix = Path(path).suffix
+    suffix = os.path.splitext(path)[1]
     for key, language in languages().items():
-        if Path(language.source).suffix == suffix:
+        if os.path.splitext(language.source)[1] == suffix:
             return key
     return None
 
 
 def _read_text(source: str, what: str) -> str:
-    raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    if source == "-":
+        raw = sys.stdin.buffer.read()
+    else:
+        with open(source, "rb") as handle:
+            raw = handle.read()
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:

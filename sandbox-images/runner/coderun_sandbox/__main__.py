@@ -18,7 +18,6 @@ import json
 import os
 import signal
 import sys
-from pathlib import Path
 
 from .contract import ErrorType, InvalidRequest, Limits, RunRequest, RunResult
 from .isolation import SANDBOX_WORKDIR, ContainerIsolation
@@ -66,7 +65,7 @@ def main(argv: list[str]) -> int:
         return 2
     harden_self()
     request = request_from_env()
-    workdir = Path(os.environ.get("CODERUN_WORKDIR", SANDBOX_WORKDIR))
+    workdir = os.environ.get("CODERUN_WORKDIR", SANDBOX_WORKDIR)
     for key in [k for k in os.environ if k.startswith("CODERUN_")]:
         del os.environ[key]
     isolation = ContainerIsolation()

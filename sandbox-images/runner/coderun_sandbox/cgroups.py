@@ -11,12 +11,11 @@ import contextlib
 import os
 import signal
 import time
-import uuid
 import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
 
-CGROUP_ROOT = Path(os.environ.get("CODERUN_CGROUP_ROOT", "/sys/fs/cgroup"))
+# Paths are plain strings (os.path), not pathlib: this module is on every `coderun run`'s
+# import path, and the groups' paths come only from our own names, never from a program.
+CGROUP_ROOT = os.environ.get("CODERUN_CGROUP_ROOT", "/sys/fs/cgroup")
 
 
 def parent_name() -> str:
@@ -26,7 +25,8 @@ def parent_name() -> str:
 
 def _start_ticks(pid: int) -> str | None:
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        with open(f"/proc/{pid}/stat") as handle:
+            stat = handle.read()
     except OSError:
         return None
     return stat[stat.rindex(")") + 2 :].split()[19]
@@ -47,27 +47,36 @@ def _owner_alive(name: str) -> bool:
         return True  # not ours to judge
 
 
-def _parents() -> list[Path]:
-    if (CGROUP_ROOT / "cgroup.controllers").exists():
-        return [CGROUP_ROOT / parent_name()]
-    return [CGROUP_ROOT / c / parent_name() for c in V1_CONTROLLERS]
+def _is_unified() -> bool:
+    return os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
+
+
+def _parents() -> dict[str, str]:
+    """Our parent group per hierarchy ("unified" for v2, else the v1 controller)."""
+    if _is_unified():
+        return {"unified": os.path.join(CGROUP_ROOT, parent_name())}
+    return {c: os.path.join(CGROUP_ROOT, c, parent_name()) for c in V1_CONTROLLERS}
+
+
+def _subdirs(path: str, prefix: str) -> list[str]:
+    try:
+        return [e.path for e in os.scandir(path) if e.name.startswith(prefix) and e.is_dir()]
+    except OSError:
+        return []
 
 
 def sweep_dead_owners() -> int:
     """Kill and remove the run groups of supervisors that died; returns how many went."""
     removed = 0
-    for parent in _parents():
-        if not parent.is_dir():
-            continue
-        for owner in parent.glob("owner-*"):
-            if _owner_alive(owner.name):
+    for key, parent in _parents().items():
+        for owner in _subdirs(parent, "owner-"):
+            if _owner_alive(os.path.basename(owner)):
                 continue
-            for run in owner.glob("run-*"):
-                key = "unified" if parent.parent == CGROUP_ROOT else parent.parent.name
+            for run in _subdirs(owner, "run-"):
                 RunCgroup(version=2 if key == "unified" else 1, dirs={key: run}).destroy()
                 removed += 1
             with contextlib.suppress(OSError):
-                owner.rmdir()
+                os.rmdir(owner)
     return removed
 
 
@@ -82,21 +91,26 @@ class CgroupUnavailable(RuntimeError):
     pass
 
 
-def _write(path: Path, value: str) -> None:
+def _write(path: str, value: str) -> None:
     with open(path, "w") as handle:
         handle.write(value)
 
 
-def _read_int(path: Path) -> int | None:
+def _read(path: str) -> str:
+    with open(path) as handle:
+        return handle.read()
+
+
+def _read_int(path: str) -> int | None:
     try:
-        return int(path.read_text().split()[0])
+        return int(_read(path).split()[0])
     except (OSError, ValueError, IndexError):
         return None
 
 
-def _read_keyed(path: Path, key: str) -> int | None:
+def _read_keyed(path: str, key: str) -> int | None:
     try:
-        for line in path.read_text().splitlines():
+        for line in _read(path).splitlines():
             name, _, value = line.partition(" ")
             if name == key:
                 return int(value)
@@ -107,19 +121,20 @@ def _read_keyed(path: Path, key: str) -> int | None:
 
 def detect_version() -> int | None:
     """2 for a unified hierarchy, 1 for writable v1 controllers, None if we cannot use either."""
-    if (CGROUP_ROOT / "cgroup.controllers").exists():
+    if _is_unified():
         return 2 if os.access(CGROUP_ROOT, os.W_OK) else None
-    if all(os.access(CGROUP_ROOT / c, os.W_OK) for c in ("memory", "pids")):
+    if all(os.access(os.path.join(CGROUP_ROOT, c), os.W_OK) for c in ("memory", "pids")):
         return 1
     return None
 
 
-@dataclass
 class RunCgroup:
-    """One run's group(s). Create with `create`, put the child in with `procs_files`."""
+    """One run's group(s). Create with `create`, put the child in with `join_files`."""
 
-    version: int
-    dirs: dict[str, Path] = field(default_factory=dict)
+    def __init__(self, version: int, dirs: dict[str, str] | None = None) -> None:
+        self.version = version
+        # hierarchy ("memory", "pids", ... or "unified") -> this run's group directory
+        self.dirs: dict[str, str] = dirs if dirs is not None else {}
 
     @classmethod
     def create(cls, memory_bytes: int, max_pids: int, cpus: float = 1.0) -> RunCgroup:
@@ -130,7 +145,7 @@ class RunCgroup:
         if not _swept:
             _swept = True
             sweep_dead_owners()
-        name = f"run-{uuid.uuid4().hex[:16]}"
+        name = f"run-{os.urandom(8).hex()}"
         group = cls(version=version)
         try:
             if version == 1:
@@ -143,95 +158,107 @@ class RunCgroup:
         return group
 
     def _create_v1(self, name: str, memory_bytes: int, max_pids: int, cpus: float) -> None:
+        owner = owner_name()
         for controller in V1_CONTROLLERS:
-            base = CGROUP_ROOT / controller
-            if not base.is_dir() or (controller == "cpuacct" and self._same_as_cpu(base)):
+            base = os.path.join(CGROUP_ROOT, controller)
+            if not os.path.isdir(base) or (controller == "cpuacct" and self._same_as_cpu(base)):
                 continue
-            path = base / parent_name() / owner_name() / name
-            path.mkdir(parents=True)
+            path = os.path.join(base, parent_name(), owner, name)
+            os.makedirs(path)
             self.dirs[controller] = path
         memory = self.dirs["memory"]
-        _write(memory / "memory.limit_in_bytes", str(memory_bytes))
+        _write(f"{memory}/memory.limit_in_bytes", str(memory_bytes))
         with contextlib.suppress(OSError):  # only with swap accounting
-            _write(memory / "memory.memsw.limit_in_bytes", str(memory_bytes))
+            _write(f"{memory}/memory.memsw.limit_in_bytes", str(memory_bytes))
         with contextlib.suppress(OSError):
-            _write(memory / "memory.swappiness", "0")
-        _write(self.dirs["pids"] / "pids.max", str(max_pids))
+            _write(f"{memory}/memory.swappiness", "0")
+        _write(f"{self.dirs['pids']}/pids.max", str(max_pids))
         if "cpu" in self.dirs:
-            _write(self.dirs["cpu"] / "cpu.cfs_period_us", str(CPU_PERIOD_US))
-            _write(self.dirs["cpu"] / "cpu.cfs_quota_us", str(int(CPU_PERIOD_US * cpus)))
+            _write(f"{self.dirs['cpu']}/cpu.cfs_period_us", str(CPU_PERIOD_US))
+            _write(f"{self.dirs['cpu']}/cpu.cfs_quota_us", str(int(CPU_PERIOD_US * cpus)))
 
-    def _same_as_cpu(self, cpuacct: Path) -> bool:
-        return "cpu" in self.dirs and cpuacct.resolve() == (CGROUP_ROOT / "cpu").resolve()
+    def _same_as_cpu(self, cpuacct: str) -> bool:
+        cpu = os.path.join(CGROUP_ROOT, "cpu")
+        return "cpu" in self.dirs and os.path.realpath(cpuacct) == os.path.realpath(cpu)
 
     def _create_v2(self, name: str, memory_bytes: int, max_pids: int, cpus: float) -> None:
-        parent = CGROUP_ROOT / parent_name() / owner_name()
-        parent.mkdir(parents=True, exist_ok=True)
-        for level in (parent.parent, parent):
+        top = os.path.join(CGROUP_ROOT, parent_name())
+        parent = os.path.join(top, owner_name())
+        os.makedirs(parent, exist_ok=True)
+        for level in (top, parent):
             with contextlib.suppress(OSError):
-                _write(level / "cgroup.subtree_control", "+memory +pids +cpu")
-        path = parent / name
-        path.mkdir()
+                _write(f"{level}/cgroup.subtree_control", "+memory +pids +cpu")
+        path = os.path.join(parent, name)
+        os.mkdir(path)
         self.dirs["unified"] = path
-        _write(path / "memory.max", str(memory_bytes))
+        _write(f"{path}/memory.max", str(memory_bytes))
         with contextlib.suppress(OSError):
-            _write(path / "memory.swap.max", "0")
-        _write(path / "pids.max", str(max_pids))
+            _write(f"{path}/memory.swap.max", "0")
+        _write(f"{path}/pids.max", str(max_pids))
         with contextlib.suppress(OSError):
-            _write(path / "cpu.max", f"{int(CPU_PERIOD_US * cpus)} {CPU_PERIOD_US}")
+            _write(f"{path}/cpu.max", f"{int(CPU_PERIOD_US * cpus)} {CPU_PERIOD_US}")
 
-    def procs_files(self) -> list[str]:
-        """Files a child writes its own pid into (before exec) to join every group."""
-        return [str(path / "cgroup.procs") for path in self.dirs.values()]
+    def join_files(self) -> list[str]:
+        """Files the (single-threaded) child writes "0", meaning itself, into before exec.
+
+        On v1 that is `tasks`, not `cgroup.procs`: moving a whole thread group takes the
+        kernel's global threadgroup lock, which waits for an RCU grace period (~8 ms here,
+        per run); moving only the calling thread skips it (Linux >= 5.19). The child is one
+        thread, and everything it execs and forks afterwards starts in the groups.
+        """
+        name = "tasks" if self.version == 1 else "cgroup.procs"
+        return [f"{path}/{name}" for path in self.dirs.values()]
 
     def oom_killed(self) -> bool:
         if self.version == 1:
-            count = _read_keyed(self.dirs["memory"] / "memory.oom_control", "oom_kill")
+            count = _read_keyed(f"{self.dirs['memory']}/memory.oom_control", "oom_kill")
         else:
-            count = _read_keyed(self.dirs["unified"] / "memory.events", "oom_kill")
+            count = _read_keyed(f"{self.dirs['unified']}/memory.events", "oom_kill")
         return bool(count)
 
     def peak_memory_bytes(self) -> int | None:
         if self.version == 1:
-            return _read_int(self.dirs["memory"] / "memory.max_usage_in_bytes")
-        return _read_int(self.dirs["unified"] / "memory.peak")
+            return _read_int(f"{self.dirs['memory']}/memory.max_usage_in_bytes")
+        return _read_int(f"{self.dirs['unified']}/memory.peak")
 
     def cpu_time_ms(self) -> int | None:
         if self.version == 1:
             acct = self.dirs.get("cpuacct", self.dirs.get("cpu"))
-            nanos = _read_int(acct / "cpuacct.usage") if acct else None
+            nanos = _read_int(f"{acct}/cpuacct.usage") if acct else None
             return None if nanos is None else nanos // 1_000_000
-        micros = _read_keyed(self.dirs["unified"] / "cpu.stat", "usage_usec")
+        micros = _read_keyed(f"{self.dirs['unified']}/cpu.stat", "usage_usec")
         return None if micros is None else micros // 1000
 
     def pids(self) -> set[int]:
         found: set[int] = set()
         for path in self.dirs.values():
             with contextlib.suppress(OSError):
-                found.update(int(p) for p in (path / "cgroup.procs").read_text().split())
+                found.update(int(p) for p in _read(f"{path}/cgroup.procs").split())
         return found
 
     def kill_all(self) -> None:
         """SIGKILL every process still in the group, until none is left."""
-        kill_file = self.dirs.get("unified", Path("/nonexistent")) / "cgroup.kill"
-        for _ in range(200):
+        unified = self.dirs.get("unified")
+        kill_file = f"{unified}/cgroup.kill" if unified else None
+        for attempt in range(200):
             remaining = self.pids()
             if not remaining:
                 return
-            if kill_file.exists():
+            if kill_file and os.path.exists(kill_file):
                 with contextlib.suppress(OSError):
                     _write(kill_file, "1")
             for pid in remaining:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
-            time.sleep(0.005)
+            # Usually one short wait suffices (a process that just exited is still listed).
+            time.sleep(0.001 if attempt < 5 else 0.005)
 
     def destroy(self) -> None:
         self.kill_all()
         for path in self.dirs.values():
             for _ in range(100):
                 try:
-                    path.rmdir()
+                    os.rmdir(path)
                     break
                 except FileNotFoundError:
                     break
@@ -247,13 +274,13 @@ def own_oom_kills() -> int | None:
     Inside a pod the runtime mounts the container's own cgroup at /sys/fs/cgroup, so the
     runner can tell a kernel OOM kill of the program from any other SIGKILL.
     """
-    v2 = _read_keyed(CGROUP_ROOT / "memory.events", "oom_kill")
+    v2 = _read_keyed(f"{CGROUP_ROOT}/memory.events", "oom_kill")
     if v2 is not None:
         return v2
-    return _read_keyed(CGROUP_ROOT / "memory" / "memory.oom_control", "oom_kill")
+    return _read_keyed(f"{CGROUP_ROOT}/memory/memory.oom_control", "oom_kill")
 
 
 def own_peak_memory_bytes() -> int | None:
-    return _read_int(CGROUP_ROOT / "memory.peak") or _read_int(
-        CGROUP_ROOT / "memory" / "memory.max_usage_in_bytes"
+    return _read_int(f"{CGROUP_ROOT}/memory.peak") or _read_int(
+        f"{CGROUP_ROOT}/memory/memory.max_usage_in_bytes"
     )

@@ -10,14 +10,13 @@ so forging one gains nothing.
 from __future__ import annotations
 
 import signal
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .contract import ErrorType, Status
 from .process import Outcome
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     status: Status
     error_type: ErrorType | None
     message: str

@@ -6,12 +6,10 @@ the runner emits them, the operator copies them into CodeRun status, and the API
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 # Limits promised by the seed document: 3 s, 256 MB, no network.
 DEFAULT_TIME_LIMIT_MS = 3_000
@@ -77,8 +75,11 @@ def ms_between(start: datetime, end: datetime) -> int:
     return max(0, round((end - start).total_seconds() * 1000))
 
 
-@dataclass(frozen=True)
-class Limits:
+# Records are NamedTuples rather than dataclasses: `coderun run` imports this module on every
+# run, and dataclasses (which import inspect and generate code per class) cost it ~10 ms.
+
+
+class Limits(NamedTuple):
     time_limit_ms: int = DEFAULT_TIME_LIMIT_MS
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
     compile_time_limit_ms: int = DEFAULT_COMPILE_TIME_LIMIT_MS
@@ -96,12 +97,11 @@ class Limits:
             )
 
 
-@dataclass(frozen=True)
-class RunRequest:
+class RunRequest(NamedTuple):
     language: str
     code: str
     input: str = ""
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits = Limits()  # immutable, so one shared default is safe
 
     def validate(self, known_languages: list[str]) -> None:
         """Refuse what cannot be run, with a message that says what to fix."""
@@ -123,8 +123,7 @@ class RunRequest:
         self.limits.validate()
 
 
-@dataclass
-class RunResult:
+class RunResult(NamedTuple):
     """What one execution produced. JSON names follow the seed's `data` object."""
 
     status: Status
@@ -190,4 +189,4 @@ class RunResult:
         return json.dumps(self.to_json_dict(), ensure_ascii=False)
 
     def replace(self, **changes: Any) -> RunResult:
-        return dataclasses.replace(self, **changes)
+        return self._replace(**changes)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
-from pathlib import Path
 
 from .process import STATUS_FD_PLACEHOLDER
 
@@ -39,10 +37,11 @@ RO_PATHS = (
 MERGED_USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
 
-@dataclass(frozen=True)
 class BubblewrapIsolation:
     name = "bubblewrap"
-    bwrap: str = "bwrap"
+
+    def __init__(self, bwrap: str = "bwrap") -> None:
+        self.bwrap = bwrap
 
     @property
     def uid(self) -> int | None:
@@ -63,7 +62,7 @@ class BubblewrapIsolation:
             return "bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
         return None
 
-    def wrap(self, argv: list[str], workdir: Path) -> list[str]:
+    def wrap(self, argv: list[str], workdir: str) -> list[str]:
         args = [
             self.bwrap,
             "--unshare-all",  # user, ipc, pid, net, uts, cgroup namespaces: no network at all
@@ -79,9 +78,9 @@ class BubblewrapIsolation:
         for path in RO_PATHS:
             args += ["--ro-bind-try", path, path]
         for link in MERGED_USR_LINKS:
-            if Path("/", link).is_symlink():
+            if os.path.islink(f"/{link}"):
                 args += ["--symlink", f"usr/{link}", f"/{link}"]
-            elif Path("/", link).is_dir():
+            elif os.path.isdir(f"/{link}"):
                 args += ["--ro-bind", f"/{link}", f"/{link}"]
         args += [
             "--proc",
@@ -93,7 +92,7 @@ class BubblewrapIsolation:
             "--tmpfs",
             "/tmp",
             "--bind",
-            str(workdir),
+            workdir,
             SANDBOX_WORKDIR,
             "--chdir",
             SANDBOX_WORKDIR,
@@ -103,11 +102,10 @@ class BubblewrapIsolation:
             args += ["--setenv", key, value]
         return [*args, "--", *argv]
 
-    def cwd(self, workdir: Path) -> Path:
+    def cwd(self, workdir: str) -> str:
         return workdir
 
 
-@dataclass(frozen=True)
 class ContainerIsolation:
     """Inside the sandbox pod: the container is the wall; the program runs directly."""
 
@@ -129,10 +127,10 @@ class ContainerIsolation:
     def available(self) -> str | None:
         return None
 
-    def wrap(self, argv: list[str], workdir: Path) -> list[str]:
+    def wrap(self, argv: list[str], workdir: str) -> list[str]:
         return argv
 
-    def cwd(self, workdir: Path) -> Path:
+    def cwd(self, workdir: str) -> str:
         return workdir
 
 

@@ -9,17 +9,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-BUILTIN_TABLE = Path(__file__).with_name("languages.toml")
-_SAFE_NAME = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]{0,63}$")
+BUILTIN_TABLE = os.path.join(os.path.dirname(__file__), "languages.toml")
+_SAFE_NAME = r"^[A-Za-z_$][A-Za-z0-9_$]{0,63}$"  # compiled on use: most languages never need it
 
 
-@dataclass(frozen=True)
-class Language:
+class Language(NamedTuple):
     key: str
     display: str
     source: str
@@ -41,7 +38,7 @@ class Language:
         """The name the code asks for (Java's public class), or the default."""
         if self.name_pattern:
             found = re.search(self.name_pattern, code)
-            if found and _SAFE_NAME.match(found.group("name")):
+            if found and re.match(_SAFE_NAME, found.group("name")):
                 return found.group("name")
         return self.default_name
 
@@ -79,10 +76,10 @@ def _language(key: str, entry: dict[str, Any]) -> Language:
         raise ValueError(f"language {key!r} lacks required key {missing}") from None
 
 
-def load_table(*paths: Path) -> dict[str, Language]:
+def load_table(*paths: str) -> dict[str, Language]:
     table: dict[str, Language] = {}
     for path in paths:
-        with path.open("rb") as handle:
+        with open(path, "rb") as handle:
             for key, entry in tomllib.load(handle).items():
                 table[key] = _language(key, entry)
     return table
@@ -91,7 +88,7 @@ def load_table(*paths: Path) -> dict[str, Language]:
 @cache
 def languages() -> dict[str, Language]:
     extra = os.environ.get("CODERUN_LANGUAGES_FILE")
-    return load_table(BUILTIN_TABLE, *([Path(extra)] if extra else []))
+    return load_table(BUILTIN_TABLE, *([extra] if extra else []))
 
 
 def supported() -> list[str]:

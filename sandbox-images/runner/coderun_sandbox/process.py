@@ -18,10 +18,8 @@ import subprocess
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .cgroups import CgroupUnavailable, RunCgroup, own_oom_kills
 from .contract import MAX_FILE_BYTES, utc_now
@@ -39,8 +37,7 @@ STATUS_FD_PLACEHOLDER = "{status_fd}"
 _cgroup_warning_shown = False
 
 
-@dataclass
-class Limits:
+class Limits(NamedTuple):
     wall_s: float
     cpu_ms: int
     memory_bytes: int
@@ -49,11 +46,15 @@ class Limits:
     file_bytes: int = MAX_FILE_BYTES
 
 
-@dataclass
 class Stream:
-    cap: int
-    data: bytearray = field(default_factory=bytearray)
-    total: int = 0
+    """One captured output: the first `cap` bytes are kept, the rest only counted."""
+
+    __slots__ = ("cap", "data", "total")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.data = bytearray()
+        self.total = 0
 
     def feed(self, chunk: bytes) -> None:
         self.total += len(chunk)
@@ -70,8 +71,7 @@ class Stream:
         return bytes(self.data).decode("utf-8", errors="replace")
 
 
-@dataclass
-class Outcome:
+class Outcome(NamedTuple):
     """What the kernel says happened to one process tree."""
 
     started_at: datetime
@@ -120,16 +120,17 @@ def sealed_input(data: bytes) -> int:
 # Joins the cgroups named before "--", makes itself the OOM killer's first choice, then
 # execs the rest. A shell and exec chain instead of subprocess's preexec_fn, which is unsafe
 # in a threaded process (the API runs the runner from a thread pool): a child could deadlock
-# between fork and exec on a lock another thread held.
+# between fork and exec on a lock another thread held. It writes "0" (itself) into each
+# group's join file; see RunCgroup.join_files for why that is a v1 `tasks` file.
 JOIN_SCRIPT = (
     "echo 1000 > /proc/self/oom_score_adj 2>/dev/null || true; "
-    'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 125; shift; done; shift; '
+    'while [ "$1" != "--" ]; do echo 0 > "$1" || exit 125; shift; done; shift; '
     'exec "$@"'
 )
 
 
 def launch_prefix(
-    procs_files: list[str],
+    join_files: list[str],
     limits: Limits,
     uid: int | None,
     gid: int | None,
@@ -139,7 +140,7 @@ def launch_prefix(
     # A backstop a second above the limit: the verdict comes from cgroup CPU accounting
     # (polled below), which counts every thread and child, not from SIGXCPU.
     cpu_s = max(1, math.ceil(limits.cpu_ms / 1000)) + 1
-    prefix = ["/bin/sh", "-c", JOIN_SCRIPT, "coderun-exec", *procs_files, "--"]
+    prefix = ["/bin/sh", "-c", JOIN_SCRIPT, "coderun-exec", *join_files, "--"]
     prefix += [
         "prlimit",
         f"--cpu={cpu_s}:{cpu_s + 1}",
@@ -147,7 +148,7 @@ def launch_prefix(
         "--core=0",
         f"--nofile={MAX_OPEN_FILES}",
     ]
-    if nproc_by_rlimit or (not procs_files and uid is not None):
+    if nproc_by_rlimit or (not join_files and uid is not None):
         # No pids cgroup: RLIMIT_NPROC counts the sandbox user's processes instead.
         prefix.append(f"--nproc={limits.max_processes}")
     prefix.append("--")
@@ -184,7 +185,7 @@ def _make_cgroup(limits: Limits, use_cgroup: bool) -> RunCgroup | None:
 def run_limited(
     argv: Sequence[str],
     *,
-    cwd: Path,
+    cwd: str,
     env: dict[str, str],
     stdin_fd: int,
     limits: Limits,
@@ -216,7 +217,7 @@ def run_limited(
         if status_fd_arg:
             pass_fds = (status_w,)
         prefix = launch_prefix(
-            cgroup.procs_files() if cgroup else [], limits, uid, gid, nproc_by_rlimit
+            cgroup.join_files() if cgroup else [], limits, uid, gid, nproc_by_rlimit
         )
         with _launch_lock:  # so _sweep_orphans never mistakes this child for an orphan
             proc = subprocess.Popen(
@@ -396,7 +397,8 @@ def _sweep_orphans() -> None:
         candidates = children - _launched
     for pid in candidates:
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
+            with open(f"/proc/{pid}/stat") as handle:
+                stat = handle.read()
         except OSError:
             continue
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]

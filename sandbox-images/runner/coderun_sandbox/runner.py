@@ -10,10 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from typing import NamedTuple
 
 from .classify import classify_compile, classify_run
 from .contract import ErrorType, RunRequest, RunResult, Status, utc_now
@@ -27,20 +25,32 @@ COMPILE_MAX_PROCESSES = 256
 WALL_GRACE_MS = 2000
 
 
-def workdir_base() -> Path:
+def workdir_base() -> str:
     """Host directory for run work dirs. /dev/shm is tmpfs: what a program writes there is
     charged to its own memory cgroup, so filling "the disk" ends as MLE, not a full host disk."""
     configured = os.environ.get("CODERUN_WORKDIR_BASE")
     if configured:
-        return Path(configured)
-    shm = Path("/dev/shm")
-    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+        return configured
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else "/tmp"
+
+
+def make_private_dir(base: str) -> str:
+    """mkdtemp without importing tempfile (and random, hashlib) on every `coderun run`:
+    a random name, created 0700 and never reused (mkdir fails if it already exists)."""
+    while True:
+        path = os.path.join(base, f"coderun-{os.urandom(8).hex()}")
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
 
 
 @contextlib.contextmanager
-def private_workdir(owner_uid: int | None) -> Iterator[Path]:
+def private_workdir(owner_uid: int | None) -> Iterator[str]:
     """A fresh directory only this run can see; removed afterwards without following links."""
-    path = Path(tempfile.mkdtemp(prefix="coderun-", dir=workdir_base()))
+    path = make_private_dir(workdir_base())
     try:
         yield path
     finally:
@@ -50,9 +60,9 @@ def private_workdir(owner_uid: int | None) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def write_source(workdir: Path, language: Language, code: str, owner_uid: int | None) -> None:
+def write_source(workdir: str, language: Language, code: str, owner_uid: int | None) -> None:
     """Write the program into a work dir no untrusted process has touched yet."""
-    target = workdir / language.source_file(code)
+    target = os.path.join(workdir, language.source_file(code))
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     with os.fdopen(fd, "w", encoding="utf-8", errors="surrogatepass") as handle:
         handle.write(code)
@@ -73,13 +83,12 @@ def missing_tool(argv: list[str]) -> RunResult | None:
     )
 
 
-@dataclass(frozen=True)
-class Phase:
+class Phase(NamedTuple):
     argv: list[str]
     limits: Limits
 
 
-def _launch(phase: Phase, workdir: Path, isolation: Isolation, stdin: bytes) -> Outcome:
+def _launch(phase: Phase, workdir: str, isolation: Isolation, stdin: bytes) -> Outcome:
     uid = isolation.uid
     stdin_fd = sealed_input(stdin)
     try:
@@ -99,7 +108,7 @@ def _launch(phase: Phase, workdir: Path, isolation: Isolation, stdin: bytes) -> 
         os.close(stdin_fd)
 
 
-def compile_phase(request: RunRequest, workdir: Path, isolation: Isolation) -> RunResult | None:
+def compile_phase(request: RunRequest, workdir: str, isolation: Isolation) -> RunResult | None:
     """Compile in `workdir` (source already written). None on success, else the failed result."""
     language = languages()[request.language]
     if not language.compiled:
@@ -136,7 +145,7 @@ def compile_phase(request: RunRequest, workdir: Path, isolation: Isolation) -> R
     )
 
 
-def run_phase(request: RunRequest, workdir: Path, isolation: Isolation) -> RunResult:
+def run_phase(request: RunRequest, workdir: str, isolation: Isolation) -> RunResult:
     language = languages()[request.language]
     limits = request.limits
     phase = Phase(
@@ -195,9 +204,7 @@ def execute(request: RunRequest, isolation: Isolation | None = None) -> RunResul
                 return failed
             compile_ms = round((utc_now() - started).total_seconds() * 1000)
             result = run_phase(request, workdir, isolation)
-            if language.compiled:
-                result.compile_time_ms = compile_ms
-            return result
+            return result.replace(compile_time_ms=compile_ms) if language.compiled else result
     except OSError as error:
         return RunResult.failure(
             ErrorType.SANDBOX_ERROR,
