@@ -3,11 +3,14 @@
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
-PYTHON ?= python3
+# The distribution's interpreter when there is one: the sandbox runs Python programs with the
+# same binary, and Debian's build (PGO/LTO) starts `coderun run` ~15 ms sooner than a
+# from-source pyenv build (docs/benchmarks.md). Override with `make PYTHON=...`.
+PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint deps os-deps bench web images cluster-up cluster-down cluster-images kind-up clean
+.PHONY: run test test-fast lint deps os-deps bytecode bench web images cluster-up cluster-down cluster-images kind-up clean
 
 deps: $(VENV)/.installed
 
@@ -20,7 +23,13 @@ $(VENV)/.installed: pyproject.toml | os-deps
 	for pth in $(VENV)/lib/python*/site-packages/__editable__.coderun-*.pth; do \
 	  printf '%s\n' "$(CURDIR)/api" "$(CURDIR)/operator" "$(CURDIR)/sandbox-images/runner" > "$$pth"; \
 	done
+	$(MAKE) --no-print-directory bytecode
 	touch $@
+
+# Compiled bytecode for our packages, as `pip install` leaves for a regular install, so that
+# a short-lived `coderun run` does not recompile them when PYTHONDONTWRITEBYTECODE is set.
+bytecode:
+	$(BIN)/python -m compileall -q api/coderun_api operator/coderun_operator sandbox-images/runner/coderun_sandbox
 
 os-deps:
 	@bash .ci/install-os-packages.sh
@@ -42,7 +51,7 @@ test: deps lint
 test-fast: deps
 	$(BIN)/pytest -q -ra -m 'not cluster' $(PYTEST_ARGS)
 
-bench: deps
+bench: deps bytecode
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 # Rebuild the dashboard/playground bundle (api/web -> api/coderun_api/static, committed).

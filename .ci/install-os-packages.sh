@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   bubblewrap            # local sandbox isolation (namespaces) for the embedded executor
   g++ openjdk-17-jdk-headless nodejs python3   # the four toolchains the local executor runs
+  python3-venv                                 # the .venv is made from the distribution's python3
   redis-server postgresql                      # real servers for the API tests
   hyperfine                                    # make bench
   chromium                                     # browser tests (Playwright drives it)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -38,5 +39,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(args.handler(args))
 
 
+# Commands that end holding nothing to tear down: their process exits without the
+# interpreter's shutdown (module and object finalisation, ~4 ms of a ~50 ms `coderun run`).
+FAST_EXIT = frozenset({"run"})
+
+
+def console() -> None:
+    """The `coderun` executable."""
+    code = main()
+    if next((a for a in sys.argv[1:] if not a.startswith("-")), None) in FAST_EXIT:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from coderun_sandbox.contract import Limits, RunRequest
-from coderun_sandbox.runner import execute, workdir_base
+from coderun_sandbox.runner import execute
+from coderun_sandbox.workdirs import workdir_base
 
 RunFn = Callable[..., dict[str, Any]]
 

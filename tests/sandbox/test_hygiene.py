@@ -12,6 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from coderun_sandbox.cgroups import sweep_dead_owners
+from coderun_sandbox.isolation import SANDBOX_UID
+from coderun_sandbox.workdirs import sweep_dead_owners as sweep_dead_workdirs
+from coderun_sandbox.workdirs import workdir_base
 
 from .conftest import RunFn, leftovers
 
@@ -55,7 +58,7 @@ def test_a_thousand_runs_leave_nothing_behind(run: RunFn) -> None:
 def test_a_crashed_supervisor_leaves_no_sandbox_running(run: RunFn, tmp_path: Path) -> None:
     """SIGKILL the process that runs a sandbox: the program dies with it (bubblewrap's
     --die-with-parent; no unsupervised run), and the next supervisor removes the dead one's
-    cgroups."""
+    cgroups and work dir."""
     script = tmp_path / "supervisor.py"
     script.write_text(
         "from coderun_sandbox.contract import RunRequest\n"
@@ -84,6 +87,10 @@ def test_a_crashed_supervisor_leaves_no_sandbox_running(run: RunFn, tmp_path: Pa
     while sandboxed() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sandboxed() == []
+    workdirs = list(Path(workdir_base()).glob(f"coderun-{supervisor.pid}-*"))
+    assert workdirs, "the killed supervisor had no chance to remove its work dir"
     assert sweep_dead_owners() >= 1
+    assert sweep_dead_workdirs(workdir_base(), (os.geteuid(), SANDBOX_UID)) >= 1
+    assert not any(path.exists() for path in workdirs)
     assert run("python", "print('next')")["stdout"] == "next\n"
-    assert leftovers()["cgroups"] == []
+    assert leftovers() == {"cgroups": [], "processes": [], "mounts": [], "workdirs": []}

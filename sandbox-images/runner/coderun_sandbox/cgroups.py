@@ -13,6 +13,8 @@ import signal
 import time
 import warnings
 
+from .owners import owner_alive, owner_token
+
 # Paths are plain strings (os.path), not pathlib: this module is on every `coderun run`'s
 # import path, and the groups' paths come only from our own names, never from a program.
 CGROUP_ROOT = os.environ.get("CODERUN_CGROUP_ROOT", "/sys/fs/cgroup")
@@ -23,28 +25,10 @@ def parent_name() -> str:
     return os.environ.get("CODERUN_CGROUP_PARENT", "coderun")
 
 
-def _start_ticks(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            stat = handle.read()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2 :].split()[19]
-
-
 def owner_name() -> str:
     """This process's subgroup. Runs are grouped by the process supervising them, so that a
-    later process can tell which groups lost their supervisor (it crashed) and clean them up.
-    The start time makes a reused pid a different owner."""
-    return f"owner-{os.getpid()}-{_start_ticks(os.getpid())}"
-
-
-def _owner_alive(name: str) -> bool:
-    try:
-        _, pid, ticks = name.split("-", 2)
-        return _start_ticks(int(pid)) == ticks
-    except ValueError:
-        return True  # not ours to judge
+    later process can tell which groups lost their supervisor (it crashed) and clean them up."""
+    return f"owner-{owner_token()}"
 
 
 def _is_unified() -> bool:
@@ -70,7 +54,7 @@ def sweep_dead_owners() -> int:
     removed = 0
     for key, parent in _parents().items():
         for owner in _subdirs(parent, "owner-"):
-            if _owner_alive(os.path.basename(owner)):
+            if owner_alive(os.path.basename(owner).removeprefix("owner-")):
                 continue
             for run in _subdirs(owner, "run-"):
                 RunCgroup(version=2 if key == "unified" else 1, dirs={key: run}).destroy()

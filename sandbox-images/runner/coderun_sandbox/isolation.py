@@ -9,7 +9,6 @@ pod, where the container runtime already provides those walls and the pod spec t
 from __future__ import annotations
 
 import os
-import shutil
 
 from .process import STATUS_FD_PLACEHOLDER
 
@@ -37,6 +36,17 @@ RO_PATHS = (
 MERGED_USR_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
 
+def find_program(name: str, search_path: str) -> str | None:
+    """shutil.which for an executable name, without importing shutil on every run."""
+    if "/" in name:
+        return name if os.access(name, os.X_OK) and not os.path.isdir(name) else None
+    for directory in search_path.split(os.pathsep):
+        candidate = os.path.join(directory or ".", name)
+        if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
+            return candidate
+    return None
+
+
 class BubblewrapIsolation:
     name = "bubblewrap"
 
@@ -58,7 +68,7 @@ class BubblewrapIsolation:
 
     def available(self) -> str | None:
         """None when usable, otherwise what is missing."""
-        if shutil.which(self.bwrap) is None:
+        if find_program(self.bwrap, os.environ.get("PATH", os.defpath)) is None:
             return "bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
         return None
 

@@ -7,57 +7,26 @@ functions as its entrypoint (`python3 -m coderun_sandbox`), compile and run as t
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-from collections.abc import Iterator
 from typing import NamedTuple
 
 from .classify import classify_compile, classify_run
 from .contract import ErrorType, RunRequest, RunResult, Status, utc_now
-from .isolation import PROGRAM_ENV, BubblewrapIsolation, ContainerIsolation, Isolation
+from .isolation import (
+    PROGRAM_ENV,
+    BubblewrapIsolation,
+    ContainerIsolation,
+    Isolation,
+    find_program,
+)
 from .languages import Language, languages
 from .process import Limits, Outcome, run_limited, sealed_input
+from .workdirs import private_workdir
 
 MB = 1024 * 1024
 # The compiler's process cap: g++ and javac start a few helpers and many threads.
 COMPILE_MAX_PROCESSES = 256
 WALL_GRACE_MS = 2000
-
-
-def workdir_base() -> str:
-    """Host directory for run work dirs. /dev/shm is tmpfs: what a program writes there is
-    charged to its own memory cgroup, so filling "the disk" ends as MLE, not a full host disk."""
-    configured = os.environ.get("CODERUN_WORKDIR_BASE")
-    if configured:
-        return configured
-    shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else "/tmp"
-
-
-def make_private_dir(base: str) -> str:
-    """mkdtemp without importing tempfile (and random, hashlib) on every `coderun run`:
-    a random name, created 0700 and never reused (mkdir fails if it already exists)."""
-    while True:
-        path = os.path.join(base, f"coderun-{os.urandom(8).hex()}")
-        try:
-            os.mkdir(path, 0o700)
-            return path
-        except FileExistsError:
-            continue
-
-
-@contextlib.contextmanager
-def private_workdir(owner_uid: int | None) -> Iterator[str]:
-    """A fresh directory only this run can see; removed afterwards without following links."""
-    path = make_private_dir(workdir_base())
-    try:
-        yield path
-    finally:
-        # rmtree works on directory descriptors on Linux, so a symlink the program planted
-        # is removed, never followed.
-        assert shutil.rmtree.avoids_symlink_attacks
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def write_source(workdir: str, language: Language, code: str, owner_uid: int | None) -> None:
@@ -67,7 +36,7 @@ def write_source(workdir: str, language: Language, code: str, owner_uid: int | N
     with os.fdopen(fd, "w", encoding="utf-8", errors="surrogatepass") as handle:
         handle.write(code)
     if owner_uid is not None:
-        # mkdtemp made it 0700 for us; hand it to the sandbox user only now it holds the source.
+        # make_private_dir made it 0700; hand it to the sandbox user only now it holds the source.
         os.chown(workdir, owner_uid, owner_uid)
 
 
@@ -75,7 +44,7 @@ def missing_tool(argv: list[str]) -> RunResult | None:
     """A SandboxError when the toolchain is not installed: the environment's fault, found
     before the program runs, rather than a RuntimeError from a failed exec."""
     tool = argv[0]
-    if "/" in tool or shutil.which(tool, path=PROGRAM_ENV["PATH"]):
+    if "/" in tool or find_program(tool, PROGRAM_ENV["PATH"]):
         return None
     return RunResult.failure(
         ErrorType.SANDBOX_ERROR,
