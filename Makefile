@@ -26,10 +26,12 @@ $(VENV)/.installed: pyproject.toml | os-deps
 	$(MAKE) --no-print-directory bytecode
 	touch $@
 
-# Compiled bytecode for our packages, as `pip install` leaves for a regular install, so that
-# a short-lived `coderun run` does not recompile them when PYTHONDONTWRITEBYTECODE is set.
+# Compiled bytecode for our packages, as `pip install` leaves for a regular install, and the
+# language table's parsed cache, so that a short-lived `coderun run` neither recompiles nor
+# re-parses (tomllib) when PYTHONDONTWRITEBYTECODE is set.
 bytecode:
 	$(BIN)/python -m compileall -q api/coderun_api operator/coderun_operator sandbox-images/runner/coderun_sandbox
+	$(BIN)/python -m coderun_sandbox.languages
 
 os-deps:
 	@bash .ci/install-os-packages.sh

@@ -354,7 +354,15 @@ load_image() {
     fi
   done
   ((${#todo[@]})) || return 0
-  docker save "${todo[@]}" | ctr_ -n k8s.io images import - >/dev/null
+  local attempt
+  for attempt in 1 2 3; do
+    docker save "${todo[@]}" | ctr_ -n k8s.io images import - >/dev/null && break
+    # containerd 1.6 can garbage-collect a shared parent layer's snapshot (the old tag's image
+    # was just replaced) while this import, which found it present, unpacks a child onto it:
+    # "parent snapshot ... does not exist". Importing again unpacks the parent too.
+    ((attempt < 3)) || die "ctr images import failed $attempt times"
+    log "ctr images import failed (attempt $attempt); importing again"
+  done
   for t in "${todo[@]}"; do
     id="$(docker image inspect -f '{{.Id}}' "$t")"
     { grep -v "^$t " "$STATE/loaded-images" || true; } >"$STATE/loaded-images.new"

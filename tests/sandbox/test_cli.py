@@ -86,3 +86,63 @@ def test_oversized_input_file_is_refused(tmp_path: Path) -> None:
     big.write_text("y" * (64 * 1024 + 10))
     done = coderun("run", str(source), "--input", str(big))
     assert done.returncode == 2 and "input is" in done.stderr
+
+
+ARGV_CASES = [
+    ["prog.py"],
+    ["-"],
+    ["prog.py", "--language", "python"],
+    ["prog.py", "--language=python", "-i", "in.txt"],
+    ["--input", "-", "prog.py", "-l", "cpp"],
+    ["prog.py", "--time-limit-ms", "2000", "--memory-limit-mb=128"],
+    ["prog.py", "--time-limit-ms", "1_000"],
+    ["prog.py", "-l", "java", "-l", "python"],
+    ["prog.py", "--language="],
+    # Everything below is for argparse alone: the plain parser must decline it.
+    [],
+    ["a.py", "b.py"],
+    ["prog.py", "--lang", "python"],
+    ["prog.py", "-lpython"],
+    ["prog.py", "-l=python"],
+    ["prog.py", "--time-limit-ms", "-5"],
+    ["prog.py", "--time-limit-ms", "soon"],
+    ["prog.py", "--input"],
+    ["prog.py", "--input", "--language"],
+    ["prog.py", "--help"],
+    ["--", "prog.py"],
+    ["-x.py"],
+]
+
+
+@pytest.mark.parametrize("argv", ARGV_CASES, ids=" ".join)
+def test_plain_parser_agrees_with_argparse_or_declines(argv: list[str]) -> None:
+    """`coderun run` reads plain command lines without argparse (start-up time); whatever it
+    accepts must mean what argparse would make of it, and everything else goes to argparse."""
+    import argparse
+
+    from coderun_api.commands import run as command
+
+    parser = argparse.ArgumentParser(exit_on_error=False)
+    command.add_arguments(parser)
+    plain = command.parse_common(argv)
+    if plain is None:
+        return  # argparse answers these (usage, help or its own error)
+    parsed = parser.parse_args(argv)
+    assert plain == command.RunArgs(
+        parsed.file, parsed.language, parsed.input, parsed.time_limit_ms, parsed.memory_limit_mb
+    )
+
+
+def test_plain_parser_takes_the_common_spellings() -> None:
+    from coderun_api.commands import run as command
+
+    accepted = [argv for argv in ARGV_CASES[:9] if command.parse_common(argv) is not None]
+    assert accepted == ARGV_CASES[:9]
+
+
+def test_help_and_mistakes_reach_argparse(tmp_path: Path) -> None:
+    assert "--memory-limit-mb" in coderun("run", "--help").stdout
+    done = coderun("run", "prog.py", "--time-limit-ms", "soon")
+    assert done.returncode == 2 and "invalid int value: 'soon'" in done.stderr
+    done = coderun("run", "a.py", "b.py")
+    assert done.returncode == 2 and "unrecognized arguments: b.py" in done.stderr

@@ -252,3 +252,41 @@ def test_system_is_read_only(run: RunFn) -> None:
     assert result["sandboxErrorType"] == "RuntimeError"
     assert "Read-only file system" in result["stderr"] or "Permission denied" in result["stderr"]
     assert not os.path.exists("/usr/bin/evil")
+
+
+def test_descriptors_of_the_runner_do_not_reach_the_program(
+    run: RunFn, tmp_path: Path, listeners: list[Listener]
+) -> None:
+    """A descriptor the runner's process holds without close-on-exec (inherited from its own
+    parent, or opened by a library) is closed before the program starts: bubblewrap closes
+    nothing itself, and such a descriptor would cross every namespace."""
+    canary = tmp_path / "runner-secret"
+    canary.write_text("RUNNER-SECRET-CONTENTS")
+    held = os.open(canary, os.O_RDONLY)
+    sock = socket.create_connection((listeners[0].address, listeners[0].port))
+    sock_fd = sock.fileno()
+    os.set_inheritable(held, True)
+    os.set_inheritable(sock_fd, True)
+    try:
+        result = run(
+            "python",
+            f"""
+import os
+fds = sorted(int(n) for n in os.listdir('/proc/self/fd'))
+print(fds)
+for fd in ({held}, {sock_fd}):
+    try:
+        print(os.read(fd, 100))
+    except OSError as e:
+        print('closed', fd, e.errno)
+""",
+        )
+    finally:
+        os.close(held)
+        sock.close()
+    assert result["status"] == "success", result
+    lines = result["stdout"].splitlines()
+    # 0-2 and the descriptor listdir itself opened: nothing of the runner's.
+    assert lines[0] == "[0, 1, 2, 3]", lines[0]
+    assert lines[1:] == [f"closed {held} 9", f"closed {sock_fd} 9"]
+    assert "RUNNER-SECRET" not in result["stdout"]

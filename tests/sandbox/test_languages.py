@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import marshal
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
-from coderun_sandbox.languages import BUILTIN_TABLE, load_table
+from coderun_sandbox.languages import BUILTIN_TABLE, cache_path, load_table, parse_table
 
 C_ENTRY = """
 [c]
@@ -87,3 +89,35 @@ def test_missing_toolchain_is_sandbox_error(tmp_path: Path) -> None:
     result = json.loads(done.stdout)
     assert result["sandboxErrorType"] == "SandboxError"
     assert "ghost-interpreter" in result["sandboxErrorMessage"]
+
+
+def test_table_cache_is_used_only_for_the_bytes_it_was_made_from(tmp_path: Path) -> None:
+    """The parsed table is cached beside the file (like bytecode) and keyed by its bytes: an
+    edited table is read afresh, a damaged cache is ignored, an unwritable place is no error."""
+    table = tmp_path / "languages.toml"
+    table.write_text(C_ENTRY)
+    cache = Path(cache_path(str(table)))
+    assert parse_table(str(table), write_cache=True)["c"]["source"] == "main.c"
+    assert cache.exists()
+    # The cache, not the file, answers while the bytes match: plant a marker in it to see.
+    stored_source, tables = marshal.loads(cache.read_bytes())
+    tables["c"]["display"] = "from the cache"
+    cache.write_bytes(marshal.dumps((stored_source, tables)))
+    assert parse_table(str(table))["c"]["display"] == "from the cache"
+    # An edit of the same size and mtime granularity is still seen: the key is the content.
+    table.write_text(C_ENTRY.replace("C11 (gcc)", "C11 (GCC)"))
+    assert parse_table(str(table), write_cache=False)["c"]["display"] == "C11 (GCC)"
+    cache.write_bytes(b"\x00garbage")
+    assert parse_table(str(table), write_cache=False)["c"]["display"] == "C11 (GCC)"
+    cache.unlink()
+    cache.parent.rmdir()
+    cache.parent.write_text("a file where the cache directory would go")  # unwritable, as root
+    assert parse_table(str(table), write_cache=True)["c"]["source"] == "main.c"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["__pycache__", "languages.toml"]
+
+
+def test_cached_builtin_table_equals_a_fresh_parse() -> None:
+    with open(BUILTIN_TABLE, "rb") as handle:
+        fresh = tomllib.load(handle)
+    assert parse_table(BUILTIN_TABLE, write_cache=True) == fresh
+    assert parse_table(BUILTIN_TABLE) == fresh

@@ -1,12 +1,15 @@
 """`coderun run FILE`: run one program in the local sandbox and print the result as JSON.
 
 Exits 0 whatever the verdict; non-zero only for bad usage (the message says what to fix).
+
+This is a short-lived command whose start-up is most of its overhead (docs/benchmarks.md),
+so it imports neither argparse nor json on its way: `parse_common` reads the well-formed
+command lines, and anything else (--help, a mistake, an abbreviation) goes to the argparse
+parser `add_arguments` defines, which answers or explains exactly as for every subcommand.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 
@@ -18,8 +21,61 @@ from coderun_sandbox.contract import (
     RunRequest,
 )
 from coderun_sandbox.languages import languages
+from coderun_sandbox.records import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 EXIT_USAGE = 2
+
+
+class RunArgs(Record):
+    file: str
+    language: str | None = None
+    input: str | None = None
+    time_limit_ms: int = DEFAULT_TIME_LIMIT_MS
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
+
+
+# option -> (RunArgs field, converter); the same options add_arguments declares.
+_OPTIONS = {
+    "--language": ("language", str),
+    "-l": ("language", str),
+    "--input": ("input", str),
+    "-i": ("input", str),
+    "--time-limit-ms": ("time_limit_ms", int),
+    "--memory-limit-mb": ("memory_limit_mb", int),
+}
+
+
+def parse_common(argv: Sequence[str]) -> RunArgs | None:
+    """The arguments after `run`, when they are one FILE and the options in their plain
+    spellings (`--opt VALUE`, `--opt=VALUE`, `-l VALUE`); otherwise None, for argparse."""
+    values: dict[str, object] = {}
+    files: list[str] = []
+    pending = list(argv)
+    while pending:
+        token = pending.pop(0)
+        if token == "-" or not token.startswith("-"):
+            files.append(token)
+            continue
+        option, equals, value = token.partition("=")
+        if option not in _OPTIONS or (equals and not option.startswith("--")):
+            return None
+        if not equals:
+            if not pending or (pending[0].startswith("-") and pending[0] != "-"):
+                return None
+            value = pending.pop(0)
+        field, convert = _OPTIONS[option]
+        try:
+            values[field] = convert(value)
+        except ValueError:
+            return None
+    if len(files) != 1:
+        return None
+    return RunArgs(files[0], **values)  # type: ignore[arg-type]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +107,13 @@ def _read_text(source: str, what: str) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    """The argparse path's handler."""
+    return run(
+        RunArgs(args.file, args.language, args.input, args.time_limit_ms, args.memory_limit_mb)
+    )
+
+
+def run(args: RunArgs) -> int:
     from coderun_sandbox.runner import execute
 
     try:
@@ -75,5 +138,5 @@ def main(args: argparse.Namespace) -> int:
         print(f"coderun run: {error}", file=sys.stderr)
         return EXIT_USAGE
     result = execute(request)
-    print(json.dumps(result.to_json_dict(), ensure_ascii=False, indent=2))
+    print(result.to_json(indent=2))
     return 0

@@ -7,11 +7,9 @@ still runs, with a warning: rlimits remain, but memory and PID limits are not en
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import time
-import warnings
 
 from .owners import owner_alive, owner_token
 
@@ -59,8 +57,10 @@ def sweep_dead_owners() -> int:
             for run in _subdirs(owner, "run-"):
                 RunCgroup(version=2 if key == "unified" else 1, dirs={key: run}).destroy()
                 removed += 1
-            with contextlib.suppress(OSError):
+            try:
                 os.rmdir(owner)
+            except OSError:
+                pass
     return removed
 
 
@@ -78,6 +78,14 @@ class CgroupUnavailable(RuntimeError):
 def _write(path: str, value: str) -> None:
     with open(path, "w") as handle:
         handle.write(value)
+
+
+def _write_if_supported(path: str, value: str) -> None:
+    """For settings only some kernels or configurations offer (swap accounting, cpu.max)."""
+    try:
+        _write(path, value)
+    except OSError:
+        pass
 
 
 def _read(path: str) -> str:
@@ -152,10 +160,8 @@ class RunCgroup:
             self.dirs[controller] = path
         memory = self.dirs["memory"]
         _write(f"{memory}/memory.limit_in_bytes", str(memory_bytes))
-        with contextlib.suppress(OSError):  # only with swap accounting
-            _write(f"{memory}/memory.memsw.limit_in_bytes", str(memory_bytes))
-        with contextlib.suppress(OSError):
-            _write(f"{memory}/memory.swappiness", "0")
+        _write_if_supported(f"{memory}/memory.memsw.limit_in_bytes", str(memory_bytes))
+        _write_if_supported(f"{memory}/memory.swappiness", "0")
         _write(f"{self.dirs['pids']}/pids.max", str(max_pids))
         if "cpu" in self.dirs:
             _write(f"{self.dirs['cpu']}/cpu.cfs_period_us", str(CPU_PERIOD_US))
@@ -170,17 +176,14 @@ class RunCgroup:
         parent = os.path.join(top, owner_name())
         os.makedirs(parent, exist_ok=True)
         for level in (top, parent):
-            with contextlib.suppress(OSError):
-                _write(f"{level}/cgroup.subtree_control", "+memory +pids +cpu")
+            _write_if_supported(f"{level}/cgroup.subtree_control", "+memory +pids +cpu")
         path = os.path.join(parent, name)
         os.mkdir(path)
         self.dirs["unified"] = path
         _write(f"{path}/memory.max", str(memory_bytes))
-        with contextlib.suppress(OSError):
-            _write(f"{path}/memory.swap.max", "0")
+        _write_if_supported(f"{path}/memory.swap.max", "0")
         _write(f"{path}/pids.max", str(max_pids))
-        with contextlib.suppress(OSError):
-            _write(f"{path}/cpu.max", f"{int(CPU_PERIOD_US * cpus)} {CPU_PERIOD_US}")
+        _write_if_supported(f"{path}/cpu.max", f"{int(CPU_PERIOD_US * cpus)} {CPU_PERIOD_US}")
 
     def join_files(self) -> list[str]:
         """Files the (single-threaded) child writes "0", meaning itself, into before exec.
@@ -216,8 +219,10 @@ class RunCgroup:
     def pids(self) -> set[int]:
         found: set[int] = set()
         for path in self.dirs.values():
-            with contextlib.suppress(OSError):
+            try:
                 found.update(int(p) for p in _read(f"{path}/cgroup.procs").split())
+            except OSError:
+                continue
         return found
 
     def kill_all(self) -> None:
@@ -229,11 +234,12 @@ class RunCgroup:
             if not remaining:
                 return
             if kill_file and os.path.exists(kill_file):
-                with contextlib.suppress(OSError):
-                    _write(kill_file, "1")
+                _write_if_supported(kill_file, "1")
             for pid in remaining:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
+                try:
                     os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
             # Usually one short wait suffices (a process that just exited is still listed).
             time.sleep(0.001 if attempt < 5 else 0.005)
 
@@ -249,6 +255,8 @@ class RunCgroup:
                 except OSError:
                     time.sleep(0.01)  # exiting processes still leaving the group
             else:
+                import warnings
+
                 warnings.warn(f"could not remove cgroup {path}", RuntimeWarning, stacklevel=2)
 
 

@@ -10,13 +10,13 @@ so forging one gains nothing.
 from __future__ import annotations
 
 import signal
-from typing import NamedTuple
 
 from .contract import ErrorType, Status
 from .process import Outcome
+from .records import Record
 
 
-class Verdict(NamedTuple):
+class Verdict(Record):
     status: Status
     error_type: ErrorType | None
     message: str

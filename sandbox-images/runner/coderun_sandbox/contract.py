@@ -7,9 +7,13 @@ the runner emits them, the operator copies them into CodeRun status, and the API
 from __future__ import annotations
 
 import enum
-import json
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+
+from .records import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Limits promised by the seed document: 3 s, 256 MB, no network.
 DEFAULT_TIME_LIMIT_MS = 3_000
@@ -75,11 +79,12 @@ def ms_between(start: datetime, end: datetime) -> int:
     return max(0, round((end - start).total_seconds() * 1000))
 
 
-# Records are NamedTuples rather than dataclasses: `coderun run` imports this module on every
-# run, and dataclasses (which import inspect and generate code per class) cost it ~10 ms.
+# Records are named tuples (records.Record) rather than dataclasses: `coderun run` imports
+# this module on every run, and dataclasses (inspect, code generated per class) or typing
+# cost it ~10-20 ms each.
 
 
-class Limits(NamedTuple):
+class Limits(Record):
     time_limit_ms: int = DEFAULT_TIME_LIMIT_MS
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
     compile_time_limit_ms: int = DEFAULT_COMPILE_TIME_LIMIT_MS
@@ -97,7 +102,7 @@ class Limits(NamedTuple):
             )
 
 
-class RunRequest(NamedTuple):
+class RunRequest(Record):
     language: str
     code: str
     input: str = ""
@@ -123,7 +128,7 @@ class RunRequest(NamedTuple):
         self.limits.validate()
 
 
-class RunResult(NamedTuple):
+class RunResult(Record):
     """What one execution produced. JSON names follow the seed's `data` object."""
 
     status: Status
@@ -185,8 +190,47 @@ class RunResult(NamedTuple):
             stderr_truncated=bool(data.get("stderrTruncated")),
         )
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_json_dict(), ensure_ascii=False)
+    def to_json(self, indent: int | None = None) -> str:
+        return dumps_flat(self.to_json_dict(), indent)
 
     def replace(self, **changes: Any) -> RunResult:
         return self._replace(**changes)
+
+
+# The result as JSON without the json module: json imports re (and re imports enum and more),
+# ~14 ms of every `coderun run`, to print one flat object. tests/sandbox/test_result_json.py
+# holds the output byte-equal to json.dumps(ensure_ascii=False) for every kind of value here.
+_JSON_ESCAPES = {code: f"\\u{code:04x}" for code in range(0x20)} | {
+    ord('"'): '\\"',
+    ord("\\"): "\\\\",
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+    ord("\b"): "\\b",
+    ord("\f"): "\\f",
+}
+
+
+def _json_value(value: object) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, str):
+        return '"' + value.translate(_JSON_ESCAPES) + '"'
+    raise TypeError(f"not a flat JSON value: {type(value).__name__}")
+
+
+def dumps_flat(data: dict[str, object], indent: int | None = None) -> str:
+    """json.dumps(data, ensure_ascii=False, indent=indent) for a dict of str, int, bool, None."""
+    items = [f"{_json_value(key)}: {_json_value(value)}" for key, value in data.items()]
+    if not items:
+        return "{}"
+    if indent is None:
+        return "{" + ", ".join(items) + "}"
+    pad = "\n" + " " * indent
+    return "{" + pad + ("," + pad).join(items) + "\n}"

@@ -7,22 +7,27 @@ child's exit, CPU time and memory come from the kernel (wait4, cgroup counters).
 
 from __future__ import annotations
 
-import contextlib
-import json
+import _thread
 import math
 import os
 import resource
-import selectors
+import select
 import signal
-import subprocess
-import threading
 import time
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any, NamedTuple
 
 from .cgroups import CgroupUnavailable, RunCgroup, own_oom_kills
 from .contract import MAX_FILE_BYTES, utc_now
+from .records import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+# Nothing here imports subprocess, selectors, threading, contextlib or json: together they
+# are ~15 ms of every `coderun run` on these machines (docs/benchmarks.md). The child is
+# started with os.posix_spawn (thread-safe, unlike fork with a preexec_fn) and watched with
+# select.poll.
 
 READ_CHUNK = 65_536
 # After the main process exits, give pipes this long to reach EOF once the group is killed.
@@ -37,7 +42,7 @@ STATUS_FD_PLACEHOLDER = "{status_fd}"
 _cgroup_warning_shown = False
 
 
-class Limits(NamedTuple):
+class Limits(Record):
     wall_s: float
     cpu_ms: int
     memory_bytes: int
@@ -71,7 +76,7 @@ class Stream:
         return bytes(self.data).decode("utf-8", errors="replace")
 
 
-class Outcome(NamedTuple):
+class Outcome(Record):
     """What the kernel says happened to one process tree."""
 
     started_at: datetime
@@ -123,6 +128,7 @@ def sealed_input(data: bytes) -> int:
 # between fork and exec on a lock another thread held. It writes "0" (itself) into each
 # group's join file; see RunCgroup.join_files for why that is a v1 `tasks` file.
 JOIN_SCRIPT = (
+    'cd -- "$1" || exit 125; shift; '
     "echo 1000 > /proc/self/oom_score_adj 2>/dev/null || true; "
     'while [ "$1" != "--" ]; do echo 0 > "$1" || exit 125; shift; done; shift; '
     'exec "$@"'
@@ -130,6 +136,7 @@ JOIN_SCRIPT = (
 
 
 def launch_prefix(
+    cwd: str,
     join_files: list[str],
     limits: Limits,
     uid: int | None,
@@ -140,7 +147,7 @@ def launch_prefix(
     # A backstop a second above the limit: the verdict comes from cgroup CPU accounting
     # (polled below), which counts every thread and child, not from SIGXCPU.
     cpu_s = max(1, math.ceil(limits.cpu_ms / 1000)) + 1
-    prefix = ["/bin/sh", "-c", JOIN_SCRIPT, "coderun-exec", *join_files, "--"]
+    prefix = ["/bin/sh", "-c", JOIN_SCRIPT, "coderun-exec", cwd, *join_files, "--"]
     prefix += [
         "prlimit",
         f"--cpu={cpu_s}:{cpu_s + 1}",
@@ -182,6 +189,46 @@ def _make_cgroup(limits: Limits, use_cgroup: bool) -> RunCgroup | None:
         return None
 
 
+def spawn(
+    argv: list[str],
+    env: dict[str, str],
+    stdin_fd: int,
+    stdout_fd: int,
+    stderr_fd: int,
+    keep_fd: int,
+) -> int:
+    """Start argv in a new session with the given standard descriptors and, if `keep_fd` is
+    not -1, that one descriptor too; every other descriptor is closed in the child.
+
+    Our own descriptors are close-on-exec already (PEP 446); the close actions cover any the
+    process inherited or a library opened without O_CLOEXEC, which would otherwise cross
+    every namespace bubblewrap makes (bubblewrap closes nothing itself). glibc's dup2 of a
+    descriptor onto itself clears close-on-exec, which is how `keep_fd` stays open.
+    """
+    actions: list[tuple[int, ...]] = [
+        (os.POSIX_SPAWN_DUP2, stdin_fd, 0),
+        (os.POSIX_SPAWN_DUP2, stdout_fd, 1),
+        (os.POSIX_SPAWN_DUP2, stderr_fd, 2),
+    ]
+    if keep_fd >= 0:
+        actions.append((os.POSIX_SPAWN_DUP2, keep_fd, keep_fd))
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd != keep_fd:
+            actions.append((os.POSIX_SPAWN_CLOSE, fd))
+    return os.posix_spawn(
+        argv[0],
+        argv,
+        env,
+        file_actions=actions,
+        setsid=True,
+        # Python ignores SIGPIPE and SIGXFSZ for itself; a program gets the default actions,
+        # as subprocess's restore_signals gives, and no blocked signals.
+        setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
+        setsigmask=(),
+    )
+
+
 def run_limited(
     argv: Sequence[str],
     *,
@@ -205,46 +252,41 @@ def run_limited(
     cgroup = _make_cgroup(limits, use_cgroup)
     # Without a group of our own (inside a pod), watch the container's group instead.
     oom_before = own_oom_kills() if cgroup is None else None
-    status_r, status_w = os.pipe() if status_fd_arg else (-1, -1)
     stdout = Stream(limits.output_cap)
     stderr = Stream(limits.output_cap)
     status = Stream(4096)
     timed_out = False
+    opened: list[int] = []  # every descriptor of ours still open; closed in `finally`
+    pid = -1
     try:
+        out_r, out_w = os.pipe()
+        opened += (out_r, out_w)
+        err_r, err_w = os.pipe()
+        opened += (err_r, err_w)
+        status_r, status_w = os.pipe() if status_fd_arg else (-1, -1)
+        if status_fd_arg:
+            opened += (status_r, status_w)
+        prefix = launch_prefix(
+            cwd, cgroup.join_files() if cgroup else [], limits, uid, gid, nproc_by_rlimit
+        )
+        command = prefix + [a.replace(STATUS_FD_PLACEHOLDER, str(status_w)) for a in argv]
         started = utc_now()
         t0 = time.monotonic()
-        pass_fds: tuple[int, ...] = ()
-        if status_fd_arg:
-            pass_fds = (status_w,)
-        prefix = launch_prefix(
-            cgroup.join_files() if cgroup else [], limits, uid, gid, nproc_by_rlimit
-        )
         with _launch_lock:  # so _sweep_orphans never mistakes this child for an orphan
-            proc = subprocess.Popen(
-                prefix + [a.replace(STATUS_FD_PLACEHOLDER, str(status_w)) for a in argv],
-                cwd=cwd,
-                env=env,
-                stdin=stdin_fd,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                pass_fds=pass_fds,
-                close_fds=True,
-                start_new_session=True,
-            )
-            _launched.add(proc.pid)
-        if status_fd_arg:
-            os.close(status_w)
-            status_w = -1
-        assert proc.stdout is not None and proc.stderr is not None
-        pidfd = os.pidfd_open(proc.pid)
-        selector = selectors.DefaultSelector()
-        streams: dict[int, Stream] = {proc.stdout.fileno(): stdout, proc.stderr.fileno(): stderr}
+            pid = spawn(command, env, stdin_fd, out_w, err_w, status_w)
+            _launched.add(pid)
+        for fd in (out_w, err_w, status_w):
+            if fd >= 0:
+                os.close(fd)
+                opened.remove(fd)
+        pidfd = os.pidfd_open(pid)
+        opened.append(pidfd)
+        poller = select.poll()
+        streams: dict[int, Stream] = {out_r: stdout, err_r: stderr}
         if status_fd_arg:
             streams[status_r] = status
-        for fd in streams:
-            os.set_blocking(fd, False)
-            selector.register(fd, selectors.EVENT_READ)
-        selector.register(pidfd, selectors.EVENT_READ)
+        for fd in (*streams, pidfd):
+            poller.register(fd, select.POLLIN)
         deadline = t0 + limits.wall_s
         wait_status: int | None = None
         rusage: resource.struct_rusage | None = None
@@ -259,14 +301,13 @@ def run_limited(
                 if inner is not None:
                     # Killing the sandbox's PID-namespace init takes every process in it down,
                     # and lets bubblewrap reap it, so no zombie is handed to the host's init.
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(inner, signal.SIGKILL)
+                    _signal(inner, signal.SIGKILL)
                     deadline = now + KILL_GRACE_S
                 else:
-                    _kill_tree(proc.pid, cgroup)
+                    _kill_tree(pid, cgroup)
                     deadline = math.inf
             elif wait_status is None and timed_out and now >= deadline:
-                _kill_tree(proc.pid, cgroup)
+                _kill_tree(pid, cgroup)
                 deadline = math.inf
             if wait_status is not None and now >= drain_until:
                 break
@@ -274,38 +315,31 @@ def run_limited(
             if wait_status is None and cgroup is not None and not timed_out:
                 # Poll CPU only once the program could be near its limit.
                 wake_at = min(wake_at, max(now + CPU_POLL_S, t0 + limits.cpu_ms / 2000))
-            timeout = None if wake_at == math.inf else max(0.0, wake_at - now)
-            for key, _ in selector.select(timeout=timeout):
-                fd = int(key.fd)
+            timeout_ms = None if wake_at == math.inf else max(0, math.ceil((wake_at - now) * 1000))
+            for fd, _ in poller.poll(timeout_ms):
                 if fd == pidfd:
-                    _, wait_status, rusage = os.wait4(proc.pid, 0)
-                    proc.returncode = os.waitstatus_to_exitcode(wait_status)
+                    _, wait_status, rusage = os.wait4(pid, 0)
                     finished = utc_now()
                     wall_ms = round((time.monotonic() - t0) * 1000)
-                    selector.unregister(pidfd)
+                    poller.unregister(pidfd)
                     # Anything the program left running (daemons, grandchildren) dies now,
                     # so the pipes reach EOF.
-                    _kill_tree(proc.pid, cgroup)
+                    _kill_tree(pid, cgroup)
                     drain_until = time.monotonic() + DRAIN_GRACE_S
                     continue
-                try:
-                    chunk = os.read(fd, READ_CHUNK)
-                except BlockingIOError:
-                    continue
+                # Read until the pipe is empty or closed: POLLHUP alone (writer gone) also
+                # means whatever is left must be read before EOF.
+                chunk = os.read(fd, READ_CHUNK)
                 if chunk:
                     streams[fd].feed(chunk)
                 else:
-                    selector.unregister(fd)
+                    poller.unregister(fd)
                     del streams[fd]
-        selector.close()
-        os.close(pidfd)
         with _launch_lock:
-            _launched.discard(proc.pid)
+            _launched.discard(pid)
         if status_fd_arg:
             _reap_orphan(_sandbox_init_pid(status))
             _sweep_orphans()
-        for pipe in (proc.stdout, proc.stderr):
-            pipe.close()
         assert wait_status is not None and rusage is not None
         cpu_ms = round((rusage.ru_utime + rusage.ru_stime) * 1000)
         peak_kb: int | None = rusage.ru_maxrss
@@ -336,10 +370,20 @@ def run_limited(
             bubblewrapped=status_fd_arg,
         )
     finally:
-        for fd in (status_r, status_w):
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+        for fd in opened:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if pid > 0 and pid in _launched:
+            # We are leaving on an exception with the child possibly alive: kill and reap it.
+            _kill_tree(pid, cgroup)
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+            with _launch_lock:
+                _launched.discard(pid)
         if cgroup is not None:
             cgroup.destroy()
 
@@ -351,9 +395,18 @@ def _over_cpu(cgroup: RunCgroup | None, limits: Limits, elapsed_s: float) -> boo
     return used is not None and used > limits.cpu_ms
 
 
+def _signal(pid: int, number: int) -> None:
+    try:
+        os.kill(pid, number)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def _kill_tree(pid: int, cgroup: RunCgroup | None) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
+    try:
         os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
     if cgroup is not None:
         cgroup.kill_all()
 
@@ -367,7 +420,8 @@ def become_subreaper() -> None:
 
     bubblewrap's outer process can exit before reaping the sandbox's init; on hosts whose
     PID 1 does not reap, that would leave a zombie per run. We reap it by pid (never with
-    waitpid(-1), which could steal another thread's child).
+    waitpid(-1), which could steal another thread's child). The PID 1 of these machines'
+    sandbox does not reap, so even a one-shot `coderun run` needs this (ctypes is ~4 ms).
     """
     global _subreaper_set
     if not _subreaper_set:
@@ -377,7 +431,7 @@ def become_subreaper() -> None:
         _subreaper_set = True
 
 
-_launch_lock = threading.Lock()
+_launch_lock = _thread.allocate_lock()
 _launched: set[int] = set()
 
 
@@ -389,10 +443,16 @@ def _sweep_orphans() -> None:
     ourselves are reaped, each by pid, so no other thread's child is ever taken.
     """
     children: set[int] = set()
-    with contextlib.suppress(OSError):
-        for task in os.scandir("/proc/self/task"):
-            with contextlib.suppress(OSError), open(f"{task.path}/children") as handle:
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        tasks = []
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/children") as handle:
                 children.update(int(p) for p in handle.read().split())
+        except OSError:
+            continue
     with _launch_lock:
         candidates = children - _launched
     for pid in candidates:
@@ -404,8 +464,10 @@ def _sweep_orphans() -> None:
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         state = stat[stat.rindex(")") + 2 :].split()[0]
         if state == "Z" and comm == "bwrap":
-            with contextlib.suppress(ChildProcessError):
+            try:
                 os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
 
 
 def _reap_orphan(pid: int | None) -> None:
@@ -422,22 +484,35 @@ def _reap_orphan(pid: int | None) -> None:
         time.sleep(0.002)
 
 
-def _status_items(status: Stream) -> list[dict[str, Any]]:
-    """bubblewrap writes one JSON object per line: child-pid when the sandbox is up, then
-    exit-code. The program cannot write to this pipe: it is not among its descriptors."""
+def _status_items(status: Stream) -> list[dict[str, int]]:
+    """bubblewrap writes one flat JSON object per line: `{ "child-pid": 12 }` when the sandbox
+    is up (with namespace ids), then `{ "exit-code": 0 }`. Only integer members matter, so this
+    reads them without the json module. The program cannot write to this pipe: it is not
+    among its descriptors."""
     items = []
     for line in status.text().replace("}{", "}\n{").splitlines():
-        with contextlib.suppress(ValueError):
-            items.append(json.loads(line))
+        line = line.strip()
+        if not (line.startswith("{") and line.endswith("}")):
+            continue
+        item: dict[str, int] = {}
+        for member in line[1:-1].split(","):
+            key, _, value = member.partition(":")
+            key = key.strip()
+            if len(key) >= 2 and key[0] == key[-1] == '"':
+                try:
+                    item[key[1:-1]] = int(value)
+                except ValueError:
+                    continue
+        items.append(item)
     return items
 
 
 def _sandbox_init_pid(status: Stream) -> int | None:
-    pids = [int(item["child-pid"]) for item in _status_items(status) if "child-pid" in item]
+    pids = [item["child-pid"] for item in _status_items(status) if "child-pid" in item]
     return pids[0] if pids else None
 
 
 def _parse_status(status: Stream) -> tuple[bool, int | None]:
     items = _status_items(status)
-    codes = [int(item["exit-code"]) for item in items if "exit-code" in item]
+    codes = [item["exit-code"] for item in items if "exit-code" in item]
     return any("child-pid" in item for item in items), codes[-1] if codes else None

@@ -8,7 +8,6 @@ functions as its entrypoint (`python3 -m coderun_sandbox`), compile and run as t
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
 
 from .classify import classify_compile, classify_run
 from .contract import ErrorType, RunRequest, RunResult, Status, utc_now
@@ -21,6 +20,7 @@ from .isolation import (
 )
 from .languages import Language, languages
 from .process import Limits, Outcome, run_limited, sealed_input
+from .records import Record
 from .workdirs import private_workdir
 
 MB = 1024 * 1024
@@ -52,7 +52,7 @@ def missing_tool(argv: list[str]) -> RunResult | None:
     )
 
 
-class Phase(NamedTuple):
+class Phase(Record):
     argv: list[str]
     limits: Limits
 

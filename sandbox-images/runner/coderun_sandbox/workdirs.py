@@ -8,10 +8,8 @@ so that the first run of a later process removes those a crashed supervisor left
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-from collections.abc import Iterator
 
 from .owners import owner_alive, owner_token
 
@@ -85,8 +83,10 @@ def _unlink_files(fd: int) -> list[str]:
             if entry.is_dir(follow_symlinks=False):
                 subdirs.append(entry.name)
             else:
-                with contextlib.suppress(FileNotFoundError):
+                try:
                     os.unlink(entry.name, dir_fd=fd)
+                except FileNotFoundError:
+                    pass
     return subdirs
 
 
@@ -97,44 +97,57 @@ def sweep_dead_owners(base: str, owner_uids: tuple[int, ...]) -> int:
     work dirs to, whose supervisor is gone.
     """
     removed = 0
-    with contextlib.suppress(OSError), os.scandir(base) as entries:
-        for entry in entries:
-            if not entry.name.startswith(PREFIX):
-                continue
-            pid, _, rest = entry.name.removeprefix(PREFIX).partition("-")
-            ticks = rest.partition("-")[0]
-            if owner_alive(f"{pid}-{ticks}") or not pid.isdigit():
-                continue
-            with contextlib.suppress(OSError):
-                info = entry.stat(follow_symlinks=False)
-                if stat.S_ISDIR(info.st_mode) and info.st_uid in owner_uids:
-                    remove_tree(entry.path)
-                    removed += 1
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(PREFIX):
+            continue
+        pid, _, rest = entry.name.removeprefix(PREFIX).partition("-")
+        ticks = rest.partition("-")[0]
+        if owner_alive(f"{pid}-{ticks}") or not pid.isdigit():
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode) and info.st_uid in owner_uids:
+                remove_tree(entry.path)
+                removed += 1
+        except OSError:
+            continue
     return removed
 
 
 _swept = False
 
 
-@contextlib.contextmanager
-def private_workdir(owner_uid: int | None) -> Iterator[str]:
-    """A fresh directory only this run can see; removed afterwards without following links.
+class private_workdir:  # lower case: used like the function it replaced
+    """`with private_workdir(uid) as path`: a fresh directory only this run can see, removed
+    afterwards without following links. A class, not @contextlib.contextmanager, because
+    contextlib is not otherwise on `coderun run`'s import path.
 
     `owner_uid` is the uid the directory is handed to once the source is in it (see
     runner.write_source): the sweep recognises work dirs by it.
     """
-    global _swept
-    base = workdir_base()
-    if not _swept:
-        _swept = True
-        sweep_dead_owners(base, (os.geteuid(),) + ((owner_uid,) if owner_uid is not None else ()))
-    path = make_private_dir(base)
-    try:
-        yield path
-    finally:
+
+    def __init__(self, owner_uid: int | None) -> None:
+        self.owner_uid = owner_uid
+        self.path = ""
+
+    def __enter__(self) -> str:
+        global _swept
+        base = workdir_base()
+        if not _swept:
+            _swept = True
+            uids = (os.geteuid(),) + ((self.owner_uid,) if self.owner_uid is not None else ())
+            sweep_dead_owners(base, uids)
+        self.path = make_private_dir(base)
+        return self.path
+
+    def __exit__(self, *exc_info: object) -> None:
         try:
-            remove_tree(path)
+            remove_tree(self.path)
         except OSError as error:  # the run's result still stands; say what is left behind
             import warnings
 
-            warnings.warn(f"could not remove work dir {path}: {error}", RuntimeWarning, 2)
+            warnings.warn(f"could not remove work dir {self.path}: {error}", RuntimeWarning, 2)
