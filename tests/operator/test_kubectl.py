@@ -9,7 +9,14 @@ import uuid
 import pytest
 
 from tests.fixtures.cluster import K8sCluster
-from tests.operator.harness import OperatorProcess, apply_json, create_json, wait_coderun_final
+from tests.operator.harness import (
+    OperatorProcess,
+    apply_json,
+    create_json,
+    get_coderun,
+    wait_coderun_final,
+    wait_until,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -52,8 +59,15 @@ def test_kubectl_coderun_runs_and_is_auditable(
     # Defaults from the schema.
     assert body["spec"]["timeLimitMs"] == 3000 and body["spec"]["memoryLimitMb"] == 256
 
-    # Labels the operator set, so that `kubectl get crun -l ...` filters.
-    labels = body["metadata"]["labels"]
+    # Labels the operator set, so that `kubectl get crun -l ...` filters. The verdict label
+    # is a metadata write right after the final status write (a separate subresource), so
+    # it can trail the status by a moment: wait for it rather than read it once.
+    def labelled() -> dict[str, str] | None:
+        found = get_coderun(k8s_cluster, op_namespace, name) or {}
+        labels: dict[str, str] = (found.get("metadata") or {}).get("labels") or {}
+        return labels if "coderun.dev/verdict" in labels else None
+
+    labels = wait_until(labelled, "verdict label", rounds=200, pause=0.05)
     assert labels["coderun.dev/verdict"] == "Success"
     assert labels["coderun.dev/language"] == "python"
     listed = k8s_cluster.kubectl(
