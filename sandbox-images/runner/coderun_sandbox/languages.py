@@ -117,7 +117,7 @@ def parse_table(path: str, write_cache: bool | None = None) -> dict[str, Any]:
 
 
 def _write_cache(cached: str, source: bytes, tables: dict[str, Any]) -> None:
-    temporary = f"{cached}.{os.getpid()}.tmp"
+    temporary = f"{cached}.{os.urandom(6).hex()}.tmp"  # unique per writer, thread or process
     try:
         data = marshal.dumps((source, tables))  # ValueError for values marshal lacks (dates)
         os.makedirs(os.path.dirname(cached), exist_ok=True)
