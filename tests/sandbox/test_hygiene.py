@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -94,3 +95,29 @@ def test_a_crashed_supervisor_leaves_no_sandbox_running(run: RunFn, tmp_path: Pa
     assert not any(path.exists() for path in workdirs)
     assert run("python", "print('next')")["stdout"] == "next\n"
     assert leftovers() == {"cgroups": [], "processes": [], "mounts": [], "workdirs": []}
+
+
+CLOSED_STDIO = """
+import os
+os.close(0)
+os.close(1)  # the runner's own pipes now get these numbers from the kernel
+from coderun_sandbox.contract import RunRequest
+from coderun_sandbox.runner import execute
+program = "import sys\\nprint(sys.stdin.read().upper())\\nprint('to stderr', file=sys.stderr)"
+result = execute(RunRequest("python", program, "abc"))
+os.write(2, result.to_json().encode())
+"""
+
+
+def test_a_supervisor_without_stdin_or_stdout_still_wires_the_program_up() -> None:
+    """A daemon started with descriptors 0-2 closed: the runner's pipes and stdin memfd then
+    get those numbers, and must still reach the program as its stdin, stdout and stderr."""
+    done = subprocess.run(
+        [sys.executable, "-c", CLOSED_STDIO], capture_output=True, timeout=120, env=os.environ
+    )
+    result = json.loads(done.stderr)
+    assert (result["status"], result["stdout"], result["stderr"]) == (
+        "success",
+        "ABC\n",
+        "to stderr\n",
+    ), result

@@ -8,6 +8,7 @@ child's exit, CPU time and memory come from the kernel (wait4, cgroup counters).
 from __future__ import annotations
 
 import _thread
+import fcntl
 import math
 import os
 import resource
@@ -37,6 +38,8 @@ CPU_POLL_S = 0.05
 # How long bubblewrap gets to notice its sandbox died before everything is killed directly.
 KILL_GRACE_S = 1.0
 MAX_OPEN_FILES = 256
+# Descriptor numbers closed in a new child beyond the highest open in the parent (spawn).
+CLOSE_MARGIN = 64
 STATUS_FD_PLACEHOLDER = "{status_fd}"
 
 _cgroup_warning_shown = False
@@ -106,6 +109,23 @@ class Outcome(Record):
         return self.returncode if self.returncode is not None else 0
 
 
+def above_stdio(fd: int) -> int:
+    """`fd` itself, or a close-on-exec copy above 2 in its place: a process started with
+    stdin, stdout or stderr closed gets those numbers back from the kernel, and a child's
+    standard descriptors are dup2'd onto exactly them."""
+    if fd > 2:
+        return fd
+    try:
+        return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    finally:
+        os.close(fd)
+
+
+def pipe() -> tuple[int, int]:
+    read_end, write_end = os.pipe()
+    return above_stdio(read_end), above_stdio(write_end)
+
+
 def sealed_input(data: bytes) -> int:
     """A read-only descriptor holding `data`, for the child's stdin.
 
@@ -119,7 +139,7 @@ def sealed_input(data: bytes) -> int:
         reader = os.open(f"/proc/self/fd/{memfd}", os.O_RDONLY | os.O_CLOEXEC)
     finally:
         os.close(memfd)
-    return reader
+    return above_stdio(reader)
 
 
 # Joins the cgroups named before "--", makes itself the OOM killer's first choice, then
@@ -198,12 +218,16 @@ def spawn(
     keep_fd: int,
 ) -> int:
     """Start argv in a new session with the given standard descriptors and, if `keep_fd` is
-    not -1, that one descriptor too; every other descriptor is closed in the child.
+    not -1, that one descriptor too; every other descriptor is closed in the child. All the
+    descriptors given must be above 2 (see `pipe`), so the dup2s onto 0-2 clobber none.
 
     Our own descriptors are close-on-exec already (PEP 446); the close actions cover any the
     process inherited or a library opened without O_CLOEXEC, which would otherwise cross
-    every namespace bubblewrap makes (bubblewrap closes nothing itself). glibc's dup2 of a
-    descriptor onto itself clears close-on-exec, which is how `keep_fd` stays open.
+    every namespace bubblewrap makes (bubblewrap closes nothing itself). They close every
+    number from 3 to CLOSE_MARGIN past the highest one open now, not just those listed: a
+    descriptor another thread opens meanwhile takes the lowest free number, so it is among
+    them too (closing a number that is not open is harmless). glibc's dup2 of a descriptor
+    onto itself clears close-on-exec, which is how `keep_fd` stays open.
     """
     actions: list[tuple[int, ...]] = [
         (os.POSIX_SPAWN_DUP2, stdin_fd, 0),
@@ -212,10 +236,10 @@ def spawn(
     ]
     if keep_fd >= 0:
         actions.append((os.POSIX_SPAWN_DUP2, keep_fd, keep_fd))
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd > 2 and fd != keep_fd:
-            actions.append((os.POSIX_SPAWN_CLOSE, fd))
+    highest = max(int(name) for name in os.listdir("/proc/self/fd"))
+    # glibc refuses a close action at or above the descriptor limit.
+    ceiling = min(highest + CLOSE_MARGIN, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in range(3, ceiling) if fd != keep_fd]
     return os.posix_spawn(
         argv[0],
         argv,
@@ -259,11 +283,11 @@ def run_limited(
     opened: list[int] = []  # every descriptor of ours still open; closed in `finally`
     pid = -1
     try:
-        out_r, out_w = os.pipe()
+        out_r, out_w = pipe()
         opened += (out_r, out_w)
-        err_r, err_w = os.pipe()
+        err_r, err_w = pipe()
         opened += (err_r, err_w)
-        status_r, status_w = os.pipe() if status_fd_arg else (-1, -1)
+        status_r, status_w = pipe() if status_fd_arg else (-1, -1)
         if status_fd_arg:
             opened += (status_r, status_w)
         prefix = launch_prefix(
