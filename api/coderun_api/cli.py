@@ -12,7 +12,6 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Sequence
 
 # subcommand -> (module with add_arguments(parser) and main(args) -> int, help)
@@ -25,52 +24,18 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def terminal_width() -> int:
-    """What shutil.get_terminal_size() reports, without importing shutil."""
-    try:
-        return int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        pass
-    try:
-        return os.get_terminal_size(sys.stdout.fileno()).columns
-    except (AttributeError, ValueError, OSError):  # not a terminal, or no usable stdout
-        return 80
-
-
-def help_formatter() -> type[argparse.HelpFormatter]:
-    """argparse's formatter, given its width: the stock one imports shutil to find it, which
-    is ~2 ms of every command (argparse makes a formatter for each add_argument)."""
-    import argparse
-
-    class HelpFormatter(argparse.HelpFormatter):
-        def __init__(
-            self,
-            prog: str,
-            indent_increment: int = 2,
-            max_help_position: int = 24,
-            width: int | None = None,
-        ) -> None:
-            width = width or terminal_width() - 2
-            super().__init__(prog, indent_increment, max_help_position, width)
-
-    return HelpFormatter
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    import argparse
+    import argparse  # here, not at the top: a plain `coderun run` never needs it
     import importlib
 
-    formatter = help_formatter()
-    parser = argparse.ArgumentParser(
-        prog="coderun", description="Sandboxed code execution.", formatter_class=formatter
-    )
+    parser = argparse.ArgumentParser(prog="coderun", description="Sandboxed code execution.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     args_list = list(sys.argv[1:] if argv is None else argv)
     chosen = next((a for a in args_list if not a.startswith("-")), None)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         if chosen in SUBCOMMANDS and name != chosen:
             continue  # only `coderun --help` lists them all; skipping saves `run` start-up time
-        sub_parser = sub.add_parser(name, help=help_text, formatter_class=formatter)
+        sub_parser = sub.add_parser(name, help=help_text)
         if name == chosen:
             module = importlib.import_module(module_name)
             module.add_arguments(sub_parser)
