@@ -1,6 +1,6 @@
 """Start one sandboxed process under limits and watch it to the end.
 
-This is the only place that forks. The parent never reads a file the child could have
+This is the only place that starts processes. The parent never reads a file the child could have
 written: output arrives over pipes (capped), input leaves through a sealed memfd, and the
 child's exit, CPU time and memory come from the kernel (wait4, cgroup counters).
 """
@@ -142,11 +142,12 @@ def sealed_input(data: bytes) -> int:
     return above_stdio(reader)
 
 
-# Joins the cgroups named before "--", makes itself the OOM killer's first choice, then
-# execs the rest. A shell and exec chain instead of subprocess's preexec_fn, which is unsafe
-# in a threaded process (the API runs the runner from a thread pool): a child could deadlock
-# between fork and exec on a lock another thread held. It writes "0" (itself) into each
-# group's join file; see RunCgroup.join_files for why that is a v1 `tasks` file.
+# Enters the work dir, joins the cgroups named before "--", makes itself the OOM killer's
+# first choice, then execs the rest. A shell and exec chain instead of code run between fork
+# and exec: posix_spawn has no such hook, and one (subprocess's preexec_fn) is unsafe in a
+# threaded process (the API runs the runner from a thread pool): a child could deadlock on
+# a lock another thread held. It writes "0" (itself) into each group's join file; see
+# RunCgroup.join_files for why that is a v1 `tasks` file.
 JOIN_SCRIPT = (
     'cd -- "$1" || exit 125; shift; '
     "echo 1000 > /proc/self/oom_score_adj 2>/dev/null || true; "
