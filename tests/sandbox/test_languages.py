@@ -97,27 +97,40 @@ def test_table_cache_is_used_only_for_the_bytes_it_was_made_from(tmp_path: Path)
     table = tmp_path / "languages.toml"
     table.write_text(C_ENTRY)
     cache = Path(cache_path(str(table)))
-    assert parse_table(str(table), write_cache=True)["c"]["source"] == "main.c"
+    assert parse_table(str(table), cache=True, write_cache=True)["c"]["source"] == "main.c"
     assert cache.exists()
     # The cache, not the file, answers while the bytes match: plant a marker in it to see.
     stored_source, tables = marshal.loads(cache.read_bytes())
     tables["c"]["display"] = "from the cache"
     cache.write_bytes(marshal.dumps((stored_source, tables)))
-    assert parse_table(str(table))["c"]["display"] == "from the cache"
+    assert parse_table(str(table), cache=True)["c"]["display"] == "from the cache"
     # An edit of the same size and mtime granularity is still seen: the key is the content.
     table.write_text(C_ENTRY.replace("C11 (gcc)", "C11 (GCC)"))
-    assert parse_table(str(table), write_cache=False)["c"]["display"] == "C11 (GCC)"
+    assert parse_table(str(table), cache=True, write_cache=False)["c"]["display"] == "C11 (GCC)"
     cache.write_bytes(b"\x00garbage")
-    assert parse_table(str(table), write_cache=False)["c"]["display"] == "C11 (GCC)"
+    assert parse_table(str(table), cache=True, write_cache=False)["c"]["display"] == "C11 (GCC)"
     cache.unlink()
     cache.parent.rmdir()
     cache.parent.write_text("a file where the cache directory would go")  # unwritable, as root
-    assert parse_table(str(table), write_cache=True)["c"]["source"] == "main.c"
+    assert parse_table(str(table), cache=True, write_cache=True)["c"]["source"] == "main.c"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["__pycache__", "languages.toml"]
 
 
 def test_cached_builtin_table_equals_a_fresh_parse() -> None:
     with open(BUILTIN_TABLE, "rb") as handle:
         fresh = tomllib.load(handle)
-    assert parse_table(BUILTIN_TABLE, write_cache=True) == fresh
-    assert parse_table(BUILTIN_TABLE) == fresh
+    assert parse_table(BUILTIN_TABLE, cache=True, write_cache=True) == fresh
+    assert parse_table(BUILTIN_TABLE, cache=True) == fresh
+
+
+def test_a_cache_planted_beside_a_configured_table_is_ignored(tmp_path: Path) -> None:
+    """CODERUN_LANGUAGES_FILE may live where others can write a __pycache__ beside it; a
+    cache made for its exact bytes but naming another command must change nothing."""
+    table = tmp_path / "languages.toml"
+    table.write_text(C_ENTRY)
+    forged = tomllib.loads(C_ENTRY)
+    forged["c"]["run"] = ["/bin/sh", "-c", "echo forged"]
+    cache = Path(cache_path(str(table)))
+    cache.parent.mkdir()
+    cache.write_bytes(marshal.dumps((table.read_bytes(), forged)))
+    assert load_table(str(table))["c"].run == ("./main",)

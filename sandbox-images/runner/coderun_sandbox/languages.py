@@ -90,8 +90,9 @@ def cache_path(path: str) -> str:
     return os.path.join(directory, "__pycache__", f"{name}.{CACHE_FORMAT}.marshal")
 
 
-def parse_table(path: str, write_cache: bool | None = None) -> dict[str, Any]:
-    """The TOML file's tables, from its marshal cache when that was made from these bytes.
+def parse_table(path: str, cache: bool, write_cache: bool | None = None) -> dict[str, Any]:
+    """The TOML file's tables; with `cache`, from its marshal cache when that was made from
+    these bytes.
 
     Parsing needs tomllib, whose import (with re) is ~25 ms of a `coderun run`; the cache is
     loaded in well under 1 ms. It holds the source bytes it was made from and is used only
@@ -100,6 +101,10 @@ def parse_table(path: str, write_cache: bool | None = None) -> dict[str, Any]:
     """
     with open(path, "rb") as handle:
         source = handle.read()
+    if not cache:
+        import tomllib
+
+        return tomllib.loads(source.decode("utf-8"))
     cached = cache_path(path)
     try:
         with open(cached, "rb") as handle:
@@ -132,9 +137,16 @@ def _write_cache(cached: str, source: bytes, tables: dict[str, Any]) -> None:
 
 
 def load_table(*paths: str) -> dict[str, Language]:
+    """The tables of `paths`, later ones over earlier ones.
+
+    Only the built-in table is cached: its __pycache__ is our package's, as trusted as our
+    code. A CODERUN_LANGUAGES_FILE may sit where others can create a __pycache__ beside it
+    (/tmp, a shared directory), and a planted cache could name, for the file's own bytes,
+    other commands or images; so that file is parsed every time.
+    """
     table: dict[str, Language] = {}
     for path in paths:
-        for key, entry in parse_table(path).items():
+        for key, entry in parse_table(path, cache=path == BUILTIN_TABLE).items():
             table[key] = _language(key, entry)
     return table
 
@@ -158,4 +170,4 @@ def supported() -> list[str]:
 if __name__ == "__main__":
     # `python -m coderun_sandbox.languages`: write the built-in table's cache (make bytecode,
     # image builds), even where PYTHONDONTWRITEBYTECODE is set.
-    parse_table(BUILTIN_TABLE, write_cache=True)
+    parse_table(BUILTIN_TABLE, cache=True, write_cache=True)
