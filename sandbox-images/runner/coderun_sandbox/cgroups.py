@@ -81,7 +81,8 @@ def _write(path: str, value: str) -> None:
 
 
 def _write_if_supported(path: str, value: str) -> None:
-    """For settings only some kernels or configurations offer (swap accounting, cpu.max)."""
+    """A write whose failure changes nothing we rely on: settings only some kernels offer
+    (swap accounting, cpu.max, delegation), or cgroup.kill, which kill_all backs up."""
     try:
         _write(path, value)
     except OSError:

@@ -101,24 +101,28 @@ def parse_table(path: str, cache: bool, write_cache: bool | None = None) -> dict
     """
     with open(path, "rb") as handle:
         source = handle.read()
-    if not cache:
-        import tomllib
-
-        return tomllib.loads(source.decode("utf-8"))
-    cached = cache_path(path)
-    try:
-        with open(cached, "rb") as handle:
-            stored = marshal.load(handle)
-        if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == source:
-            return dict(stored[1])
-    except (OSError, EOFError, ValueError, TypeError):
-        pass
+    if cache:
+        tables = _read_cache(cache_path(path), source)
+        if tables is not None:
+            return tables
     import tomllib
 
     tables = tomllib.loads(source.decode("utf-8"))
-    if write_cache if write_cache is not None else not sys.dont_write_bytecode:
-        _write_cache(cached, source, tables)
+    if cache and (write_cache if write_cache is not None else not sys.dont_write_bytecode):
+        _write_cache(cache_path(path), source, tables)
     return tables
+
+
+def _read_cache(cached: str, source: bytes) -> dict[str, Any] | None:
+    """The tables the cache holds, if it was made from exactly `source`."""
+    try:
+        with open(cached, "rb") as handle:
+            stored = marshal.load(handle)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == source:
+        return dict(stored[1])
+    return None
 
 
 def _write_cache(cached: str, source: bytes, tables: dict[str, Any]) -> None:

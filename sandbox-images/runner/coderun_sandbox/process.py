@@ -352,8 +352,8 @@ def run_limited(
                     _kill_tree(pid, cgroup)
                     drain_until = time.monotonic() + DRAIN_GRACE_S
                     continue
-                # Read until the pipe is empty or closed: POLLHUP alone (writer gone) also
-                # means whatever is left must be read before EOF.
+                # One read per wake-up, so it never blocks. POLLHUP (every writer gone) wakes
+                # us too: the read then returns what is left, and b"" once it is drained.
                 chunk = os.read(fd, READ_CHUNK)
                 if chunk:
                     streams[fd].feed(chunk)
