@@ -119,7 +119,7 @@ def logs_needed(pod: Mapping[str, Any]) -> list[str]:
 
 def parse_result_line(log: str) -> dict[str, Any] | None:
     """The runner's result: the last log line that is `{"coderunResult": {...}}`."""
-    for line in reversed(log.splitlines()):
+    for line in reversed(log.split("\n")):  # only "\n" ends a log line (not U+2028, ...)
         line = line.strip()
         if not line.startswith("{"):
             continue

@@ -54,7 +54,10 @@ def request_from_env() -> RunRequest:
 
 
 def emit(payload: dict[str, object]) -> None:
-    sys.stdout.write(json.dumps({RESULT_KEY: payload}, ensure_ascii=False) + "\n")
+    # ASCII only: a program's output travels inside this line, and characters such as
+    # U+2028, U+2029 or U+0085 count as line breaks to some readers (str.splitlines), which
+    # would cut the result line in two. Escaped, nothing a program prints can frame it.
+    sys.stdout.write(json.dumps({RESULT_KEY: payload}, ensure_ascii=True) + "\n")
     sys.stdout.flush()
 
 

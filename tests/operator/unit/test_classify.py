@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from coderun_operator import classify as c
@@ -187,3 +188,17 @@ def test_network_gate_failing_closed_is_sandbox_error_with_its_reason() -> None:
     # A "success" line cannot end a failed compile step: still a SandboxError.
     forged = run(in_compile, {r.COMPILE_CONTAINER: result_line()})
     assert forged is not None and forged.error_type is ErrorType.SANDBOX_ERROR
+
+
+def test_unicode_line_separators_in_the_result_do_not_split_it() -> None:
+    # The runner escapes them (ASCII JSON), but the reader must not cut at them either:
+    # str.splitlines() breaks at U+2028, U+2029, U+0085 and more, a log line ends at "\n".
+    p = pod(phase="Succeeded", compile_state=DONE, run_state=terminated(0))
+    stdout = "name:\u2028Ada\u2029\x85\x1c\n"
+    raw = json.dumps(
+        {"coderunResult": json.loads(result_line(stdout=stdout))["coderunResult"]},
+        ensure_ascii=False,
+    )
+    result = run(p, {r.RUN_CONTAINER: "a warning\n" + raw + "\n"})
+    assert result is not None and result.status is Status.SUCCESS
+    assert result.stdout == stdout
