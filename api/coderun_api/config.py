@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     submit_rate_limit: str = "60/minute"
     auth_rate_limit: str = "10/minute"
     trust_proxy_headers: bool = False
+    # How many proxies in front of the API append to X-Forwarded-For (an ingress: 1; a
+    # load balancer in front of the ingress: 2). Used only with trust_proxy_headers.
+    trusted_proxy_hops: int = Field(default=1, ge=1, le=10)
+    # Failed sign-ins per (email, client address): each window adds a longer wait instead of
+    # a lockout, so nobody can lock another person out, from any address.
+    signin_failure_limit: str = "5/minute;20/hour;100/day"
 
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     max_wait_seconds: float = Field(default=30.0, ge=0, le=30)

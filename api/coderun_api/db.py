@@ -41,7 +41,17 @@ def make_engine(settings: Settings) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # pool_pre_ping: a connection that died with its server is replaced, not handed out, so
+    # the API recovers by itself when the database returns. connect_timeout: an unreachable
+    # server fails a request in seconds (a 503), not after the kernel's TCP retries.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=10,
+        connect_args={"connect_timeout": 5},
+    )
 
 
 def alembic_config(url: str) -> Config:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
@@ -160,20 +160,71 @@ SessionPrincipal = Annotated[Principal, Depends(require_session)]
 
 
 def client_address(request: Request, state: AppState) -> str:
-    if state.settings.trust_proxy_headers:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer's, or behind `trusted_proxy_hops` proxies that each
+    append the address they saw to X-Forwarded-For, the entry that many places from the
+    right. Entries further left were written by the client itself and prove nothing."""
+    peer = request.client.host if request.client else "unknown"
+    if not state.settings.trust_proxy_headers:
+        return peer
+    # Several X-Forwarded-For headers are one list, in order (RFC 9110 field lines).
+    entries = [
+        entry.strip()
+        for header in request.headers.getlist("x-forwarded-for")
+        for entry in header.split(",")
+    ]
+    hops = state.settings.trusted_proxy_hops
+    if len(entries) < hops or not entries[-hops]:
+        # Fewer entries than proxies: the request did not come through all of them.
+        return peer
+    return entries[-hops]
+
+
+def _limiter_down() -> ApiError:
+    return ApiError(
+        503, "rate limiting is unavailable (Redis); retry shortly", {"Retry-After": "5"}
+    )
 
 
 def _hit(state: AppState, item: RateLimitItem, *identifiers: str) -> Decision:
     try:
         return state.limits.hit(item, *identifiers)
     except LimiterUnavailable:
-        raise ApiError(
-            503, "rate limiting is unavailable (Redis); retry shortly", {"Retry-After": "5"}
-        ) from None
+        raise _limiter_down() from None
+
+
+class SigninAttempts:
+    """Failed sign-ins for one (email, client address) pair, with a growing wait.
+
+    Keyed on the pair, not the email alone, so guessing someone's password from one address
+    never slows their own sign-in from another: a backoff, never a lockout. The email is
+    hashed so the shared store holds no addresses of accounts.
+    """
+
+    def __init__(self, request: Request, state: AppState, email: str) -> None:
+        self._limits = state.limits
+        self._ids = ("signin-failures", sha256_hex(email), client_address(request, state))
+
+    def _guarded(self, call: Callable[..., Decision | None]) -> Decision | None:
+        try:
+            return call(self._limits.signin_failures, *self._ids)
+        except LimiterUnavailable:
+            raise _limiter_down() from None
+
+    def check(self) -> None:
+        decision = self._guarded(self._limits.check)
+        if decision is not None and not decision.allowed:
+            raise ApiError(
+                429,
+                "too many failed sign-ins for this email from this address: retry after "
+                f"{decision.retry_after_seconds} s",
+                {"Retry-After": str(decision.retry_after_seconds)},
+            )
+
+    def failed(self) -> None:
+        self._guarded(self._limits.count)
+
+    def succeeded(self) -> None:
+        self._guarded(self._limits.reset)
 
 
 def auth_rate_limit(request: Request, state: StateDep) -> None:
@@ -206,6 +257,9 @@ def parse_timestamp(name: str, value: str | None) -> datetime | None:
         return None
     try:
         return parse_iso_utc(value)
+    except OverflowError:
+        # A well-formed timestamp whose UTC equivalent falls outside years 1-9999.
+        raise ApiError(400, f"`{name}` must lie between years 1 and 9999 in UTC") from None
     except ValueError:
         raise ApiError(
             400, f"`{name}` must be an ISO-8601 timestamp such as 2026-01-05T15:26:30.796Z"

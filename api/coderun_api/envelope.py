@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 
 def envelope(data: Any, message: str, code: int = 200) -> dict[str, Any]:
@@ -112,6 +115,17 @@ async def http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     if message in ("Not Found", "Method Not Allowed"):
         message = _HTTP_MESSAGES.get(exc.status_code, message)
     return respond(None, message, exc.status_code, dict(exc.headers or {}))
+
+
+DATABASE_DOWN = "the database is unavailable; retry shortly (nothing was saved)"
+
+
+async def database_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """A lost or refused database connection is the service's state, not a bug: 503 with
+    Retry-After, like Redis being down. The pool pings before reuse, so requests succeed
+    again as soon as the database is back."""
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return respond(None, DATABASE_DOWN, 503, {"Retry-After": "5"})
 
 
 async def unhandled_error_handler(_request: Request, _exc: Exception) -> JSONResponse:

@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from coderun_api import db, metrics
@@ -19,6 +21,7 @@ from coderun_api.config import Settings, get_settings
 from coderun_api.envelope import (
     ApiError,
     api_error_handler,
+    database_error_handler,
     envelope,
     http_error_handler,
     unhandled_error_handler,
@@ -26,7 +29,12 @@ from coderun_api.envelope import (
 )
 from coderun_api.executors import make_executor
 from coderun_api.jobs import JobStore
-from coderun_api.middleware import ApiHeadersMiddleware, BodyLimitMiddleware, MetricsMiddleware
+from coderun_api.middleware import (
+    ApiHeadersMiddleware,
+    BodyLimitMiddleware,
+    DocsHeadersMiddleware,
+    MetricsMiddleware,
+)
 from coderun_api.notify import JobNotifier
 from coderun_api.ratelimit import RateLimits
 from coderun_api.routes import account, auth, jobs, meta, ops, runner
@@ -142,12 +150,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    for database_error in (OperationalError, InterfaceError, SQLAlchemyTimeoutError):
+        app.add_exception_handler(database_error, database_error_handler)
     app.add_exception_handler(Exception, unhandled_error_handler)
     for module in (runner, auth, account, jobs, meta, ops):
         app.include_router(module.router)
     mount_web(app, settings.effective_static_dir)
     app.openapi = _envelope_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(ApiHeadersMiddleware)
+    app.add_middleware(DocsHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     return app

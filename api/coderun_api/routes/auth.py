@@ -12,7 +12,13 @@ from pydantic import BaseModel, ConfigDict, StrictStr
 from sqlmodel import Session, col, delete, select
 
 from coderun_api.accounts import EmailTaken, create_account
-from coderun_api.deps import AuthRateLimit, SessionDep, StateDep, optional_session
+from coderun_api.deps import (
+    AuthRateLimit,
+    SessionDep,
+    SigninAttempts,
+    StateDep,
+    optional_session,
+)
 from coderun_api.envelope import ApiError, openapi_example, respond
 from coderun_api.models import Account, WebSession
 from coderun_api.security import (
@@ -116,13 +122,17 @@ def signup(body: Credentials, db: SessionDep, state: StateDep) -> JSONResponse:
         429: openapi_example(429, "too many sign-in requests"),
     },
 )
-def signin(body: Credentials, db: SessionDep, state: StateDep) -> JSONResponse:
+def signin(body: Credentials, request: Request, db: SessionDep, state: StateDep) -> JSONResponse:
     email = body.email.strip().lower()
+    attempts = SigninAttempts(request, state, email)
+    attempts.check()
     account = db.exec(select(Account).where(col(Account.email) == email)).first()
     # verify_password runs one argon2 verification even for an unknown email.
     if not verify_password(account.password_hash if account else None, body.password):
+        attempts.failed()
         raise ApiError(401, "wrong email or password")
     assert account is not None and account.id is not None
+    attempts.succeeded()
     response = respond({"email": account.email, "credits": account.credits}, "signed in")
     _start_session(db, state, account.id, response)
     return response

@@ -21,6 +21,8 @@ from coderun_api.stats import JobRow, aggregate
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
 MAX_PAGE_SIZE = 100
+# The offset must fit the database's 64-bit integer; nobody pages a million pages deep.
+MAX_PAGE = 1_000_000
 
 
 def _responses_200(data: Any, message: str) -> dict[int | str, dict[str, Any]]:
@@ -96,7 +98,7 @@ def list_jobs(
         str | None, Query(alias="from", description="ISO timestamp (queuedAt)")
     ] = None,
     to: Annotated[str | None, Query(description="ISO timestamp (queuedAt)")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> JSONResponse:
     conditions = _window(

@@ -7,11 +7,22 @@ import { hidePageError, initPublicPage, rememberSignedIn, showPageError } from "
 
 const MIN_PASSWORD = 8;
 
-/** Only same-site paths: an open redirect through ?next= would be a phishing aid. */
+/**
+ * Only same-origin paths: an open redirect through ?next= would be a phishing aid. The value is
+ * resolved the way the browser will resolve it (the URL parser drops tabs and newlines and reads
+ * "\\" as "/", so "/\t/evil.example" is "//evil.example"), and followed only if it stays here.
+ */
 function nextPath(): string {
   const next = new URLSearchParams(location.search).get("next");
-  if (next?.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\")) return next;
-  return "/dashboard";
+  if (!next?.startsWith("/")) return "/dashboard";
+  let target: URL;
+  try {
+    target = new URL(next, location.origin);
+  } catch {
+    return "/dashboard";
+  }
+  if (target.origin !== location.origin) return "/dashboard";
+  return target.pathname + target.search + target.hash;
 }
 
 function init(): void {
