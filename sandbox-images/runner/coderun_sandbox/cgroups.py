@@ -274,6 +274,34 @@ def own_oom_kills() -> int | None:
 
 
 def own_peak_memory_bytes() -> int | None:
+    """The highest memory charge of this process's cgroup since it was made (v2 memory.peak,
+    v1 memory.max_usage_in_bytes). A pod cannot reset it: its cgroup is read-only."""
     return _read_int(f"{CGROUP_ROOT}/memory.peak") or _read_int(
         f"{CGROUP_ROOT}/memory/memory.max_usage_in_bytes"
     )
+
+
+def own_memory_bytes() -> int | None:
+    """The memory charged to this process's cgroup now: RSS, page cache, tmpfs files and
+    kernel memory of every process in it (v2 memory.current, v1 memory.usage_in_bytes)."""
+    v2 = _read_int(f"{CGROUP_ROOT}/memory.current")
+    if v2 is not None:
+        return v2
+    return _read_int(f"{CGROUP_ROOT}/memory/memory.usage_in_bytes")
+
+
+# v1 mounts cpu and cpuacct together; runtimes name the mount either way (and link the other).
+V1_CPUACCT_DIRS = ("cpuacct", "cpu,cpuacct", "cpu")
+
+
+def own_cpu_time_ns() -> int | None:
+    """CPU time used so far by every process that was ever in this process's cgroup,
+    including the ones that left it or died (v2 cpu.stat usage_usec, v1 cpuacct.usage)."""
+    micros = _read_keyed(f"{CGROUP_ROOT}/cpu.stat", "usage_usec")
+    if micros is not None:
+        return micros * 1000
+    for name in V1_CPUACCT_DIRS:
+        nanos = _read_int(f"{CGROUP_ROOT}/{name}/cpuacct.usage")
+        if nanos is not None:
+            return nanos
+    return None

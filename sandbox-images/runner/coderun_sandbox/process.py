@@ -17,6 +17,7 @@ import signal
 import time
 
 from .cgroups import CgroupUnavailable, RunCgroup, own_oom_kills
+from .container_usage import ContainerUsage, kill_all_but_self
 from .contract import MAX_FILE_BYTES, utc_now
 from .records import Record
 
@@ -266,17 +267,26 @@ def run_limited(
     use_cgroup: bool = True,
     status_fd_arg: bool = False,
     nproc_by_rlimit: bool = False,
+    in_container: bool = False,
 ) -> Outcome:
     """Run argv to completion or to its limits.
 
     With `status_fd_arg`, a pipe is passed to the child and STATUS_FD_PLACEHOLDER in argv is
-    replaced by its number (for bubblewrap's --json-status-fd).
+    replaced by its number (for bubblewrap's --json-status-fd). With `in_container` (a
+    sandbox pod, no per-run cgroup), CPU and memory are measured and enforced on the
+    container's own cgroup (container_usage.py), and whatever the program leaves running is
+    killed wherever it was re-parented.
+
+    The wall limit has no grace: a run that was still going when `limits.wall_s` had passed
+    is timed out, even when it ended before we got to look.
     """
     if status_fd_arg:
         become_subreaper()
     cgroup = _make_cgroup(limits, use_cgroup)
-    # Without a group of our own (inside a pod), watch the container's group instead.
-    oom_before = own_oom_kills() if cgroup is None else None
+    # The local fallback without any group of ours (not root) only watches for OOM kills.
+    oom_before = own_oom_kills() if cgroup is None and not in_container else None
+    usage: ContainerUsage | None = None
+    memory_exceeded = False
     stdout = Stream(limits.output_cap)
     stderr = Stream(limits.output_cap)
     status = Stream(4096)
@@ -295,6 +305,8 @@ def run_limited(
             cwd, cgroup.join_files() if cgroup else [], limits, uid, gid, nproc_by_rlimit
         )
         command = prefix + [a.replace(STATUS_FD_PLACEHOLDER, str(status_w)) for a in argv]
+        if in_container:
+            usage = _container_usage()
         started = utc_now()
         t0 = time.monotonic()
         with _launch_lock:  # so _sweep_orphans never mistakes this child for an orphan
@@ -320,7 +332,12 @@ def run_limited(
         drain_until = math.inf
         while streams or wait_status is None:
             now = time.monotonic()
-            if wait_status is None and (now >= deadline or _over_cpu(cgroup, limits, now - t0)):
+            stopping = wait_status is None and not (timed_out or memory_exceeded)
+            if stopping and _over_memory(usage, limits):
+                memory_exceeded = True
+                _kill_tree(pid, cgroup, usage)
+                deadline = math.inf
+            elif stopping and (now >= deadline or _over_cpu(cgroup or usage, limits, now - t0)):
                 timed_out = True
                 inner = _sandbox_init_pid(status) if status_fd_arg else None
                 if inner is not None:
@@ -329,10 +346,10 @@ def run_limited(
                     _signal(inner, signal.SIGKILL)
                     deadline = now + KILL_GRACE_S
                 else:
-                    _kill_tree(pid, cgroup)
+                    _kill_tree(pid, cgroup, usage)
                     deadline = math.inf
             elif wait_status is None and timed_out and now >= deadline:
-                _kill_tree(pid, cgroup)
+                _kill_tree(pid, cgroup, usage)
                 deadline = math.inf
             if wait_status is not None and now >= drain_until:
                 break
@@ -340,16 +357,22 @@ def run_limited(
             if wait_status is None and cgroup is not None and not timed_out:
                 # Poll CPU only once the program could be near its limit.
                 wake_at = min(wake_at, max(now + CPU_POLL_S, t0 + limits.cpu_ms / 2000))
+            elif wait_status is None and usage is not None and not timed_out:
+                # No kernel limit at the program's own size here: sample memory all along.
+                wake_at = min(wake_at, now + CPU_POLL_S)
             timeout_ms = None if wake_at == math.inf else max(0, math.ceil((wake_at - now) * 1000))
             for fd, _ in poller.poll(timeout_ms):
                 if fd == pidfd:
                     _, wait_status, rusage = os.wait4(pid, 0)
                     finished = utc_now()
                     wall_ms = round((time.monotonic() - t0) * 1000)
+                    if wall_ms > limits.wall_s * 1000 and not memory_exceeded:
+                        # It ended past the limit (we were late to look): not a success.
+                        timed_out = True
                     poller.unregister(pidfd)
                     # Anything the program left running (daemons, grandchildren) dies now,
-                    # so the pipes reach EOF.
-                    _kill_tree(pid, cgroup)
+                    # so the pipes reach EOF and nothing runs on unmeasured.
+                    _kill_tree(pid, cgroup, usage)
                     drain_until = time.monotonic() + DRAIN_GRACE_S
                     continue
                 # One read per wake-up, so it never blocks. POLLHUP (every writer gone) wakes
@@ -374,6 +397,14 @@ def run_limited(
             peak = cgroup.peak_memory_bytes()
             peak_kb = peak // 1024 if peak is not None else peak_kb
             oom = cgroup.oom_killed()
+        elif usage is not None:
+            cpu_ms = max(cpu_ms, usage.cpu_time_ms() or 0)
+            peak = usage.peak_memory_bytes()
+            peak_kb = peak // 1024 if peak is not None else peak_kb
+            # The kernel's limit here is the program's plus the runner's allowance, so a
+            # peak between the two is judged by us, as the kernel would judge it locally.
+            over = peak is not None and peak > limits.memory_bytes
+            oom = memory_exceeded or over or usage.oom_killed()
         elif oom_before is not None:
             oom = (own_oom_kills() or 0) > oom_before
         sandbox_started, sandbox_exit = _parse_status(status) if status_fd_arg else (True, None)
@@ -402,7 +433,7 @@ def run_limited(
                 pass
         if pid > 0 and pid in _launched:
             # We are leaving on an exception with the child possibly alive: kill and reap it.
-            _kill_tree(pid, cgroup)
+            _kill_tree(pid, cgroup, usage)
             try:
                 os.waitpid(pid, 0)
             except ChildProcessError:
@@ -413,11 +444,36 @@ def run_limited(
             cgroup.destroy()
 
 
-def _over_cpu(cgroup: RunCgroup | None, limits: Limits, elapsed_s: float) -> bool:
-    if cgroup is None or elapsed_s * 1000 < limits.cpu_ms / 2:
+def _container_usage() -> ContainerUsage | None:
+    usage = ContainerUsage()
+    if usage.measurable:
+        return usage
+    import warnings
+
+    warnings.warn(
+        "the container's cgroup is not readable: CPU and memory are measured per process "
+        "only (wait4), so processes the program re-parents are not counted",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return None
+
+
+def _over_cpu(meter: RunCgroup | ContainerUsage | None, limits: Limits, elapsed_s: float) -> bool:
+    """Whether every process of the program together has used more CPU than its limit."""
+    if meter is None or elapsed_s * 1000 < limits.cpu_ms / 2:
         return False
-    used = cgroup.cpu_time_ms()
+    used = meter.cpu_time_ms()
     return used is not None and used > limits.cpu_ms
+
+
+def _over_memory(usage: ContainerUsage | None, limits: Limits) -> bool:
+    """Whether the program's processes together hold more memory than its limit (pods only:
+    a per-run cgroup's own limit makes the kernel judge that)."""
+    if usage is None:
+        return False
+    used = usage.memory_bytes()
+    return used is not None and used > limits.memory_bytes
 
 
 def _signal(pid: int, number: int) -> None:
@@ -427,13 +483,16 @@ def _signal(pid: int, number: int) -> None:
         pass
 
 
-def _kill_tree(pid: int, cgroup: RunCgroup | None) -> None:
+def _kill_tree(pid: int, cgroup: RunCgroup | None, usage: ContainerUsage | None = None) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
     if cgroup is not None:
         cgroup.kill_all()
+    if usage is not None:
+        # A setsid grandchild has left our process group; in a pod it is still ours to kill.
+        kill_all_but_self()
 
 
 _subreaper_set = False
