@@ -23,6 +23,7 @@ from .contract import ErrorType, InvalidRequest, Limits, RunRequest, RunResult
 from .isolation import SANDBOX_WORKDIR, ContainerIsolation
 from .languages import languages
 from .runner import compile_phase, run_phase, write_source
+from .syscall_filter import install_on_self
 
 RESULT_KEY = "coderunResult"
 PR_SET_DUMPABLE = 4
@@ -61,6 +62,19 @@ def emit(payload: dict[str, object]) -> None:
     sys.stdout.flush()
 
 
+def confine_syscalls() -> str | None:
+    """Load the syscall policy into this process, so the compiler or program inherits it.
+
+    On top of the pod's RuntimeDefault profile, which differs between runtimes (containerd's
+    allows io_uring): the same policy as the local sandbox. None when it holds, else why not.
+    """
+    try:
+        install_on_self()
+    except Exception as error:  # no library, an old kernel, a refusing runtime: all fatal
+        return f"the syscall filter could not be installed: {type(error).__name__}: {error}"
+    return None
+
+
 def main(argv: list[str]) -> int:
     phase = argv[1] if len(argv) > 1 else ""
     if phase not in ("compile", "run"):
@@ -79,6 +93,10 @@ def main(argv: list[str]) -> int:
         return 1
     if phase == "compile":
         write_source(workdir, languages()[request.language], request.code, None)
+        refused = confine_syscalls()
+        if refused is not None:
+            emit(RunResult.failure(ErrorType.SANDBOX_ERROR, refused).to_json_dict())
+            return 1
         failed = compile_phase(request, workdir, isolation)
         if failed is not None:
             emit(failed.to_json_dict())
@@ -89,7 +107,13 @@ def main(argv: list[str]) -> int:
     if not language.compiled:
         # No init container for interpreted languages: the work dir is still fresh here.
         write_source(workdir, language, request.code, None)
-    result = run_phase(request, workdir, isolation)
+    # Fail closed: without the filter the program does not run at all.
+    refused = confine_syscalls()
+    result = (
+        RunResult.failure(ErrorType.SANDBOX_ERROR, refused)
+        if refused is not None
+        else run_phase(request, workdir, isolation)
+    )
     emit(result.to_json_dict())
     return 0
 
