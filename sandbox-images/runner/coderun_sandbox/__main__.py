@@ -23,7 +23,6 @@ from .contract import ErrorType, InvalidRequest, Limits, RunRequest, RunResult
 from .isolation import SANDBOX_WORKDIR, ContainerIsolation
 from .languages import languages
 from .runner import compile_phase, run_phase, write_source
-from .syscall_filter import install_on_self
 
 RESULT_KEY = "coderunResult"
 PR_SET_DUMPABLE = 4
@@ -69,6 +68,8 @@ def confine_syscalls() -> str | None:
     allows io_uring): the same policy as the local sandbox. None when it holds, else why not.
     """
     try:
+        from .syscall_filter import install_on_self  # here, so a missing module fails closed
+
         install_on_self()
     except Exception as error:  # no library, an old kernel, a refusing runtime: all fatal
         return f"the syscall filter could not be installed: {type(error).__name__}: {error}"
