@@ -1,0 +1,160 @@
+"""The sandbox images' entrypoint (`python3 -m coderun_sandbox run`) as a pod runs it, without
+a cluster: PID 1 of a new PID namespace, inside a cgroup of its own whose limit is the
+program's plus the runner's 32 MiB allowance, read through CODERUN_CGROUP_ROOT the way a
+container sees its own group at /sys/fs/cgroup. Real hostile programs; the same points are
+proved through the REST API on the real cluster in tests/operator/test_hostile_pods.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+RUNNER_DIR = Path(__file__).resolve().parents[2] / "sandbox-images" / "runner"
+CONTROLLERS = ("memory", "cpu", "cpuacct", "pids")
+RUNNER_ALLOWANCE_MB = 32
+UID = 65534
+# Joins the groups named before "--" (writing its own pid), then execs the rest.
+JOIN = 'while [ "$1" != "--" ]; do echo $$ > "$1"; shift; done; shift; exec "$@"'
+
+PodRun = Callable[..., dict[str, Any]]
+
+GRANDCHILD_SPINS = """\
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:  # re-parented to PID 1 (the runner) once its parent exits
+        end = time.time() + 10
+        while time.time() < end:
+            pass
+        os._exit(0)
+    os._exit(0)
+time.sleep(2)
+print("main done")
+"""
+FOUR_CHILDREN_66_MIB = """\
+import os, time
+pids = []
+for _ in range(4):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(66 << 20)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        time.sleep(1)
+        os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    os.waitpid(pid, 0)
+print("done")
+"""
+IO_URING = """\
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+params = ctypes.create_string_buffer(120)
+fd = libc.syscall(425, 8, params)  # io_uring_setup on x86_64
+print("io_uring_setup", fd, ctypes.get_errno())
+print([line.split()[1] for line in open("/proc/self/status") if line.startswith("Seccomp:")][0])
+"""
+
+
+@pytest.fixture
+def pod_run() -> Iterator[PodRun]:
+    # Not under pytest's tmp_path: the runner runs as the sandbox uid and must reach it.
+    base = Path(tempfile.mkdtemp(prefix="coderun-podsim-", dir="/dev/shm"))
+    base.chmod(0o755)
+    groups: list[Path] = []
+
+    def run(
+        code: str, memory_limit_mb: int = 256, pythonpath: str = "", **env: str
+    ) -> dict[str, Any]:
+        name = f"coderun-podsim-{os.getpid()}-{len(groups) // len(CONTROLLERS)}"
+        root = base / name
+        root.mkdir()
+        for controller in CONTROLLERS:
+            group = Path("/sys/fs/cgroup", controller, name)
+            group.mkdir()
+            groups.append(group)
+            (root / controller).symlink_to(group)
+        limit = (memory_limit_mb + RUNNER_ALLOWANCE_MB) << 20
+        (root / "memory" / "memory.limit_in_bytes").write_text(str(limit))
+        (root / "cpu" / "cpu.cfs_quota_us").write_text("100000")  # the pod's 1 CPU
+        work = root / "work"
+        work.mkdir()
+        os.chown(work, UID, UID)
+        tasks = [str(root / c / "tasks") for c in CONTROLLERS]
+        argv = ["sh", "-c", JOIN, "join", *tasks, "--", "unshare", "--pid", "--fork"]
+        argv += ["--kill-child", "setpriv", f"--reuid={UID}", f"--regid={UID}"]
+        argv += ["--clear-groups", sys.executable, "-m", "coderun_sandbox", "run"]
+        environment = {
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": os.pathsep.join(p for p in (pythonpath, str(RUNNER_DIR)) if p),
+            "CODERUN_CGROUP_ROOT": str(root),
+            "CODERUN_WORKDIR": str(work),
+            "CODERUN_LANGUAGE": "python",
+            "CODERUN_CODE": code,
+            "CODERUN_MEMORY_LIMIT_MB": str(memory_limit_mb),
+            **env,
+        }
+        done = subprocess.run(argv, env=environment, capture_output=True, timeout=60)
+        assert done.stdout.endswith(b"\n"), (done.stdout, done.stderr)
+        last = done.stdout.decode("ascii").rstrip("\n").split("\n")[-1]
+        result: dict[str, Any] = json.loads(last)["coderunResult"]
+        return result
+
+    yield run
+    for group in groups:
+        with contextlib.suppress(OSError):
+            group.rmdir()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_cpu_of_a_reparented_grandchild_is_counted(pod_run: PodRun) -> None:
+    result = pod_run(GRANDCHILD_SPINS)
+    # wait4 saw ~25 ms here; the container's cgroup sees the grandchild's spinning too.
+    assert result["stdout"] == "main done\n"
+    assert result["cpuTimeMs"] >= 500, result
+
+
+def test_four_children_together_over_the_limit_are_mle(pod_run: PodRun) -> None:
+    # 4 x 66 MiB: no single process is near 256 MB, and the runner's allowance keeps the
+    # kernel from killing anything, so the runner itself must judge them together.
+    result = pod_run(FOUR_CHILDREN_66_MIB)
+    assert result["sandboxErrorType"] == "MLE", result
+    assert result["memoryKb"] > 256 * 1024
+
+
+def test_line_separators_in_output_keep_the_result_line_whole(pod_run: PodRun) -> None:
+    result = pod_run('print("name:\\u2028Ada\\u2029\\x85")')
+    assert result["status"] == "success", result
+    assert result["stdout"] == "name:\u2028Ada\u2029\x85\n"
+
+
+def test_the_program_runs_under_the_syscall_filter(pod_run: PodRun) -> None:
+    result = pod_run(IO_URING)
+    assert result["status"] == "success", result
+    setup, status = result["stdout"].splitlines()
+    assert setup == "io_uring_setup -1 1", result  # EPERM
+    assert status == "2"
+
+
+def test_no_syscall_filter_means_no_run(pod_run: PodRun) -> None:
+    broken = Path(tempfile.mkdtemp(prefix="coderun-no-seccomp-", dir="/dev/shm"))
+    broken.chmod(0o755)
+    for module in ("seccomp", "pyseccomp"):
+        (broken / f"{module}.py").write_text("raise ImportError('not installed')\n")
+    result = pod_run("print('ran')", pythonpath=str(broken))
+    assert result["sandboxErrorType"] == "SandboxError", result
+    assert "syscall filter" in result["sandboxErrorMessage"]
+    assert result["stdout"] == ""
+    shutil.rmtree(broken)
