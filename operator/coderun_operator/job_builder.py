@@ -36,11 +36,9 @@ from coderun_sandbox.contract import (
 from coderun_sandbox.languages import Language, languages
 
 from coderun_operator import resources as r
-from coderun_operator.gate import gated_command
+from coderun_operator.gate import CONNECT_TIMEOUT_S, gate_settings, gated_command
 from coderun_operator.settings import OperatorSettings
 
-# The runner gives a program's wall clock this much more than its CPU limit (runner.py).
-RUNNER_WALL_GRACE_MS = 2000
 WORKDIR = "/work"
 ENTRYPOINT = ["python3", "-m", "coderun_sandbox"]
 
@@ -82,16 +80,22 @@ def image_for(language: Language, settings: OperatorSettings) -> str:
 
 
 def deadline_seconds(request: RunRequest, settings: OperatorSettings) -> int:
-    """The pod's activeDeadlineSeconds: a backstop, well above what the runner allows."""
+    """The pod's activeDeadlineSeconds: a backstop, well above what the runner allows.
+
+    The runner itself ends the compile and the run at their limits (each bounds CPU and wall
+    time, with no grace), so this only catches a runner that hangs: the limits, plus each
+    phase's gate at its longest (its deadline and one last connect), plus a margin for the
+    runtime's start-up and the result line.
+    """
     compiled = languages()[request.language].compiled
     budget_ms = (settings.compile_time_limit_ms if compiled else 0) + request.limits.time_limit_ms
-    gate_s = settings.network_gate_timeout_seconds if settings.network_gate else 0
     phases = 2 if compiled else 1
-    return (
-        math.ceil((budget_ms + RUNNER_WALL_GRACE_MS) / 1000)
-        + gate_s * phases
-        + settings.deadline_margin_seconds
+    gate_s = (
+        math.ceil(settings.network_gate_timeout_seconds + CONNECT_TIMEOUT_S)
+        if settings.network_gate
+        else 0
     )
+    return math.ceil(budget_ms / 1000) + gate_s * phases + settings.deadline_margin_seconds
 
 
 def run_memory_limit_mb(request: RunRequest, settings: OperatorSettings) -> int:
@@ -163,11 +167,12 @@ def _container(
 
 
 def _gate_env(settings: OperatorSettings) -> list[dict[str, Any]]:
-    """What the network gate (gate.py) probes: the kubelet port of the pod's own node."""
+    """What the network gate (gate.py) probes, the kubelet port of the pod's own node, and
+    how long it tries."""
     return [
         {"name": "CODERUN_GATE_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
         {"name": "CODERUN_GATE_PORT", "value": str(settings.network_gate_port)},
-        {"name": "CODERUN_GATE_TIMEOUT_S", "value": str(settings.network_gate_timeout_seconds)},
+        *_env(gate_settings(settings.network_gate_timeout_seconds)),
     ]
 
 

@@ -46,8 +46,8 @@ class OperatorSettings:
     start_grace_seconds: int = 60
     # The finished Job (and its pod and log) is kept this long for inspection.
     job_ttl_seconds: int = 300
-    # activeDeadlineSeconds = compile + run + runner grace + this margin (a backstop only:
-    # the runner enforces the real limits and reports TLE itself).
+    # activeDeadlineSeconds = compile + run + the gates + this margin (a backstop only: the
+    # runner enforces the real limits, with no grace, and reports TLE itself).
     deadline_margin_seconds: int = 30
     # Memory the runner itself needs next to the program, added to the run container's limit.
     runner_memory_mb: int = 32

@@ -89,8 +89,8 @@ def test_job_never_retries_and_has_backstops() -> None:
     assert job["spec"]["ttlSecondsAfterFinished"] == OperatorSettings().job_ttl_seconds
     spec = pod_spec(job)
     assert spec["restartPolicy"] == "Never"
-    # Well above compile (10 s) + run (3 s) + the runner's wall grace.
-    assert spec["activeDeadlineSeconds"] >= 10 + 3 + 2 + 5
+    # Well above compile (10 s) + run (3 s) + both gates at their longest (30 s + a connect).
+    assert spec["activeDeadlineSeconds"] >= 10 + 3 + 2 * 32 + 5
     assert job["spec"]["activeDeadlineSeconds"] > spec["activeDeadlineSeconds"]
 
 
