@@ -82,8 +82,8 @@ print([line.split()[1] for line in open("/proc/self/status") if line.startswith(
 def test_cpu_of_a_reparented_grandchild_is_counted(api: ApiProcess, api_key: str) -> None:
     data = api.run(api_key, GRANDCHILD_SPINS)
     assert data["stdout"] == "main done\n", data
-    # It spun for most of main's 2 s (the pod has one CPU); wait4 said ~25 ms.
-    assert data["cpuTimeMs"] >= 500, data
+    # It spun while main slept 2 s (as much as a loaded node let it); wait4 said ~25 ms.
+    assert data["cpuTimeMs"] >= 300, data
 
 
 @pytest.fixture(scope="module")

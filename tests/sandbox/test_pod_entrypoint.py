@@ -123,7 +123,7 @@ def test_cpu_of_a_reparented_grandchild_is_counted(pod_run: PodRun) -> None:
     result = pod_run(GRANDCHILD_SPINS)
     # wait4 saw ~25 ms here; the container's cgroup sees the grandchild's spinning too.
     assert result["stdout"] == "main done\n"
-    assert result["cpuTimeMs"] >= 500, result
+    assert result["cpuTimeMs"] >= 300, result
 
 
 def test_four_children_together_over_the_limit_are_mle(pod_run: PodRun) -> None:
