@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from coderun_sandbox.contract import Limits, RunRequest
 from coderun_sandbox.runner import execute
+from coderun_sandbox.uids import uid_range
 from coderun_sandbox.workdirs import workdir_base
 
 RunFn = Callable[..., dict[str, Any]]
@@ -96,7 +97,7 @@ def _leftovers_now() -> dict[str, list[str]]:
                 ours = tag in groups
                 # A zombie has left every group; one handed to us (as subreaper) counts too.
                 orphan = (
-                    proc.stat().st_uid == 65534
+                    proc.stat().st_uid in uid_range()
                     and _parent(proc) == os.getpid()
                     and ("/coderun/" not in groups)
                 )

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from coderun_sandbox.cgroups import sweep_dead_owners
-from coderun_sandbox.isolation import SANDBOX_UID
+from coderun_sandbox.uids import uid_range
 from coderun_sandbox.workdirs import sweep_dead_owners as sweep_dead_workdirs
 from coderun_sandbox.workdirs import workdir_base
 
@@ -91,7 +91,7 @@ def test_a_crashed_supervisor_leaves_no_sandbox_running(run: RunFn, tmp_path: Pa
     workdirs = list(Path(workdir_base()).glob(f"coderun-{supervisor.pid}-*"))
     assert workdirs, "the killed supervisor had no chance to remove its work dir"
     assert sweep_dead_owners() >= 1
-    assert sweep_dead_workdirs(workdir_base(), (os.geteuid(), SANDBOX_UID)) >= 1
+    assert sweep_dead_workdirs(workdir_base(), {os.geteuid(), *uid_range()}) >= 1
     assert not any(path.exists() for path in workdirs)
     assert run("python", "print('next')")["stdout"] == "next\n"
     assert leftovers() == {"cgroups": [], "processes": [], "mounts": [], "workdirs": []}

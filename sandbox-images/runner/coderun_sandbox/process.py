@@ -20,6 +20,7 @@ from .cgroups import CgroupUnavailable, RunCgroup, own_oom_kills
 from .container_usage import ContainerUsage, kill_all_but_self
 from .contract import MAX_FILE_BYTES, utc_now
 from .records import Record
+from .syscall_filter import export_bpf
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,7 +42,18 @@ KILL_GRACE_S = 1.0
 MAX_OPEN_FILES = 256
 # Descriptor numbers closed in a new child beyond the highest open in the parent (spawn).
 CLOSE_MARGIN = 64
-STATUS_FD_PLACEHOLDER = "{status_fd}"
+# The descriptors a bubblewrapped child is given besides 0-2, at these numbers (spawn's
+# `pass_fds`, in this order): bubblewrap's status pipe, the pipe the sandbox marks its start
+# on (isolation.START_SCRIPT), the seccomp program, and bubblewrap's options (--args).
+SANDBOX_STATUS_FD = 3
+SANDBOX_STARTED_FD = 4
+SANDBOX_SECCOMP_FD = 5
+SANDBOX_ARGS_FD = 6
+# What the sandbox writes on SANDBOX_STARTED_FD once it is up, before the program exists.
+START_MARK = b"1"
+# Our own descriptors meant for a child are kept at or above this number, clear of the
+# numbers a child is given (0-9), so that spawn's dup2s onto those clobber none of them.
+LOWEST_OWN_FD = 10
 
 _cgroup_warning_shown = False
 
@@ -110,27 +122,29 @@ class Outcome(Record):
         return self.returncode if self.returncode is not None else 0
 
 
-def above_stdio(fd: int) -> int:
-    """`fd` itself, or a close-on-exec copy above 2 in its place: a process started with
-    stdin, stdout or stderr closed gets those numbers back from the kernel, and a child's
-    standard descriptors are dup2'd onto exactly them."""
-    if fd > 2:
+def above_child_fds(fd: int) -> int:
+    """`fd` itself, or a close-on-exec copy at LOWEST_OWN_FD or above in its place: a process
+    started with stdin, stdout or stderr closed gets those numbers back from the kernel, and
+    a child's descriptors are dup2'd onto exactly the low numbers."""
+    if fd >= LOWEST_OWN_FD:
         return fd
     try:
-        return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+        return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, LOWEST_OWN_FD)
     finally:
         os.close(fd)
 
 
 def pipe() -> tuple[int, int]:
     read_end, write_end = os.pipe()
-    return above_stdio(read_end), above_stdio(write_end)
+    return above_child_fds(read_end), above_child_fds(write_end)
 
 
 def sealed_input(data: bytes) -> int:
-    """A read-only descriptor holding `data`, for the child's stdin.
+    """A read-only descriptor holding `data`, at offset 0: the child's stdin, or what
+    bubblewrap reads (its seccomp program and options).
 
-    A memfd is neither on disk nor in the work dir, so nothing the program does can swap it.
+    A memfd is neither on disk nor in the work dir, and no writable descriptor to it is left,
+    so nothing the program does can swap it.
     """
     memfd = os.memfd_create("coderun-stdin", os.MFD_CLOEXEC)
     try:
@@ -140,7 +154,7 @@ def sealed_input(data: bytes) -> int:
         reader = os.open(f"/proc/self/fd/{memfd}", os.O_RDONLY | os.O_CLOEXEC)
     finally:
         os.close(memfd)
-    return above_stdio(reader)
+    return above_child_fds(reader)
 
 
 # Enters the work dir, joins the cgroups named before "--", makes itself the OOM killer's
@@ -217,31 +231,31 @@ def spawn(
     stdin_fd: int,
     stdout_fd: int,
     stderr_fd: int,
-    keep_fd: int,
+    pass_fds: tuple[int, ...] = (),
 ) -> int:
-    """Start argv in a new session with the given standard descriptors and, if `keep_fd` is
-    not -1, that one descriptor too; every other descriptor is closed in the child. All the
-    descriptors given must be above 2 (see `pipe`), so the dup2s onto 0-2 clobber none.
+    """Start argv in a new session with the given standard descriptors, and `pass_fds` as
+    its descriptors 3, 4, ... in that order; every other descriptor is closed in the child.
+    All the descriptors given must be at LOWEST_OWN_FD or above (see `pipe`), so that the
+    dup2s onto the low numbers clobber none of them.
 
     Our own descriptors are close-on-exec already (PEP 446); the close actions cover any the
     process inherited or a library opened without O_CLOEXEC, which would otherwise cross
     every namespace bubblewrap makes (bubblewrap closes nothing itself). They close every
-    number from 3 to CLOSE_MARGIN past the highest one open now, not just those listed: a
-    descriptor another thread opens meanwhile takes the lowest free number, so it is among
-    them too (closing a number that is not open is harmless). glibc's dup2 of a descriptor
-    onto itself clears close-on-exec, which is how `keep_fd` stays open.
+    number above the passed ones up to CLOSE_MARGIN past the highest one open now, not just
+    those listed: a descriptor another thread opens meanwhile takes the lowest free number,
+    so it is among them too (closing a number that is not open is harmless). A dup2'd copy
+    is not close-on-exec, which is how the given descriptors stay open.
     """
+    given = (stdin_fd, stdout_fd, stderr_fd, *pass_fds)
+    if min(given) < LOWEST_OWN_FD or 3 + len(pass_fds) > LOWEST_OWN_FD:
+        raise ValueError(f"spawn: descriptors {given} would clobber one another")
     actions: list[tuple[int, ...]] = [
-        (os.POSIX_SPAWN_DUP2, stdin_fd, 0),
-        (os.POSIX_SPAWN_DUP2, stdout_fd, 1),
-        (os.POSIX_SPAWN_DUP2, stderr_fd, 2),
+        (os.POSIX_SPAWN_DUP2, fd, number) for number, fd in enumerate(given)
     ]
-    if keep_fd >= 0:
-        actions.append((os.POSIX_SPAWN_DUP2, keep_fd, keep_fd))
     highest = max(int(name) for name in os.listdir("/proc/self/fd"))
     # glibc refuses a close action at or above the descriptor limit.
     ceiling = min(highest + CLOSE_MARGIN, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-    actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in range(3, ceiling) if fd != keep_fd]
+    actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in range(len(given), ceiling)]
     return os.posix_spawn(
         argv[0],
         argv,
@@ -271,8 +285,8 @@ def run_limited(
 ) -> Outcome:
     """Run argv to completion or to its limits.
 
-    With `status_fd_arg`, a pipe is passed to the child and STATUS_FD_PLACEHOLDER in argv is
-    replaced by its number (for bubblewrap's --json-status-fd). With `in_container` (a
+    With `status_fd_arg`, argv is bubblewrap's (isolation.BubblewrapIsolation.wrap) and gets
+    its descriptors (SANDBOX_*_FD, `_bubblewrap_fds`). With `in_container` (a
     sandbox pod, no per-run cgroup), CPU and memory are measured and enforced on the
     container's own cgroup (container_usage.py), and whatever the program leaves running is
     killed wherever it was re-parented.
@@ -290,6 +304,7 @@ def run_limited(
     stdout = Stream(limits.output_cap)
     stderr = Stream(limits.output_cap)
     status = Stream(4096)
+    start_mark = Stream(64)
     timed_out = False
     opened: list[int] = []  # every descriptor of ours still open; closed in `finally`
     pid = -1
@@ -298,30 +313,29 @@ def run_limited(
         opened += (out_r, out_w)
         err_r, err_w = pipe()
         opened += (err_r, err_w)
-        status_r, status_w = pipe() if status_fd_arg else (-1, -1)
+        child_fds: tuple[int, ...] = ()
+        watched: dict[int, Stream] = {}
         if status_fd_arg:
-            opened += (status_r, status_w)
+            argv, child_fds, status_r, mark_r = _bubblewrap_fds(list(argv), opened)
+            watched = {status_r: status, mark_r: start_mark}
         prefix = launch_prefix(
             cwd, cgroup.join_files() if cgroup else [], limits, uid, gid, nproc_by_rlimit
         )
-        command = prefix + [a.replace(STATUS_FD_PLACEHOLDER, str(status_w)) for a in argv]
+        command = prefix + list(argv)
         if in_container:
             usage = _container_usage()
         started = utc_now()
         t0 = time.monotonic()
         with _launch_lock:  # so _sweep_orphans never mistakes this child for an orphan
-            pid = spawn(command, env, stdin_fd, out_w, err_w, status_w)
+            pid = spawn(command, env, stdin_fd, out_w, err_w, child_fds)
             _launched.add(pid)
-        for fd in (out_w, err_w, status_w):
-            if fd >= 0:
-                os.close(fd)
-                opened.remove(fd)
+        for fd in (out_w, err_w, *child_fds):
+            os.close(fd)
+            opened.remove(fd)
         pidfd = os.pidfd_open(pid)
         opened.append(pidfd)
         poller = select.poll()
-        streams: dict[int, Stream] = {out_r: stdout, err_r: stderr}
-        if status_fd_arg:
-            streams[status_r] = status
+        streams: dict[int, Stream] = {out_r: stdout, err_r: stderr, **watched}
         for fd in (*streams, pidfd):
             poller.register(fd, select.POLLIN)
         deadline = t0 + limits.wall_s
@@ -407,7 +421,10 @@ def run_limited(
             oom = memory_exceeded or over or usage.oom_killed()
         elif oom_before is not None:
             oom = (own_oom_kills() or 0) > oom_before
-        sandbox_started, sandbox_exit = _parse_status(status) if status_fd_arg else (True, None)
+        # Only the mark says the sandbox came up: bubblewrap reports its child before the
+        # mounts that can still fail, and stderr is the program's to write.
+        sandbox_started = start_mark.data.startswith(START_MARK) if status_fd_arg else True
+        sandbox_exit = _sandbox_exit_code(status) if status_fd_arg else None
         return Outcome(
             started_at=started,
             finished_at=finished,
@@ -596,7 +613,26 @@ def _sandbox_init_pid(status: Stream) -> int | None:
     return pids[0] if pids else None
 
 
-def _parse_status(status: Stream) -> tuple[bool, int | None]:
-    items = _status_items(status)
-    codes = [item["exit-code"] for item in items if "exit-code" in item]
-    return any("child-pid" in item for item in items), codes[-1] if codes else None
+def _sandbox_exit_code(status: Stream) -> int | None:
+    codes = [item["exit-code"] for item in _status_items(status) if "exit-code" in item]
+    return codes[-1] if codes else None
+
+
+def _bubblewrap_fds(
+    argv: list[str], opened: list[int]
+) -> tuple[list[str], tuple[int, ...], int, int]:
+    """What a bubblewrap sandbox is started with: `argv` with its options moved into a
+    memfd (`--args`, so that /proc/1/cmdline inside shows none of them), and the child's
+    descriptors in SANDBOX_*_FD order. Returns (argv, child descriptors, status pipe's read
+    end, start mark pipe's read end); every descriptor opened is added to `opened`."""
+    status_r, status_w = pipe()
+    opened += (status_r, status_w)
+    mark_r, mark_w = pipe()
+    opened += (mark_r, mark_w)
+    seccomp = sealed_input(export_bpf())
+    opened.append(seccomp)
+    end = argv.index("--")
+    options = sealed_input(b"".join(os.fsencode(a) + b"\0" for a in argv[1:end]))
+    opened.append(options)
+    command = [argv[0], "--args", str(SANDBOX_ARGS_FD), *argv[end:]]
+    return command, (status_w, mark_w, seccomp, options), status_r, mark_r

@@ -166,7 +166,8 @@ def execute(request: RunRequest, isolation: Isolation | None = None) -> RunResul
         return RunResult.failure(ErrorType.SANDBOX_ERROR, missing)
     started = utc_now()
     try:
-        with private_workdir(isolation.uid) as workdir:
+        # A uid of its own for this run (uids.py), then a work dir handed to it.
+        with isolation.for_run() as isolation, private_workdir(isolation.uid) as workdir:
             language = languages()[request.language]
             write_source(workdir, language, request.code, isolation.uid)
             failed = compile_phase(request, workdir, isolation)

@@ -1,9 +1,13 @@
 """Private work dirs: made fresh for each run, removed without trusting what is inside.
 
-A program owns its work dir's contents, so removal never follows a link, never recurses on
-the Python stack (a program can nest directories thousands deep) and never trusts a path
-twice: it walks directory descriptors. Work dirs are named after the supervising process,
-so that the first run of a later process removes those a crashed supervisor left behind.
+As root, a work dir is the root of a tmpfs of its own (size-limited, nosuid, nodev): the
+sandbox's /proc/self/mountinfo then shows it as "/" of a file system named "coderun-work",
+not as the host path (which names the supervisor's pid and start time), and removal is one
+unmount that opens nothing inside. Otherwise (not root, or a sweep of plain directories) a
+program owns the contents, so removal never follows a link, never recurses on the Python
+stack (a program can nest directories thousands deep) and never trusts a path twice: it
+walks directory descriptors. Work dirs are named after the supervising process, so that the
+first run of a later process removes those a crashed supervisor left behind.
 """
 
 from __future__ import annotations
@@ -11,10 +15,24 @@ from __future__ import annotations
 import os
 import stat
 
+from .contract import MAX_MEMORY_LIMIT_MB
 from .owners import owner_alive, owner_token
+from .uids import uid_range
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Container
 
 PREFIX = "coderun-"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MNT_DETACH = 0x2
+UMOUNT_NOFOLLOW = 0x8
+# A backstop: a run's memory cgroup, which tmpfs pages are charged to, stops it first. The
+# inode cap bounds what empty files cost, which a v1 memory cgroup may not count.
+WORKDIR_SIZE_BYTES = MAX_MEMORY_LIMIT_MB * 1024 * 1024
+WORKDIR_INODES = 65_536
 
 
 def workdir_base() -> str:
@@ -37,6 +55,39 @@ def make_private_dir(base: str) -> str:
             return path
         except FileExistsError:
             continue
+
+
+def _libc_call(name: str, *args: object) -> None:
+    import ctypes  # only as root, where every run imports it anyway (process.become_subreaper)
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if getattr(libc, name)(*args) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{name}: {os.strerror(code)}", args[1] if name == "mount" else args[0])
+
+
+def mount_tmpfs(path: str) -> None:
+    """Make the empty directory `path` the root of a new tmpfs, 0700 and root's."""
+    options = f"size={WORKDIR_SIZE_BYTES},nr_inodes={WORKDIR_INODES},mode=0700,uid=0,gid=0"
+    _libc_call(
+        "mount", b"coderun-work", os.fsencode(path), b"tmpfs", MS_NOSUID | MS_NODEV,
+        options.encode(),
+    )  # fmt: skip
+
+
+def unmount(path: str) -> bool:
+    """Detach the file system mounted at `path`; False if nothing is mounted there. The path
+    is the host's, above anything a program made (it sees the mount from inside), and
+    UMOUNT_NOFOLLOW refuses a link in its place."""
+    try:
+        _libc_call("umount2", os.fsencode(path), MNT_DETACH | UMOUNT_NOFOLLOW)
+    except OSError as error:
+        import errno
+
+        if error.errno == errno.EINVAL:  # not a mount point
+            return False
+        raise
+    return True
 
 
 def remove_tree(path: str) -> None:
@@ -90,11 +141,11 @@ def _unlink_files(fd: int) -> list[str]:
     return subdirs
 
 
-def sweep_dead_owners(base: str, owner_uids: tuple[int, ...]) -> int:
+def sweep_dead_owners(base: str, owner_uids: Container[int]) -> int:
     """Remove the work dirs of supervisors that died mid-run; returns how many went.
 
     Only our own kind: a real directory (not a link), named like ours, owned by a uid we give
-    work dirs to, whose supervisor is gone.
+    work dirs to, whose supervisor is gone. A work dir still mounted is unmounted first.
     """
     removed = 0
     try:
@@ -111,6 +162,8 @@ def sweep_dead_owners(base: str, owner_uids: tuple[int, ...]) -> int:
         try:
             info = entry.stat(follow_symlinks=False)
             if stat.S_ISDIR(info.st_mode) and info.st_uid in owner_uids:
+                if os.geteuid() == 0:
+                    unmount(entry.path)
                 remove_tree(entry.path)
                 removed += 1
         except OSError:
@@ -121,32 +174,50 @@ def sweep_dead_owners(base: str, owner_uids: tuple[int, ...]) -> int:
 _swept = False
 
 
+class _WorkdirOwners:
+    """The uids a work dir of ours can belong to: ours, or one a sandbox is leased."""
+
+    def __contains__(self, uid: object) -> bool:
+        return uid == os.geteuid() or uid in uid_range()
+
+
 class private_workdir:  # lower case: used like the function it replaced
     """`with private_workdir(uid) as path`: a fresh directory only this run can see, removed
     afterwards without following links. A class, not @contextlib.contextmanager, because
     contextlib is not otherwise on `coderun run`'s import path.
 
     `owner_uid` is the uid the directory is handed to once the source is in it (see
-    runner.write_source): the sweep recognises work dirs by it.
+    runner.write_source); with it (as root), the directory is a tmpfs of its own.
     """
 
     def __init__(self, owner_uid: int | None) -> None:
         self.owner_uid = owner_uid
         self.path = ""
+        self.mounted = False
 
     def __enter__(self) -> str:
         global _swept
         base = workdir_base()
         if not _swept:
             _swept = True
-            uids = (os.geteuid(),) + ((self.owner_uid,) if self.owner_uid is not None else ())
-            sweep_dead_owners(base, uids)
+            sweep_dead_owners(base, _WorkdirOwners())
         self.path = make_private_dir(base)
+        if self.owner_uid is not None:
+            try:
+                mount_tmpfs(self.path)
+            except OSError:
+                os.rmdir(self.path)
+                raise
+            self.mounted = True
         return self.path
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            remove_tree(self.path)
+            if self.mounted:
+                unmount(self.path)
+                os.rmdir(self.path)
+            else:
+                remove_tree(self.path)
         except OSError as error:  # the run's result still stands; say what is left behind
             import warnings
 
