@@ -27,11 +27,13 @@ $(VENV)/.installed: pyproject.toml | os-deps
 	touch $@
 
 # Compiled bytecode for our packages, as `pip install` leaves for a regular install, and the
-# language table's parsed cache, so that a short-lived `coderun run` neither recompiles nor
-# re-parses (tomllib) when PYTHONDONTWRITEBYTECODE is set.
+# language table's parsed cache and the compiled syscall filter, so that a short-lived
+# `coderun run` neither recompiles nor re-parses (tomllib) nor loads libseccomp when
+# PYTHONDONTWRITEBYTECODE is set.
 bytecode:
 	$(BIN)/python -m compileall -q api/coderun_api operator/coderun_operator sandbox-images/runner/coderun_sandbox
 	$(BIN)/python -m coderun_sandbox.languages
+	$(BIN)/python -m coderun_sandbox.syscall_filter
 
 os-deps:
 	@bash .ci/install-os-packages.sh

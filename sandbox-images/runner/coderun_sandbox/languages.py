@@ -6,10 +6,10 @@ CODERUN_LANGUAGES_FILE to a TOML file with more tables and they merge over the b
 
 from __future__ import annotations
 
-import marshal
 import os
 import sys
 
+from . import marshal_cache
 from .records import Record
 
 TYPE_CHECKING = False
@@ -86,8 +86,7 @@ def _language(key: str, entry: dict[str, Any]) -> Language:
 
 def cache_path(path: str) -> str:
     """Where the parsed form of a table file is kept: beside it, like bytecode."""
-    directory, name = os.path.split(path)
-    return os.path.join(directory, "__pycache__", f"{name}.{CACHE_FORMAT}.marshal")
+    return marshal_cache.cache_path(path, f"{CACHE_FORMAT}.marshal")
 
 
 def parse_table(path: str, cache: bool, write_cache: bool | None = None) -> dict[str, Any]:
@@ -115,29 +114,12 @@ def parse_table(path: str, cache: bool, write_cache: bool | None = None) -> dict
 
 def _read_cache(cached: str, source: bytes) -> dict[str, Any] | None:
     """The tables the cache holds, if it was made from exactly `source`."""
-    try:
-        with open(cached, "rb") as handle:
-            stored = marshal.load(handle)
-    except (OSError, EOFError, ValueError, TypeError):
-        return None
-    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == source:
-        return dict(stored[1])
-    return None
+    stored = marshal_cache.read(cached, source)
+    return dict(stored) if isinstance(stored, dict) else None
 
 
 def _write_cache(cached: str, source: bytes, tables: dict[str, Any]) -> None:
-    temporary = f"{cached}.{os.urandom(6).hex()}.tmp"  # unique per writer, thread or process
-    try:
-        data = marshal.dumps((source, tables))  # ValueError for values marshal lacks (dates)
-        os.makedirs(os.path.dirname(cached), exist_ok=True)
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, cached)  # readers see the old cache or the new, never half
-    except (OSError, ValueError):
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
+    marshal_cache.write(cached, source, tables)
 
 
 def load_table(*paths: str) -> dict[str, Language]:

@@ -31,7 +31,9 @@ does next.
 
 Built with libseccomp (never hand-assembled BPF): Debian's `python3-seccomp` in the sandbox
 images, `pyseccomp` (the same API over ctypes) in the project's venv. The library is
-imported only when a filter is first needed, and the compiled program is kept per process.
+imported only when a filter is first needed (pyseccomp's import alone is ~40 ms, most of a
+`coderun run`), and the compiled program is kept per process and in our __pycache__
+(marshal_cache.py), tagged with this file's bytes and the machine's architecture.
 
 Locally the program is passed to bubblewrap (`--seccomp FD`, `export_bpf`); in a pod the
 runner loads it into itself just before it starts the program (`install_on_self`): a seccomp
@@ -42,6 +44,9 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
+
+from . import marshal_cache
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -94,6 +99,7 @@ REFUSED = (
 # Refused with ENOSYS, as if the kernel predated them, so that callers take their fallback.
 UNAVAILABLE = ("clone3",)
 PR_SET_NO_NEW_PRIVS = 38
+CACHE_FORMAT = 1
 
 _bpf: bytes | None = None
 
@@ -136,20 +142,45 @@ class _Memfd:
         return self.fd
 
 
-def export_bpf() -> bytes:
-    """The compiled filter (struct sock_filter[]), as bubblewrap's `--seccomp FD` reads it.
+def compile_bpf() -> bytes:
+    """The policy compiled by libseccomp (struct sock_filter[])."""
+    sink = _Memfd()
+    try:
+        build_filter().export_bpf(sink)
+        size = os.lseek(sink.fd, 0, os.SEEK_END)
+        return os.pread(sink.fd, size, 0)
+    finally:
+        os.close(sink.fd)
 
-    Compiled once per process: the policy does not change while it runs.
-    """
+
+def cache_path() -> str:
+    return marshal_cache.cache_path(__file__, f"{CACHE_FORMAT}.bpf.marshal")
+
+
+def _cache_key() -> bytes | None:
+    """What the compiled program follows from: this file (the policy) and the architecture
+    (the program checks it first). None without our source, where nothing is cached."""
+    try:
+        with open(__file__, "rb") as handle:
+            return handle.read() + b"\0" + os.uname().machine.encode()
+    except OSError:
+        return None
+
+
+def export_bpf(write_cache: bool | None = None) -> bytes:
+    """The compiled filter, as bubblewrap's `--seccomp FD` reads it. Compiled once per
+    process, or read from the cache made from this same policy on this architecture."""
     global _bpf
     if _bpf is None:
-        sink = _Memfd()
-        try:
-            build_filter().export_bpf(sink)
-            size = os.lseek(sink.fd, 0, os.SEEK_END)
-            _bpf = os.pread(sink.fd, size, 0)
-        finally:
-            os.close(sink.fd)
+        key = _cache_key()
+        cached = marshal_cache.read(cache_path(), key) if key is not None else None
+        if isinstance(cached, bytes):
+            _bpf = cached
+        else:
+            _bpf = compile_bpf()
+            writable = write_cache if write_cache is not None else not sys.dont_write_bytecode
+            if key is not None and writable:
+                marshal_cache.write(cache_path(), key, _bpf)
     return _bpf
 
 
@@ -163,3 +194,9 @@ def install_on_self() -> None:
         code = ctypes.get_errno()
         raise OSError(code, f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(code)}")
     build_filter().load()
+
+
+if __name__ == "__main__":
+    # `python -m coderun_sandbox.syscall_filter`: write the compiled filter's cache (make
+    # bytecode), as a regular install leaves bytecode.
+    export_bpf(write_cache=True)
