@@ -26,13 +26,14 @@ from coderun_sandbox.contract import (
     ms_between,
     utc_now,
 )
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import ColumnElement, Engine, func, select, update
 from sqlmodel import Session, col
 
 from coderun_api import metrics
 from coderun_api.logs import job_log
 from coderun_api.models import Account, Job
 from coderun_api.notify import JobNotifier
+from coderun_api.results import JobResult
 
 log = logging.getLogger(__name__)
 
@@ -70,41 +71,42 @@ def _to_ms(moment: datetime) -> datetime:
 def job_data(job: Job) -> dict[str, Any]:
     """The seed's result `data` object (plus the contract's extra measurements)."""
     # The seed's arithmetic holds exactly: executionTimeMs = finishedAt - startedAt (compile
-    # included, as in the seed's C++ example) and totalTimeMs = queueTimeMs + executionTimeMs.
-    # The program's own run time is runTimeMs. All are computed from the millisecond
-    # timestamps the client sees, so its own arithmetic agrees.
+    # included) and totalTimeMs = queueTimeMs + executionTimeMs; the program's own run time
+    # is runTimeMs (coderun_operator.time_fields defines each). All are computed from the
+    # millisecond timestamps the client sees, so its own arithmetic agrees.
     queued = _to_ms(job.queued_at)
     started = _to_ms(job.started_at) if job.started_at else None
     finished = _to_ms(job.finished_at) if job.finished_at else None
     queue_ms = ms_between(queued, started) if started else None
-    execution_ms = ms_between(started, finished) if started and finished else job.execution_time_ms
-    total_ms = (
-        queue_ms + execution_ms
-        if queue_ms is not None and execution_ms is not None and finished
-        else None
-    )
-    return {
-        "jobId": job.id,
-        "status": job.status,
-        "language": job.language,
-        "stdout": job.stdout,
-        "stderr": job.stderr,
-        "executionTimeMs": execution_ms,
-        "queueTimeMs": queue_ms,
-        "totalTimeMs": total_ms,
-        "exitCode": job.exit_code,
-        "sandboxErrorType": job.error_type,
-        "sandboxErrorMessage": job.error_message,
-        "queuedAt": iso_utc(job.queued_at),
-        "startedAt": iso_utc(job.started_at) if job.started_at else None,
-        "finishedAt": iso_utc(job.finished_at) if job.finished_at else None,
-        "runTimeMs": job.execution_time_ms,
-        "cpuTimeMs": job.cpu_time_ms,
-        "memoryKb": job.memory_kb,
-        "compileTimeMs": job.compile_time_ms,
-        "stdoutTruncated": job.stdout_truncated,
-        "stderrTruncated": job.stderr_truncated,
-    }
+    execution_ms = ms_between(started, finished) if started and finished else None
+    total_ms = None if queue_ms is None or execution_ms is None else queue_ms + execution_ms
+    return JobResult(
+        job_id=job.id,
+        status=job.status,
+        language=job.language,
+        stdout=job.stdout,
+        stderr=job.stderr,
+        execution_time_ms=execution_ms,
+        queue_time_ms=queue_ms,
+        total_time_ms=total_ms,
+        exit_code=job.exit_code,
+        sandbox_error_type=job.error_type,
+        sandbox_error_message=job.error_message,
+        queued_at=iso_utc(job.queued_at),
+        started_at=iso_utc(job.started_at) if job.started_at else None,
+        finished_at=iso_utc(job.finished_at) if job.finished_at else None,
+        run_time_ms=job.execution_time_ms,
+        cpu_time_ms=job.cpu_time_ms,
+        memory_kb=job.memory_kb,
+        compile_time_ms=job.compile_time_ms,
+        stdout_truncated=job.stdout_truncated,
+        stderr_truncated=job.stderr_truncated,
+    ).as_json()
+
+
+def _bound_to(coderun_uid: str | None) -> list[ColumnElement[bool]]:
+    """The condition that the job is bound to that CodeRun (none when not asked)."""
+    return [] if coderun_uid is None else [col(Job.coderun_uid) == coderun_uid]
 
 
 class JobStore:
@@ -187,12 +189,32 @@ class JobStore:
 
     # -- the executor seam ---------------------------------------------------------------
 
-    def mark_running(self, job_id: str, started_at: datetime | None = None) -> Job | None:
-        """queued -> running. Returns the job, or None if it is no longer queued."""
+    def bind_coderun(self, job_id: str, coderun_uid: str) -> bool:
+        """Record the uid of the CodeRun the API just created for an unfinished job."""
+        with Session(self.engine) as session:
+            bound = session.execute(
+                update(Job)
+                .where(col(Job.id) == job_id, col(Job.status).in_(NOT_FINAL))
+                .values(coderun_uid=coderun_uid)
+            )
+            session.commit()
+            return bool(bound.rowcount == 1)  # type: ignore[attr-defined]
+
+    def mark_running(
+        self, job_id: str, started_at: datetime | None = None, *, coderun_uid: str | None = None
+    ) -> Job | None:
+        """queued -> running. Returns the job, or None if it is no longer queued.
+
+        With `coderun_uid`, only if that is the CodeRun bound to the job (bind_coderun).
+        """
         with Session(self.engine, expire_on_commit=False) as session:
             result = session.execute(
                 update(Job)
-                .where(col(Job.id) == job_id, col(Job.status) == Status.QUEUED.value)
+                .where(
+                    col(Job.id) == job_id,
+                    col(Job.status) == Status.QUEUED.value,
+                    *_bound_to(coderun_uid),
+                )
                 .values(
                     status=Status.RUNNING.value,
                     started_at=started_at or utc_now(),
@@ -206,11 +228,12 @@ class JobStore:
         log.info("job running", extra=job_log(job_id, attempt=job.attempts if job else None))
         return job
 
-    def finalize(self, job_id: str, result: RunResult) -> bool:
+    def finalize(self, job_id: str, result: RunResult, *, coderun_uid: str | None = None) -> bool:
         """Make the job final with `result` and charge a success; idempotent.
 
         Returns True for the call that made the job final, False if it already was (or
-        does not exist). Safe to call from any thread or process, any number of times.
+        does not exist, or `coderun_uid` is given and is not the CodeRun bound to the job).
+        Safe to call from any thread or process, any number of times.
         """
         if not result.status.is_final:
             raise ValueError(f"finalize needs a final result, not {result.status}")
@@ -219,6 +242,8 @@ class JobStore:
         with Session(self.engine, expire_on_commit=False) as session:
             job = session.get(Job, job_id)
             if job is None or job.status not in NOT_FINAL:
+                return False
+            if coderun_uid is not None and job.coderun_uid != coderun_uid:
                 return False
             # When the job left the queue (mark_running), not when the runner's run phase
             # began: compilation is part of the job's time, not of its queue time.
@@ -243,7 +268,11 @@ class JobStore:
             }
             made_final = session.execute(
                 update(Job)
-                .where(col(Job.id) == job_id, col(Job.status).in_(NOT_FINAL))
+                .where(
+                    col(Job.id) == job_id,
+                    col(Job.status).in_(NOT_FINAL),
+                    *_bound_to(coderun_uid),
+                )
                 .values(**values)
             )
             if made_final.rowcount != 1:  # type: ignore[attr-defined]
@@ -362,6 +391,10 @@ class JobStore:
         return claimed
 
     # -- reading -------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(Job, job_id)
 
     def get_for_account(self, job_id: str, account_id: int) -> Job | None:
         with Session(self.engine, expire_on_commit=False) as session:

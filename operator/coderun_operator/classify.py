@@ -100,10 +100,17 @@ def _failed_init(pod: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None
     return None
 
 
-def run_started_at(pod: Mapping[str, Any]) -> datetime | None:
-    running = _state(pod, RUN_CONTAINER, "running") or terminated(pod, RUN_CONTAINER)
-    started = (running or {}).get("startedAt")
-    return parse_iso_utc(str(started)) if started else None
+def sandbox_started_at(pod: Mapping[str, Any]) -> datetime | None:
+    """When the sandbox started on the run: the earliest start of any of its containers
+    (the compile step for compiled languages). The job's startedAt, so that its
+    executionTimeMs includes compilation on Kubernetes as it does locally
+    (time_fields.EXECUTION_TIME_MS). Kubernetes records container starts to the second."""
+    starts = []
+    for name in (*INIT_CONTAINERS, RUN_CONTAINER):
+        state = _state(pod, name, "running") or terminated(pod, name) or {}
+        if state.get("startedAt"):
+            starts.append(parse_iso_utc(str(state["startedAt"])))
+    return min(starts, default=None)
 
 
 def logs_needed(pod: Mapping[str, Any]) -> list[str]:

@@ -28,6 +28,7 @@ from coderun_sandbox.contract import (
 from coderun_sandbox.languages import supported
 
 from coderun_operator import resources as r
+from coderun_operator import time_fields as t
 
 CRD_FILE = "crds/coderun.dev_coderuns.yaml"
 
@@ -62,7 +63,7 @@ def spec_schema() -> dict[str, Any]:
                 default="",
             ),
             "timeLimitMs": _int(
-                "CPU time limit of the program in milliseconds.",
+                t.TIME_LIMIT_MS,
                 minimum=MIN_TIME_LIMIT_MS,
                 maximum=MAX_TIME_LIMIT_MS,
                 default=DEFAULT_TIME_LIMIT_MS,
@@ -95,12 +96,16 @@ def result_schema() -> dict[str, Any]:
                 _string("Why it failed, if it did.", enum=[str(e) for e in ErrorType])
             ),
             "sandboxErrorMessage": _string("What happened, for a person."),
-            "startedAt": _nullable(_string("When the program started.", format="date-time")),
-            "finishedAt": _nullable(_string("When the program ended.", format="date-time")),
-            "executionTimeMs": _int("Wall time of the program in milliseconds.", minimum=0),
-            "cpuTimeMs": _nullable(_int("CPU time of the program in milliseconds.")),
-            "memoryKb": _nullable(_int("Peak memory of the program in KiB.")),
-            "compileTimeMs": _nullable(_int("Compile time in milliseconds.")),
+            "startedAt": _nullable(_string("When the program's run started.", format="date-time")),
+            "finishedAt": _nullable(_string("When the program's run ended.", format="date-time")),
+            # The runner's name for the run's own wall time, which the API serves as runTimeMs
+            # (its executionTimeMs is the job's, compilation included).
+            "executionTimeMs": _int(
+                "The program's run alone (the API's runTimeMs). " + t.RUN_TIME_MS, minimum=0
+            ),
+            "cpuTimeMs": _nullable(_int(t.CPU_TIME_MS)),
+            "memoryKb": _nullable(_int("Peak memory of the program's processes in KiB.")),
+            "compileTimeMs": _nullable(_int(t.COMPILE_TIME_MS)),
             "stdoutTruncated": {"type": "boolean"},
             "stderrTruncated": {"type": "boolean"},
         },
@@ -136,7 +141,11 @@ def status_schema() -> dict[str, Any]:
             "jobName": _string("The Job that runs this CodeRun."),
             "podName": _string("The pod that ran the program."),
             "scheduledAt": _string("When the Job was created.", format="date-time"),
-            "startedAt": _string("When the program started.", format="date-time"),
+            "startedAt": _string(
+                "When the sandbox started on the run: its pod's first container (the API's "
+                "startedAt; queueTimeMs ends and executionTimeMs begins here).",
+                format="date-time",
+            ),
             "finishedAt": _string("When the run became final.", format="date-time"),
             "result": result_schema(),
         },

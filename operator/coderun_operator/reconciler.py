@@ -268,7 +268,7 @@ class Reconciler:
                 self.spawn("follow", self.follow(key, pod_name, request.limits))
             if key not in self.marked_running and body is not None and not r.is_running(body):
                 self.marked_running.add(key)
-                started = classify.run_started_at(pod) or utc_now()
+                started = classify.sandbox_started_at(pod) or utc_now()
                 async with self.lock(key):
                     if key not in self.done:
                         body = self.bodies.get(key, body)

@@ -152,7 +152,9 @@ def final(
         "result": result.to_json_dict(),
         "finishedAt": iso_utc(result.finished_at or now),
     }
-    if result.started_at is not None:
+    # startedAt stays when the sandbox started (running() set it from the pod's first
+    # container); only a run never seen running takes the runner's own start.
+    if result.started_at is not None and not (body.get("status") or {}).get("startedAt"):
         document["startedAt"] = iso_utc(result.started_at)
     if pod_name:
         document["podName"] = pod_name

@@ -16,6 +16,7 @@ from coderun_api.deps import CurrentPrincipal, SessionDep, parse_timestamp
 from coderun_api.envelope import ApiError, openapi_example, respond
 from coderun_api.jobs import job_data
 from coderun_api.models import Job
+from coderun_api.results import Envelope, JobPage
 from coderun_api.stats import JobRow, aggregate
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
@@ -87,7 +88,11 @@ def _window(
     return conditions
 
 
-@router.get("", summary="Own job history, newest first", responses=LIST_EXAMPLE)
+@router.get(
+    "",
+    summary="Own job history, newest first",
+    responses={200: {**LIST_EXAMPLE[200], "model": Envelope[JobPage]}},
+)
 def list_jobs(
     principal: CurrentPrincipal,
     db: SessionDep,

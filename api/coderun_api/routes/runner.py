@@ -19,6 +19,7 @@ from coderun_api.envelope import ApiError, openapi_example, respond
 from coderun_api.jobs import IdempotencyConflict, NoCredits, job_data
 from coderun_api.logs import job_log
 from coderun_api.models import Job
+from coderun_api.results import Envelope, JobResult
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/runner", tags=["runner"])
@@ -71,7 +72,8 @@ RESULT_EXAMPLE = {
     "queuedAt": "2026-01-05T15:26:30.796Z",
     "startedAt": "2026-01-05T15:26:30.928Z",
     "finishedAt": "2026-01-05T15:26:31.730Z",
-    "cpuTimeMs": 790,
+    "runTimeMs": 152,
+    "cpuTimeMs": 4,
     "memoryKb": 3500,
     "compileTimeMs": 610,
     "stdoutTruncated": False,
@@ -154,9 +156,12 @@ def submit(
         "soon as the job is final. Another account's jobId is a 404."
     ),
     responses={
-        200: openapi_example(
-            200, "job result fetched successfully", RESULT_EXAMPLE, description="The job"
-        ),
+        200: {
+            **openapi_example(
+                200, "job result fetched successfully", RESULT_EXAMPLE, description="The job"
+            ),
+            "model": Envelope[JobResult],
+        },
         401: openapi_example(
             401, "missing X-API-KEY header: send your API key in the X-API-KEY header"
         ),

@@ -23,14 +23,16 @@ def run(p: dict, logs: dict[str, str] | None = None, now: datetime = NOW):  # ty
 def test_pending_and_running_pods_are_not_final() -> None:
     assert run(pod()) is None
     assert c.progress(pod()) is c.Progress.PENDING
+    compiled = {"terminated": {**DONE["terminated"], "startedAt": "2026-11-28T10:00:00Z"}}
     running = pod(
         phase="Running",
-        compile_state=DONE,
+        compile_state=compiled,
         run_state={"running": {"startedAt": "2026-11-28T10:00:02Z"}},
     )
     assert run(running) is None
     assert c.progress(running) is c.Progress.RUNNING
-    assert c.run_started_at(running) == datetime(2026, 11, 28, 10, 0, 2, tzinfo=UTC)
+    # The job started when its first container (the compile step) did.
+    assert c.sandbox_started_at(running) == datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
 
 
 def test_the_runners_result_line_gives_the_verdict() -> None:

@@ -1,0 +1,68 @@
+"""The job result as the API answers it: the seed's fields plus the contract's measurements.
+
+One pydantic model, so the OpenAPI document describes exactly what `job_data` sends, with
+the time fields defined once (coderun_operator.time_fields).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from coderun_operator import time_fields as t
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+Data = TypeVar("Data")
+
+
+class JobResult(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    job_id: str = Field(description="Unique identifier of the job (24 hex characters).")
+    status: str = Field(description="queued, running, success or failed.")
+    language: str = Field(description="python, javascript, cpp or java.")
+    stdout: str = Field(description="The program's standard output, up to 64 KiB.")
+    stderr: str = Field(description="The program's standard error, up to 64 KiB.")
+    execution_time_ms: int | None = Field(description=t.EXECUTION_TIME_MS)
+    queue_time_ms: int | None = Field(description=t.QUEUE_TIME_MS)
+    total_time_ms: int | None = Field(description=t.TOTAL_TIME_MS)
+    exit_code: int | None = Field(
+        description="The program's exit code (128+signal if killed); null if it never ran."
+    )
+    sandbox_error_type: str | None = Field(
+        description="Null, or TLE, MLE, CompilationError, RuntimeError, SandboxError, "
+        "InternalError."
+    )
+    sandbox_error_message: str = Field(description='What went wrong, for a person; "" on success.')
+    queued_at: str = Field(description="When the job was accepted (ISO-8601 UTC, milliseconds).")
+    started_at: str | None = Field(
+        description="When the job left the queue and a sandbox started on it."
+    )
+    finished_at: str | None = Field(description="When the job's result was final.")
+    run_time_ms: int | None = Field(description=t.RUN_TIME_MS)
+    cpu_time_ms: int | None = Field(description=t.CPU_TIME_MS)
+    memory_kb: int | None = Field(description="Peak memory of the program's processes, KiB.")
+    compile_time_ms: int | None = Field(description=t.COMPILE_TIME_MS)
+    stdout_truncated: bool = Field(description="True if stdout was cut at 64 KiB.")
+    stderr_truncated: bool = Field(description="True if stderr was cut at 64 KiB.")
+
+    def as_json(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True)
+
+
+class JobPage(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    items: list[JobResult] = Field(description="The jobs, newest first.")
+    page: int
+    page_size: int
+    total: int = Field(description="Jobs matching the filters, on all pages.")
+
+
+class Envelope(BaseModel, Generic[Data]):
+    """The seed's response envelope, for the OpenAPI document (envelope.py sends it)."""
+
+    code: int = Field(description="The HTTP status, repeated.")
+    success: bool
+    message: str
+    data: Data | None
