@@ -117,3 +117,7 @@ class Job(JobBase, table=True):
     lease_until: datetime | None = Field(default=None, sa_column=_utc_column())
     idempotency_key: str | None = Field(default=None, max_length=255)
     request_hash: str | None = Field(default=None, max_length=64)
+    # Kubernetes executor: metadata.uid of the CodeRun the API created for this job, recorded
+    # from the create response. Only that object may mark the job running or final: a label
+    # (or a re-created object of the same name) is anyone's with patch or create rights.
+    coderun_uid: str | None = Field(default=None, max_length=64)

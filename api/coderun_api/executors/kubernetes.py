@@ -1,7 +1,11 @@
 """The Kubernetes executor (`CODERUN_EXECUTOR=kubernetes`): a job becomes a CodeRun object.
 
 - `submit` creates the CodeRun named by the jobId (labels: language, a hash of the account,
-  the jobId). The operator, not the API, owns the run from there.
+  the jobId) and records the new object's metadata.uid with the job. The operator, not the
+  API, owns the run from there.
+- A CodeRun speaks for a job only if its name is the jobId and its uid is the one recorded:
+  labels, and objects created or re-created by anyone else with RBAC on CodeRuns, can
+  neither mark a job running nor finalize (and charge) it.
 - A watcher thread lists the CodeRuns and then watches from the list's resourceVersion
   (relisting when the server says the version is too old), so nothing is missed across
   reconnects or restarts. A CodeRun that is Running marks its job running; a final one is
@@ -17,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +31,7 @@ from coderun_operator.status import result_of
 from coderun_sandbox.contract import (
     DEFAULT_MEMORY_LIMIT_MB,
     DEFAULT_TIME_LIMIT_MS,
+    RunResult,
     Status,
     parse_iso_utc,
     utc_now,
@@ -94,6 +100,18 @@ def coderun_manifest(job: Job, namespace: str) -> dict[str, Any]:
     }
 
 
+@dataclass
+class SeenCodeRun:
+    """What the watch last showed of one CodeRun, keyed by its name (the jobId)."""
+
+    uid: str
+    running: bool = False
+    final: bool = False
+    # A final CodeRun whose result could not be applied because its job had no uid recorded
+    # yet (the create response still on its way): the reconcile pass tries it again.
+    unapplied: Mapping[str, Any] | None = None
+
+
 class KubernetesExecutor(Executor):
     # CodeRun objects outlive API processes: no leases; `start` reconciles instead.
     lease_owner = None
@@ -107,9 +125,8 @@ class KubernetesExecutor(Executor):
         self._stop = threading.Event()
         self._synced = threading.Event()
         self._lock = threading.Lock()
-        # CodeRuns (by jobId) seen by the watch and not final, with whether they run.
-        self._open: dict[str, bool] = {}
-        self._known: set[str] = set()
+        # Every CodeRun the watch shows, by name.
+        self._seen: dict[str, SeenCodeRun] = {}
         self._threads: list[threading.Thread] = []
         self._last_error: str | None = None
 
@@ -147,7 +164,7 @@ class KubernetesExecutor(Executor):
 
     def queue_depth(self) -> int:
         with self._lock:
-            return sum(1 for running in self._open.values() if not running)
+            return sum(1 for seen in self._seen.values() if not seen.running and not seen.final)
 
     def ping(self) -> None:
         if not self._synced.is_set():
@@ -165,7 +182,7 @@ class KubernetesExecutor(Executor):
         from kubernetes.client.exceptions import ApiException
 
         try:
-            self._custom.create_namespaced_custom_object(
+            created = self._custom.create_namespaced_custom_object(
                 r.GROUP,
                 r.VERSION,
                 self.namespace,
@@ -174,8 +191,12 @@ class KubernetesExecutor(Executor):
                 _request_timeout=10,
             )
         except ApiException as error:
-            if error.status != 409:  # already there: submitted twice, or by another replica
+            # Already there: created by another replica, which records its uid. Never adopt
+            # it here: an object someone else created under this name must not be trusted.
+            if error.status != 409:
                 raise
+            return
+        self.jobs.bind_coderun(job.id, str(created["metadata"]["uid"]))
 
     # -- following CodeRuns --------------------------------------------------------------
 
@@ -197,8 +218,7 @@ class KubernetesExecutor(Executor):
                     names.add(str(item["metadata"]["name"]))
                     self._observe(item)
                 with self._lock:
-                    self._known = names
-                    self._open = {k: v for k, v in self._open.items() if k in names}
+                    self._seen = {k: v for k, v in self._seen.items() if k in names}
                 self._synced.set()
                 self._last_error = None
                 version = str(listed["metadata"]["resourceVersion"])
@@ -239,32 +259,51 @@ class KubernetesExecutor(Executor):
                     )
                 self._stop.wait(1.0)
 
-    def _forget(self, job_id: str) -> None:
+    def _forget(self, name: str) -> None:
         with self._lock:
-            self._known.discard(job_id)
-            self._open.pop(job_id, None)
+            self._seen.pop(name, None)
 
     def _observe(self, coderun: Mapping[str, Any]) -> None:
+        # The name is the jobId (coderun_manifest) and the uid says which object of that
+        # name: both are fixed at creation. The job-id label is not read, since anyone who
+        # may patch CodeRuns may set it.
         meta = coderun.get("metadata") or {}
-        job_id = str((meta.get("labels") or {}).get(r.LABEL_JOB_ID) or meta.get("name"))
-        with self._lock:
-            self._known.add(job_id)
+        name, uid = str(meta.get("name") or ""), str(meta.get("uid") or "")
         if r.is_final(coderun):
             with self._lock:
-                self._open.pop(job_id, None)
+                self._seen[name] = SeenCodeRun(uid, final=True)
             result = result_of(coderun)
             if result is None or not result.status.is_final:
-                log.error("final CodeRun without a result", extra=job_log(job_id))
+                log.error("final CodeRun without a result", extra=job_log(name))
                 return
-            self.jobs.finalize(job_id, result)
+            if not self.jobs.finalize(name, _with_sandbox_start(result, coderun), coderun_uid=uid):
+                self._not_applied(name, uid, coderun)
             return
         running = r.is_running(coderun)
         with self._lock:
-            was_running = self._open.get(job_id, False)
-            self._open[job_id] = running
+            before = self._seen.get(name)
+            was_running = before is not None and before.uid == uid and before.running
+            self._seen[name] = SeenCodeRun(uid, running=running)
         if running and not was_running:
             started = (coderun.get("status") or {}).get("startedAt")
-            self.jobs.mark_running(job_id, parse_iso_utc(str(started)) if started else None)
+            self.jobs.mark_running(
+                name, parse_iso_utc(str(started)) if started else None, coderun_uid=uid
+            )
+
+    def _not_applied(self, name: str, uid: str, coderun: Mapping[str, Any]) -> None:
+        """A final CodeRun that finalize refused: too early, or not the job's own."""
+        job = self.jobs.get(name)
+        if job is None or job.status not in NOT_FINAL:
+            return  # already final (another replica), or no such job
+        if job.coderun_uid is None:
+            with self._lock:
+                self._seen[name] = SeenCodeRun(uid, final=True, unapplied=coderun)
+            return
+        if job.coderun_uid != uid:
+            log.warning(
+                "a CodeRun the API did not create claims this job's result; ignored",
+                extra=job_log(name, coderunUid=uid, boundUid=job.coderun_uid),
+            )
 
     # -- reconciling the database with the cluster ---------------------------------------
 
@@ -292,19 +331,42 @@ class KubernetesExecutor(Executor):
                 .all()
             )
         with self._lock:
-            known = set(self._known)
+            seen = dict(self._seen)
         for job in unfinished:
-            if job.id in known:
-                continue
-            if job.status == Status.QUEUED.value:
-                log.info("creating a missing CodeRun", extra=job_log(job.id))
-                self._create(job)
+            coderun = seen.get(job.id)
+            if coderun is None:
+                if job.status == Status.QUEUED.value:
+                    log.info("creating a missing CodeRun", extra=job_log(job.id))
+                    self._create(job)
+                else:
+                    self.jobs.fail_internal(
+                        job.id,
+                        "the run's CodeRun was removed before its result was recorded; "
+                        "it was not charged, please submit it again",
+                    )
+            elif job.coderun_uid is not None and coderun.uid == job.coderun_uid:
+                if coderun.unapplied is not None:  # its result came before its uid was saved
+                    self._observe(coderun.unapplied)
             else:
+                # The CodeRun of this name is not the one the API created (or the API never
+                # learnt its uid): its result cannot be trusted, so the job ends free.
+                log.warning(
+                    "the CodeRun named for this job is not the one the API created",
+                    extra=job_log(job.id, coderunUid=coderun.uid, boundUid=job.coderun_uid),
+                )
                 self.jobs.fail_internal(
                     job.id,
-                    "the run's CodeRun was removed before its result was recorded; "
+                    "the run's CodeRun was replaced by one the API did not create; "
                     "it was not charged, please submit it again",
                 )
+
+
+def _with_sandbox_start(result: RunResult, coderun: Mapping[str, Any]) -> RunResult:
+    """The result with the CodeRun's startedAt (its pod's first container) as the time the
+    job started, for a job never seen running: compilation is then part of its
+    executionTimeMs, as on the local executor (coderun_operator.time_fields)."""
+    started = (coderun.get("status") or {}).get("startedAt")
+    return result.replace(started_at=parse_iso_utc(str(started))) if started else result
 
 
 class _Expired(Exception):
