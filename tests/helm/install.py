@@ -31,6 +31,12 @@ class Release:
     namespace: str
     cluster: K8sCluster
 
+    @property
+    def sandbox_namespace(self) -> str:
+        """Where the chart puts CodeRuns and sandbox Jobs by default (a namespace it
+        creates and `helm uninstall` keeps)."""
+        return f"{self.namespace}-sandbox"
+
     def pods(self, component: str) -> list[dict[str, Any]]:
         out = self.cluster.kubectl(
             "-n",
@@ -110,12 +116,18 @@ def installed(cluster: K8sCluster, name: str, *settings: str) -> Iterator[Releas
         )
         yield release
     finally:
-        cluster.helm(
-            "uninstall", release.name, "--namespace", release.namespace, "--wait", check=False
-        )
-        cluster.kubectl(
-            "delete", "namespace", release.namespace, "--wait=true", check=False, timeout=180
-        )
+        uninstall(release)
+        for namespace in (release.namespace, release.sandbox_namespace):
+            cluster.kubectl(
+                "delete", "namespace", namespace, "--wait=true", check=False, timeout=180
+            )
+
+
+def uninstall(release: Release) -> None:
+    """`helm uninstall --wait`; the sandbox namespace stays (helm.sh/resource-policy: keep)."""
+    release.cluster.helm(
+        "uninstall", release.name, "--namespace", release.namespace, "--wait", check=False
+    )
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 a namespace that enforces Pod Security "restricted": the API and operator pods become
 Ready and answer their probes, sandbox-labelled pods are cut off by the chart's
 NetworkPolicy, and a program submitted to the installed API runs in a sandbox pod (every
-language) and comes back with its verdict. `helm uninstall` removes it all again."""
+language) and comes back with its verdict. `helm uninstall` removes the release; the sandbox
+namespace it created stays (tests/helm/test_sandbox_namespace.py), and is deleted after."""
 
 from __future__ import annotations
 
@@ -71,19 +72,21 @@ def test_the_crd_is_installed_with_the_chart(release: Release) -> None:
         result.stdout.strip()
         == "customresourcedefinition.apiextensions.k8s.io/coderuns.coderun.dev"
     )
-    # The API's ServiceAccount may create CodeRuns in the namespace, and nothing on Jobs.
+    # The API's ServiceAccount may create CodeRuns in the sandbox namespace, and nothing on
+    # Jobs; in its own namespace it may not even create CodeRuns.
     (api,) = release.pods("api")
     sa = f"system:serviceaccount:{release.namespace}:{api['spec']['serviceAccountName']}"
-    for verb, resource, allowed in (
-        ("create", "coderuns.coderun.dev", "yes"),
-        ("watch", "coderuns.coderun.dev", "yes"),
-        ("create", "jobs.batch", "no"),
-        ("get", "secrets", "no"),
+    for namespace, verb, resource, allowed in (
+        (release.sandbox_namespace, "create", "coderuns.coderun.dev", "yes"),
+        (release.sandbox_namespace, "watch", "coderuns.coderun.dev", "yes"),
+        (release.sandbox_namespace, "create", "jobs.batch", "no"),
+        (release.sandbox_namespace, "get", "secrets", "no"),
+        (release.namespace, "create", "coderuns.coderun.dev", "no"),
     ):
         answer = release.cluster.kubectl(
-            "auth", "can-i", verb, resource, "-n", release.namespace, "--as", sa, check=False
+            "auth", "can-i", verb, resource, "-n", namespace, "--as", sa, check=False
         ).stdout.strip()
-        assert answer == allowed, (verb, resource, answer)
+        assert answer == allowed, (namespace, verb, resource, answer)
 
 
 def _probe_pod(name: str, labels: dict[str, str], target: str) -> dict[str, Any]:
@@ -137,7 +140,7 @@ def _finished_log(core: Any, namespace: str, name: str) -> str:
 
 def test_sandbox_pods_cannot_reach_the_api(release: Release) -> None:
     """The same connection, once from an ordinary pod and once from a pod carrying the
-    operator's sandbox label: only the first gets through."""
+    operator's sandbox label, both in the sandbox namespace: only the first gets through."""
     core = release.cluster.core_v1()
     (api,) = release.pods("api")
     target = f"{api['status']['podIP']}:8000"
@@ -145,9 +148,10 @@ def test_sandbox_pods_cannot_reach_the_api(release: Release) -> None:
         "open-probe": {},
         "sandbox-probe": {LABEL_SANDBOX: "true"},
     }
+    namespace = release.sandbox_namespace
     for name, labels in pods.items():
-        core.create_namespaced_pod(release.namespace, _probe_pod(name, labels, target))
-    logs = {name: _finished_log(core, release.namespace, name) for name in pods}
+        core.create_namespaced_pod(namespace, _probe_pod(name, labels, target))
+    logs = {name: _finished_log(core, namespace, name) for name in pods}
     assert "result=1" in logs["open-probe"], logs
     assert "result=0" in logs["sandbox-probe"], logs
 

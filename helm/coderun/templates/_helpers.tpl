@@ -74,9 +74,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
-{{/* Namespace of CodeRun objects and sandbox Jobs. */}}
+{{/* Namespace of CodeRun objects and sandbox Jobs (a namespace name has 63 characters). */}}
 {{- define "coderun.sandbox.namespace" -}}
-{{- default .Release.Namespace .Values.sandbox.namespace }}
+{{- default (printf "%s-sandbox" (.Release.Namespace | trunc 55 | trimSuffix "-")) .Values.sandbox.namespace.name }}
 {{- end }}
 
 {{/* The service image reference. */}}
@@ -206,5 +206,17 @@ a second API replica would have its own database.
 {{- end }}
 {{- if and (gt (int .Values.api.replicaCount) 1) (not (include "coderun.redisEnabled" .)) }}
 {{- fail "api.replicaCount > 1 needs Redis (shared rate limits and result wake-ups): set redis.url or redis.existingSecret" }}
+{{- end }}
+{{- $sandbox := include "coderun.sandbox.namespace" . }}
+{{- if eq $sandbox .Release.Namespace }}
+{{- fail (printf "sandbox.namespace.name must not be the release namespace (%s): untrusted code would share it with the API; choose another name" $sandbox) }}
+{{- end }}
+{{- if not .Values.sandbox.namespace.create }}
+{{- /* An existing namespace must enforce Pod Security "restricted". lookup sees nothing
+       in `helm template` and dry runs, so only a namespace that is found is checked. */}}
+{{- $existing := lookup "v1" "Namespace" "" $sandbox }}
+{{- if and $existing (ne (dig "metadata" "labels" "pod-security.kubernetes.io/enforce" "" $existing) "restricted") }}
+{{- fail (printf "namespace %s must be labelled pod-security.kubernetes.io/enforce=restricted before sandbox pods run there (or set sandbox.namespace.create=true for a new one)" $sandbox) }}
+{{- end }}
 {{- end }}
 {{- end }}
