@@ -1,0 +1,29 @@
+"""The job store's side of binding a job to its CodeRun (the Kubernetes executor records the
+uid; tests/operator/test_job_binding.py attacks it on the cluster): on the real database,
+only the recorded uid may mark the job running or final, and a wrong one charges nothing."""
+
+from __future__ import annotations
+
+from coderun_sandbox.contract import RunRequest, RunResult, Status, utc_now
+
+from tests.api.helpers import Api
+
+
+def test_only_the_bound_coderun_moves_the_job(any_db_api: Api) -> None:
+    account_id, _ = any_db_api.new_account(credits=3)
+    jobs = any_db_api.state.jobs
+    job = jobs.accept(account_id, RunRequest(language="python", code="print(1)")).job
+    assert jobs.bind_coderun(job.id, "uid-of-the-api-s-coderun")
+    forged = RunResult(status=Status.SUCCESS, stdout="forged\n", exit_code=0, finished_at=utc_now())
+
+    assert jobs.mark_running(job.id, coderun_uid="uid-of-another-object") is None
+    assert jobs.finalize(job.id, forged, coderun_uid="uid-of-another-object") is False
+    assert any_db_api.job(job.id).status == Status.QUEUED.value
+    assert any_db_api.account(account_id).credits == 3
+
+    assert jobs.mark_running(job.id, coderun_uid="uid-of-the-api-s-coderun") is not None
+    real = forged.replace(stdout="1\n")
+    assert jobs.finalize(job.id, real, coderun_uid="uid-of-the-api-s-coderun") is True
+    stored = any_db_api.job(job.id)
+    assert (stored.status, stored.stdout, stored.charged) == ("success", "1\n", True)
+    assert any_db_api.account(account_id).credits == 2
