@@ -15,6 +15,7 @@ the one per-uid object that outlives processes, are refused by the syscall filte
 
 from __future__ import annotations
 
+import _thread
 import fcntl
 import os
 import stat
@@ -62,7 +63,17 @@ def _open_lock_dir(path: str) -> int:
     return fd
 
 
-_dir_fd = -1
+# The lock directory's descriptor, by path, opened once per process.
+_dir_fds: dict[str, int] = {}
+_dir_lock = _thread.allocate_lock()
+
+
+def _lock_dir_fd() -> int:
+    path = lock_dir()
+    with _dir_lock:
+        if path not in _dir_fds:
+            _dir_fds[path] = _open_lock_dir(path)
+        return _dir_fds[path]
 
 
 class UidLease:
@@ -73,16 +84,14 @@ class UidLease:
         self._fd = -1
 
     def __enter__(self) -> int:
-        global _dir_fd
-        if _dir_fd < 0:
-            _dir_fd = _open_lock_dir(lock_dir())
+        dir_fd = _lock_dir_fd()
         uids = uid_range()
         # A random first slot: concurrent runs rarely try the same uid, so a lease is
         # usually one open and one flock.
         start = int.from_bytes(os.urandom(4), "little") % len(uids)
         for step in range(len(uids)):
             uid = uids[(start + step) % len(uids)]
-            fd = os.open(str(uid), _LOCK_FLAGS, 0o600, dir_fd=_dir_fd)
+            fd = os.open(str(uid), _LOCK_FLAGS, 0o600, dir_fd=dir_fd)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
