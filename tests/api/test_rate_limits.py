@@ -55,9 +55,10 @@ def test_auth_limit_is_shared_through_redis(
     replica_a = make_api(database_url=database, redis_url=redis_clean)
     replica_b = make_api(database_url=database, redis_url=redis_clean)
     body = {"email": "x@example.com", "password": "whatever1"}
+    # One email per attempt: this counts the per-address limit, not the per-email backoff.
     codes = [
         (replica_a if i % 2 else replica_b)
-        .client.post("/api/v1/auth/signin", json=body)
+        .client.post("/api/v1/auth/signin", json={**body, "email": f"x{i}@example.com"})
         .status_code
         for i in range(10)
     ]

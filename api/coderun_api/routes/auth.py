@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Annotated
 
 from coderun_sandbox.contract import utc_now
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlmodel import Session, col, delete, select
 
 from coderun_api.accounts import EmailTaken, create_account
@@ -41,8 +42,11 @@ class Credentials(BaseModel):
         json_schema_extra={"examples": [{"email": "ada@example.com", "password": "correct horse"}]}
     )
 
-    email: StrictStr
-    password: StrictStr
+    # Bounds declared for generated clients; the routes check them with their own messages.
+    email: Annotated[StrictStr, Field(json_schema_extra={"format": "email", "maxLength": 320})]
+    password: Annotated[
+        StrictStr, Field(json_schema_extra={"minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD})
+    ]
 
 
 def normalize_email(email: str) -> str:

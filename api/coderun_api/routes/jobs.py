@@ -24,6 +24,12 @@ router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 MAX_PAGE_SIZE = 100
 # The offset must fit the database's 64-bit integer; nobody pages a million pages deep.
 MAX_PAGE = 1_000_000
+# `from`/`to`: declared as date-time so generated clients send RFC 3339 (the server also
+# takes other ISO-8601 forms).
+TIMESTAMP_QUERY: dict[str, Any] = {
+    "description": "ISO-8601 timestamp, compared with queuedAt",
+    "json_schema_extra": {"format": "date-time"},
+}
 
 
 def _responses_200(data: Any, message: str) -> dict[int | str, dict[str, Any]]:
@@ -99,10 +105,8 @@ def list_jobs(
     language: str | None = None,
     status: str | None = None,
     error_type: Annotated[str | None, Query(alias="errorType")] = None,
-    from_: Annotated[
-        str | None, Query(alias="from", description="ISO timestamp (queuedAt)")
-    ] = None,
-    to: Annotated[str | None, Query(description="ISO timestamp (queuedAt)")] = None,
+    from_: Annotated[str | None, Query(alias="from", **TIMESTAMP_QUERY)] = None,
+    to: Annotated[str | None, Query(**TIMESTAMP_QUERY)] = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = 20,
 ) -> JSONResponse:
@@ -156,10 +160,8 @@ def list_jobs(
 def job_stats(
     principal: CurrentPrincipal,
     db: SessionDep,
-    from_: Annotated[
-        str | None, Query(alias="from", description="ISO timestamp (queuedAt)")
-    ] = None,
-    to: Annotated[str | None, Query(description="ISO timestamp (queuedAt)")] = None,
+    from_: Annotated[str | None, Query(alias="from", **TIMESTAMP_QUERY)] = None,
+    to: Annotated[str | None, Query(**TIMESTAMP_QUERY)] = None,
     bucket: Literal["hour", "day"] = "day",
 ) -> JSONResponse:
     conditions = _window(

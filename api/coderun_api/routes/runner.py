@@ -102,6 +102,8 @@ def submit(
         Header(
             alias="Idempotency-Key",
             description="A unique string (e.g. a UUID) per submission, at most 255 chars.",
+            # Declared for generated clients; checked below with a message that says so.
+            json_schema_extra={"minLength": 1, "maxLength": 255},
         ),
     ] = None,
 ) -> JSONResponse:
