@@ -208,6 +208,14 @@ class JobStore:
         With `coderun_uid`, only if that is the CodeRun bound to the job (bind_coderun).
         """
         with Session(self.engine, expire_on_commit=False) as session:
+            if started_at is not None:
+                # A start reported by someone else (Kubernetes records container starts to
+                # the second) never precedes the queueing: queueTimeMs is never negative.
+                queued_at = session.execute(
+                    select(col(Job.queued_at)).where(col(Job.id) == job_id)
+                ).scalar_one_or_none()
+                if queued_at is not None:
+                    started_at = max(started_at, queued_at)
             result = session.execute(
                 update(Job)
                 .where(

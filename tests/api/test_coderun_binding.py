@@ -4,6 +4,8 @@ only the recorded uid may mark the job running or final, and a wrong one charges
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from coderun_sandbox.contract import RunRequest, RunResult, Status, utc_now
 
 from tests.api.helpers import Api
@@ -21,7 +23,10 @@ def test_only_the_bound_coderun_moves_the_job(any_db_api: Api) -> None:
     assert any_db_api.job(job.id).status == Status.QUEUED.value
     assert any_db_api.account(account_id).credits == 3
 
-    assert jobs.mark_running(job.id, coderun_uid="uid-of-the-api-s-coderun") is not None
+    # A start rounded down to the second (as Kubernetes reports it) never precedes queuedAt.
+    early = job.queued_at.replace(microsecond=0) - timedelta(seconds=1)
+    running = jobs.mark_running(job.id, early, coderun_uid="uid-of-the-api-s-coderun")
+    assert running is not None and running.started_at == job.queued_at
     real = forged.replace(stdout="1\n")
     assert jobs.finalize(job.id, real, coderun_uid="uid-of-the-api-s-coderun") is True
     stored = any_db_api.job(job.id)
