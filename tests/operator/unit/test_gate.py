@@ -53,7 +53,9 @@ def test_a_slow_node_does_not_open_the_gate() -> None:
 
 
 def test_a_loaded_host_does_not_open_the_gate() -> None:
-    # Long enough for three full connect timeouts, so that a slow answer could open it.
+    # Long enough for three full connect timeouts, so that a slow answer could open it. On
+    # loopback, CPU load alone does not slow the kernel's handshake (the old gate passes
+    # this too, docs/operator.md): the slow-queue and lost-SYN tests are the ones it fails.
     with open_listener() as port, cores_loaded(processes=4):
         for _ in range(3):
             done = run_gate(port, timeout_s=5)
