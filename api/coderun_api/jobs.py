@@ -68,6 +68,14 @@ def _to_ms(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+def execution_time_ms(started_at: datetime | None, finished_at: datetime | None) -> int | None:
+    """The seed's executionTimeMs, from the millisecond timestamps the client sees; the one
+    definition that results, history and the dashboard's aggregates all use."""
+    if started_at is None or finished_at is None:
+        return None
+    return ms_between(_to_ms(started_at), _to_ms(finished_at))
+
+
 def job_data(job: Job) -> dict[str, Any]:
     """The seed's result `data` object (plus the contract's extra measurements)."""
     # The seed's arithmetic holds exactly: executionTimeMs = finishedAt - startedAt (compile
@@ -76,9 +84,8 @@ def job_data(job: Job) -> dict[str, Any]:
     # millisecond timestamps the client sees, so its own arithmetic agrees.
     queued = _to_ms(job.queued_at)
     started = _to_ms(job.started_at) if job.started_at else None
-    finished = _to_ms(job.finished_at) if job.finished_at else None
     queue_ms = ms_between(queued, started) if started else None
-    execution_ms = ms_between(started, finished) if started and finished else None
+    execution_ms = execution_time_ms(job.started_at, job.finished_at)
     total_ms = None if queue_ms is None or execution_ms is None else queue_ms + execution_ms
     return JobResult(
         job_id=job.id,

@@ -158,3 +158,19 @@ def test_every_log_line_about_a_job_names_it(api: Api, caplog: pytest.LogCapture
     assert all(getattr(r, "jobId", None) == job_id for r in about_job)
     line = json.loads(JsonFormatter().format(about_job[0]))
     assert line["jobId"] == job_id and line["level"] == "INFO"
+
+
+def test_stats_mean_is_the_execution_time_the_history_shows(api: Api) -> None:
+    """One figure, one name: the dashboard's mean execution time of a single compiled run is
+    that run's executionTimeMs (compile included), not its runTimeMs."""
+    _, key = api.new_account()
+    job_id = api.submit(key, "int main() { return 0; }", language="cpp").json()["data"]["jobId"]
+    result = api.wait_final(key, job_id)
+    assert result["status"] == "success"
+    assert result["executionTimeMs"] > result["runTimeMs"]  # g++ took part of it
+    history = api.client.get("/api/v1/jobs", headers={"X-API-KEY": key}).json()["data"]
+    stats = api.client.get("/api/v1/jobs/stats", headers={"X-API-KEY": key}).json()["data"]
+    assert history["items"][0]["executionTimeMs"] == result["executionTimeMs"]
+    assert stats["meanExecutionTimeMs"] == result["executionTimeMs"]
+    assert stats["p95ExecutionTimeMs"] == result["executionTimeMs"]
+    assert stats["series"][0]["meanExecutionTimeMs"] == result["executionTimeMs"]

@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from coderun_api.deps import CurrentPrincipal, SessionDep, parse_timestamp
 from coderun_api.envelope import ApiError, openapi_example, respond
-from coderun_api.jobs import job_data
+from coderun_api.jobs import execution_time_ms, job_data
 from coderun_api.models import Job
 from coderun_api.results import Envelope, JobPage
 from coderun_api.stats import JobRow, aggregate
@@ -169,8 +169,14 @@ def job_stats(
     )
     result = db.execute(
         select(
-            col(Job.queued_at), col(Job.status), col(Job.execution_time_ms), col(Job.charged)
+            col(Job.queued_at),
+            col(Job.status),
+            col(Job.started_at),
+            col(Job.finished_at),
+            col(Job.charged),
         ).where(*conditions)
     ).all()
-    data: dict[str, Any] = aggregate((JobRow(r[0], r[1], r[2], bool(r[3])) for r in result), bucket)
+    # The same executionTimeMs as each job's result and history row (not the run time).
+    rows = (JobRow(r[0], r[1], execution_time_ms(r[2], r[3]), bool(r[4])) for r in result)
+    data: dict[str, Any] = aggregate(rows, bucket)
     return respond(data, "job stats fetched successfully")
