@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +75,26 @@ def test_the_four_toolchains_run_with_only_this_view(run: RunFn) -> None:
     for language, code in programs.items():
         result = run(language, code)
         assert (result["status"], result["stdout"]) == ("success", expected[language]), result
+
+
+WITHOUT_MOUNTS = """
+import warnings
+warnings.simplefilter("default")
+from coderun_sandbox.contract import RunRequest
+from coderun_sandbox.runner import execute
+print(execute(RunRequest("python", "print('ran')")).stdout, end="")
+"""
+
+
+def test_root_that_cannot_mount_still_runs_and_says_what_it_lost() -> None:
+    """Root without CAP_SYS_ADMIN (a container's root): work dirs stay plain directories."""
+    done = subprocess.run(
+        ["setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin", sys.executable],
+        input=WITHOUT_MOUNTS,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout == "ran\n", done
+    assert "work dirs cannot be mounted" in done.stderr, done.stderr

@@ -139,14 +139,14 @@ def pipe() -> tuple[int, int]:
     return above_child_fds(read_end), above_child_fds(write_end)
 
 
-def sealed_input(data: bytes) -> int:
+def sealed_input(data: bytes, name: str = "coderun-stdin") -> int:
     """A read-only descriptor holding `data`, at offset 0: the child's stdin, or what
     bubblewrap reads (its seccomp program and options).
 
     A memfd is neither on disk nor in the work dir, and no writable descriptor to it is left,
     so nothing the program does can swap it.
     """
-    memfd = os.memfd_create("coderun-stdin", os.MFD_CLOEXEC)
+    memfd = os.memfd_create(name, os.MFD_CLOEXEC)
     try:
         view = memoryview(data)
         while view:
@@ -629,10 +629,10 @@ def _bubblewrap_fds(
     opened += (status_r, status_w)
     mark_r, mark_w = pipe()
     opened += (mark_r, mark_w)
-    seccomp = sealed_input(export_bpf())
+    seccomp = sealed_input(export_bpf(), "coderun-seccomp")
     opened.append(seccomp)
     end = argv.index("--")
-    options = sealed_input(b"".join(os.fsencode(a) + b"\0" for a in argv[1:end]))
+    options = sealed_input(b"".join(os.fsencode(a) + b"\0" for a in argv[1:end]), "coderun-args")
     opened.append(options)
     command = [argv[0], "--args", str(SANDBOX_ARGS_FD), *argv[end:]]
     return command, (status_w, mark_w, seccomp, options), status_r, mark_r

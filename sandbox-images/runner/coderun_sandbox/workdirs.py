@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
+from errno import EINVAL
 
 from .contract import MAX_MEMORY_LIMIT_MB
 from .owners import owner_alive, owner_token
@@ -22,6 +23,7 @@ from .uids import uid_range
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Container
+    from typing import Any
 
 PREFIX = "coderun-"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -57,37 +59,37 @@ def make_private_dir(base: str) -> str:
             continue
 
 
-def _libc_call(name: str, *args: object) -> None:
+def _libc() -> Any:
     import ctypes  # only as root, where every run imports it anyway (process.become_subreaper)
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    if getattr(libc, name)(*args) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, f"{name}: {os.strerror(code)}", args[1] if name == "mount" else args[0])
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _failed(call: str, path: str) -> OSError:
+    import ctypes
+
+    code = ctypes.get_errno()
+    return OSError(code, f"{call}: {os.strerror(code)}", path)  # EPERM: PermissionError, ...
 
 
 def mount_tmpfs(path: str) -> None:
     """Make the empty directory `path` the root of a new tmpfs, 0700 and root's."""
     options = f"size={WORKDIR_SIZE_BYTES},nr_inodes={WORKDIR_INODES},mode=0700,uid=0,gid=0"
-    _libc_call(
-        "mount", b"coderun-work", os.fsencode(path), b"tmpfs", MS_NOSUID | MS_NODEV,
-        options.encode(),
-    )  # fmt: skip
+    flags = MS_NOSUID | MS_NODEV
+    if _libc().mount(b"coderun-work", os.fsencode(path), b"tmpfs", flags, options.encode()):
+        raise _failed("mount", path)
 
 
 def unmount(path: str) -> bool:
     """Detach the file system mounted at `path`; False if nothing is mounted there. The path
     is the host's, above anything a program made (it sees the mount from inside), and
     UMOUNT_NOFOLLOW refuses a link in its place."""
-    try:
-        _libc_call("umount2", os.fsencode(path), MNT_DETACH | UMOUNT_NOFOLLOW)
-    except OSError as error:
-        import errno
-
-        if error.errno == errno.EINVAL:  # not a mount point
-            return False
-        raise
-    return True
+    if _libc().umount2(os.fsencode(path), MNT_DETACH | UMOUNT_NOFOLLOW) == 0:
+        return True
+    error = _failed("umount2", path)
+    if error.errno == EINVAL:  # not a mount point
+        return False
+    raise error
 
 
 def remove_tree(path: str) -> None:
@@ -172,6 +174,21 @@ def sweep_dead_owners(base: str, owner_uids: Container[int]) -> int:
 
 
 _swept = False
+_unmounted_warned = False
+
+
+def _warn_unmounted(error: OSError) -> None:
+    global _unmounted_warned
+    if not _unmounted_warned:
+        _unmounted_warned = True
+        import warnings
+
+        warnings.warn(
+            f"work dirs cannot be mounted ({error}): they are plain directories, and the "
+            "sandbox's /proc/self/mountinfo shows their host path",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 class _WorkdirOwners:
@@ -205,10 +222,9 @@ class private_workdir:  # lower case: used like the function it replaced
         if self.owner_uid is not None:
             try:
                 mount_tmpfs(self.path)
-            except OSError:
-                os.rmdir(self.path)
-                raise
-            self.mounted = True
+                self.mounted = True
+            except PermissionError as error:  # root without CAP_SYS_ADMIN (a container)
+                _warn_unmounted(error)
         return self.path
 
     def __exit__(self, *exc_info: object) -> None:
