@@ -10,7 +10,7 @@ PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo pyth
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint deps os-deps bytecode bench web images cluster-up cluster-down cluster-images kind-up clean
+.PHONY: run test test-fast reliability lint deps os-deps bytecode bench web images cluster-up cluster-down cluster-images kind-up clean
 
 deps: $(VENV)/.installed
 
@@ -54,6 +54,15 @@ test: deps lint
 # Everything but the cluster tests, for a quick loop while developing.
 test-fast: deps
 	$(BIN)/pytest -q -ra -m 'not cluster' $(PYTEST_ARGS)
+
+# The fault tests alone (tests/reliability: components restarted on the test cluster, one at
+# a time), then docs/reliability.md regenerated from the figures they wrote. `make test` runs
+# the same tests but writes nothing.
+RELIABILITY_RESULTS ?= .reliability-results
+reliability: deps
+	rm -rf $(RELIABILITY_RESULTS)
+	CODERUN_RELIABILITY_RESULTS=$(abspath $(RELIABILITY_RESULTS)) $(BIN)/pytest -q -ra tests/reliability $(PYTEST_ARGS)
+	$(BIN)/python -m tests.reliability.report $(RELIABILITY_RESULTS) docs/reliability.md
 
 bench: deps bytecode
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)

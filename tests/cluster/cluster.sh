@@ -5,6 +5,8 @@
 #   cluster.sh up       build (or reuse cached) binaries, start everything, wait for Ready
 #   cluster.sh down     stop every process it started, unmount what it mounted
 #   cluster.sh status   print what runs (exit 0 when the node is Ready)
+#   cluster.sh restart COMPONENT   stop one of kube-apiserver, kubelet, containerd and start it
+#                       again (pods keep running), waiting until it serves
 #   cluster.sh env      print `export KUBECONFIG=...` and friends, for eval
 #   cluster.sh images   build sandbox-images/*/Dockerfile and ./Dockerfile, load into the node
 #   cluster.sh build    only build the binaries into the cache
@@ -661,6 +663,35 @@ runtime_leftovers_cleanup() {
   rm -rf "${STATE:?}/cni/ipam"
 }
 
+# restart COMPONENT: the fault tests' "component restarted" (tests/reliability). Only that
+# process is stopped (SIGTERM, as a supervisor would) and started again with the same flags;
+# pods and their containerd shims keep running. Not through cmd_up: with containerd down it
+# would clean up the runtime's leftovers, killing every pod.
+cmd_restart() {
+  local name="${1:-}" ip since
+  [[ $EUID -eq 0 ]] || die "run as root"
+  exec 9>"$RUN/lock"
+  flock 9
+  ip="$(cat "$PKI/node-ip" 2>/dev/null || node_ip)"
+  case "$name" in
+    kube-apiserver)
+      # As in down: its graceful termination would wait ~30s for open watches.
+      stop kube-apiserver 3
+      apiserver_up "$ip"
+      ;;
+    kubelet | containerd)
+      since="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+      stop "$name"
+      if [[ "$name" == kubelet ]]; then kubelet_up "$ip"; else containerd_up; fi
+      wait_for "kubelet healthz" 120 curl -fsS http://127.0.0.1:10248/healthz
+      # A heartbeat from after the restart: the kubelet (again) reaches its runtime.
+      wait_for "node $NODE_NAME Ready" 180 node_ready "$since"
+      ;;
+    *) die "usage: cluster.sh restart kube-apiserver|kubelet|containerd" ;;
+  esac
+  log "$name restarted"
+}
+
 cmd_status() {
   local name rc=0
   for name in containerd dockerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-router; do
@@ -730,6 +761,10 @@ main() {
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
+    restart)
+      shift
+      cmd_restart "$@"
+      ;;
     env) cmd_env ;;
     images) cmd_images ;;
     build) build_binaries ;;

@@ -1,0 +1,76 @@
+"""Faults inside CodeRun's own processes, on the real cluster, through REST: the operator
+SIGKILLed during a burst, and a burst of memory bombs next to normal runs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.reliability.cluster_faults import sandbox_pods_ended
+from tests.reliability.conftest import MakeStack
+from tests.reliability.figures import record
+from tests.reliability.ledger import bounded, new_ledger
+
+pytestmark = [pytest.mark.cluster, pytest.mark.reliability, pytest.mark.timeout(900)]
+
+# Each allocates until it is stopped: written bytes, so every page is charged at once.
+MEMORY_BOMB = "blocks = []\nwhile True:\n    blocks.append(b'x' * (16 << 20))\n"
+# The same spread over five processes, none of which alone is near the limit at first.
+FORKING_MEMORY_BOMB = (
+    "import os\nfor _ in range(4):\n    if os.fork() == 0:\n        break\n" + MEMORY_BOMB
+)
+
+
+def test_operator_killed_during_a_burst(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    ledger = new_ledger(stack.api)
+    began = time.monotonic()
+    ledger.submit_sleepers(12)
+    in_flight = ledger.wait_in_flight(at_least=2)
+    stack.operator.kill()
+    # Accepted while no operator runs: their CodeRuns wait for the next one.
+    ledger.submit_sleepers(4)
+    # The pods already started run on and end without it.
+    bounded(
+        lambda: sandbox_pods_ended(stack.cluster, stack.namespace) >= in_flight,
+        "the in-flight runs' pods ended without the operator",
+    )
+    stack.operator.restart()
+    ledger.settle()
+    figures = ledger.figures(
+        "operator-killed",
+        "Operator killed during a burst",
+        "12 runs of 2 s submitted at once; the operator SIGKILLed while runs were in flight; "
+        "4 more submitted while it was down; restarted once the running pods had ended.",
+        in_flight,
+        time.monotonic() - began,
+    )
+    record(figures)
+    figures.assert_nothing_lost()
+    # No fault reached a program: every run is a success.
+    assert figures.successes == figures.accepted, figures
+
+
+def test_memory_bombs_next_to_normal_runs(make_stack: MakeStack) -> None:
+    stack = make_stack()
+    ledger = new_ledger(stack.api)
+    programs: list[tuple[str, str | None]] = []
+    for i in range(20):
+        programs.append((FORKING_MEMORY_BOMB if i % 2 else MEMORY_BOMB, None))
+        programs.append((f"print({i} + 1000)\n", f"{i + 1000}\n"))
+    began = time.monotonic()
+    ledger.submit_all(programs)
+    in_flight = ledger.wait_in_flight(at_least=2)
+    ledger.settle()
+    figures = ledger.figures(
+        "memory-bombs",
+        "20 memory bombs next to 20 normal runs",
+        "40 submissions at once, alternating a memory bomb (one process, or five after fork, "
+        "allocating 16 MiB at a time until stopped) and a one-line print.",
+        in_flight,
+        time.monotonic() - began,
+    )
+    record(figures)
+    figures.assert_nothing_lost()
+    assert (figures.successes, figures.failed) == (20, {"MLE": 20}), figures
