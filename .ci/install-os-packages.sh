@@ -5,6 +5,7 @@
 set -euo pipefail
 PACKAGES=(
   bubblewrap            # local sandbox isolation (namespaces) for the embedded executor
+  libseccomp2           # the syscall filter (pyseccomp loads it) for local runs
   g++ openjdk-17-jdk-headless nodejs python3   # the four toolchains the local executor runs
   python3-venv                                 # the .venv is made from the distribution's python3
   redis-server postgresql                      # real servers for the API tests
