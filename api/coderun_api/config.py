@@ -34,6 +34,12 @@ class Settings(BaseSettings):
 
     executor: Literal["local", "kubernetes"] = "local"
     local_workers: int = Field(default=2, ge=1, le=64)
+    # Runs one account may have running at once on the local executor, over all replicas
+    # (weights counted: a job that stands for k runs counts k). The default is the default
+    # pool: a lone account still uses every worker of one process, and the fair order
+    # between accounts (coderun_operator.fair_share) keeps another account's wait within
+    # about one run; with more workers or replicas, the rest stay free for other accounts.
+    max_running_per_account: int = Field(default=2, ge=1, le=1000)
     # A job whose executor stops renewing its lease for this long is re-run (or failed with
     # InternalError once max_attempts runs were started).
     job_lease_seconds: float = Field(default=30.0, gt=0)

@@ -183,8 +183,11 @@ class JobStore:
                 input=request.input,
                 status=Status.QUEUED.value,
                 queued_at=now,
+                # The owner marks a local executor's job (the Kubernetes reconcile skips
+                # those). A queued job needs no lease: it waits in the shared queue, which
+                # any live worker claims from (coderun_api.job_queue), and is leased then.
                 owner=owner,
-                lease_until=now + self.lease if owner else None,
+                lease_until=None,
                 idempotency_key=idempotency_key,
                 request_hash=fingerprint,
             )
@@ -354,11 +357,15 @@ class JobStore:
             session.commit()
             return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def claim_expired(self, owner: str, limit: int = 100) -> list[Job]:
-        """Take over jobs whose executor stopped renewing their lease (it died).
+    def claim_expired(self, owner: str, *, max_attempts: int, limit: int = 100) -> list[Job]:
+        """Take over running jobs whose executor stopped renewing their lease (it died).
 
-        Each is put back to queued under the new owner; the caller re-runs it or, when it
-        already had its attempts, fails it with InternalError.
+        A job with attempts left goes back to the queue (status queued, its queued_at
+        kept, so it goes ahead of its account's later jobs), where any worker of any
+        replica claims it in fair order (coderun_api.job_queue). One that already had
+        `max_attempts` starts stays running under `owner`'s lease, so no worker can start
+        it again, and the caller fails it with InternalError. Queued jobs are never taken
+        over: they belong to no process until claimed.
         """
         now = utc_now()
         claimed: list[Job] = []
@@ -367,7 +374,7 @@ class JobStore:
                 session.execute(
                     select(col(Job.id))
                     .where(
-                        col(Job.status).in_(NOT_FINAL),
+                        col(Job.status) == Status.RUNNING.value,
                         col(Job.lease_until).is_not(None),
                         col(Job.lease_until) < now,
                     )
@@ -378,22 +385,31 @@ class JobStore:
                 .all()
             )
             for job_id in candidates:
-                result = session.execute(
+                lapsed = [
+                    col(Job.id) == job_id,
+                    col(Job.status) == Status.RUNNING.value,
+                    col(Job.lease_until) < now,
+                ]
+                out_of_attempts = session.execute(
                     update(Job)
-                    .where(
-                        col(Job.id) == job_id,
-                        col(Job.status).in_(NOT_FINAL),
-                        col(Job.lease_until) < now,
-                    )
-                    .values(
-                        owner=owner,
-                        lease_until=now + self.lease,
-                        status=Status.QUEUED.value,
-                        started_at=None,
-                    )
+                    .where(*lapsed, col(Job.attempts) >= max_attempts)
+                    .values(owner=owner, lease_until=now + self.lease)
                 )
+                taken = out_of_attempts.rowcount == 1  # type: ignore[attr-defined]
+                if not taken:
+                    requeued = session.execute(
+                        update(Job)
+                        .where(*lapsed)
+                        .values(
+                            owner=owner,
+                            lease_until=None,
+                            status=Status.QUEUED.value,
+                            started_at=None,
+                        )
+                    )
+                    taken = requeued.rowcount == 1  # type: ignore[attr-defined]
                 session.commit()
-                if result.rowcount == 1:  # type: ignore[attr-defined]
+                if taken:
                     job = session.get(Job, job_id)
                     if job is not None:
                         session.refresh(job)

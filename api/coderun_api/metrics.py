@@ -14,5 +14,8 @@ SUBMISSIONS = Counter("coderun_submissions_total", "Accepted submissions", ["lan
 VERDICTS = Counter(
     "coderun_verdicts_total", "Final job verdicts", ["language", "status", "error_type"]
 )
-QUEUE_DEPTH = Gauge("coderun_queue_depth", "Jobs accepted but not yet running in this process")
+QUEUE_DEPTH = Gauge(
+    "coderun_queue_depth",
+    "Jobs accepted and not yet running (local executor: in the queue all replicas share)",
+)
 CREDITS_CHARGED = Counter("coderun_credits_charged_total", "Credits charged for successful runs")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from coderun_sandbox.contract import utc_now
-from sqlalchemy import Column, DateTime, Dialect, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Dialect, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -51,6 +51,9 @@ class Account(AccountBase, table=True):
     credits_used: int = 0
     early: bool = False
     created_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column(nullable=False))
+    # Fair share (coderun_operator.fair_share): the place in virtual time the account's next
+    # run may take on the local executor; written only under the fair_clock lock.
+    fair_next_start: int = Field(default=0, sa_type=BigInteger)
 
 
 class ApiKey(SQLModel, table=True):
@@ -121,3 +124,18 @@ class Job(JobBase, table=True):
     # from the create response. Only that object may mark the job running or final: a label
     # (or a re-created object of the same name) is anyone's with patch or create rights.
     coderun_uid: str | None = Field(default=None, max_length=64)
+    # How many runs this job counts as, toward its account's cap on running runs and in the
+    # fair order between accounts. 1 today; a submission with many test cases (judge mode)
+    # will count one per test case.
+    weight: int = Field(default=1, ge=1)
+
+
+class FairClock(SQLModel, table=True):
+    """One row: the fair-share clock of the local executor, the place in virtual time of the
+    last run started. Every claim of a queued job locks this row first, so claims by all
+    workers of all replicas are serialized: the per-account cap and the order hold exactly."""
+
+    __tablename__ = "fair_clock"
+
+    id: int = Field(default=1, primary_key=True)
+    virtual_time: int = Field(default=0, sa_type=BigInteger)

@@ -111,7 +111,11 @@ def test_db_upgrade_then_account_create_on_postgres(postgres_database: str, tmp_
 
     with psycopg.connect(postgres_database.replace("+psycopg", "")) as connection:
         version = connection.execute("SELECT version_num FROM alembic_version").fetchone()
-    assert version is not None and version[0] == "0001"
+    from alembic.script import ScriptDirectory
+    from coderun_api.db import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config(postgres_database)).get_current_head()
+    assert version is not None and version[0] == head
 
 
 def test_clean_shutdown_leaves_queued_jobs_to_the_next_process(

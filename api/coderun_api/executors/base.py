@@ -9,10 +9,12 @@ Contract for every executor:
 - When the job ends, call `jobs.finalize(job_id, result)` with a final RunResult. That call
   is idempotent and is the only place credits are charged. For a fault of the executor
   itself, `jobs.fail_internal(job_id, message)`.
-- `lease_owner`: a non-None id makes the API lease each new job to this executor; the
-  executor must then keep the lease alive (`jobs.renew_leases(owner)`) and recover expired
-  ones (`jobs.claim_expired(owner)`). Executors whose jobs survive an API restart by
-  themselves (Kubernetes: the CodeRun object) return None and reconcile on `start()`.
+- `lease_owner`: a non-None id marks each new job as this kind of executor's (the local
+  one: its workers claim queued jobs from the database in fair order, each under a lease,
+  `coderun_api.job_queue`); the executor must then keep the leases of the jobs it runs
+  alive (`jobs.renew_leases(owner)`) and recover expired ones (`jobs.claim_expired(owner)`).
+  Executors whose jobs survive an API restart by themselves (Kubernetes: the CodeRun
+  object) return None and reconcile on `start()`.
 """
 
 from __future__ import annotations
