@@ -74,6 +74,22 @@ def spec_schema() -> dict[str, Any]:
                 maximum=MAX_MEMORY_LIMIT_MB,
                 default=DEFAULT_MEMORY_LIMIT_MB,
             ),
+            "account": _string(
+                "Who the run is for: the operator's admission lets one account have at most "
+                "MAX_RUNNING_PER_ACCOUNT runs at once and shares free slots in turn between "
+                "accounts. Written by the API (a hash of its account id, as the "
+                "coderun.dev/account label). CodeRuns without one share one account per "
+                "namespace. Immutable.",
+                minLength=1,
+                maxLength=128,
+                # The spec rule above already covers it (adding or removing it too); this
+                # one names the field when only it changed.
+                **{
+                    "x-kubernetes-validations": [
+                        {"rule": "self == oldSelf", "message": "spec.account is immutable"}
+                    ]
+                },
+            ),
         },
     }
 
@@ -164,6 +180,7 @@ def crd() -> dict[str, Any]:
             "jsonPath": ".status.result.executionTimeMs",
         },
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        {"name": "Account", "type": "string", "priority": 1, "jsonPath": ".spec.account"},
         {
             "name": "Message",
             "type": "string",

@@ -56,6 +56,9 @@ def run_ref(body: Mapping[str, Any]) -> RunRef:
         language=str((body.get("spec") or {}).get("language") or ""),
         marked_queued=st.get("phase") == r.PHASE_QUEUED,
         finished=str(st.get("finishedAt") or ""),
+        # The spec, not a label: the spec is immutable (CRD rule), labels are anyone's who
+        # may patch the object.
+        account=str((body.get("spec") or {}).get("account") or ""),
     )
 
 
@@ -67,7 +70,7 @@ class Reconciler:
     def __init__(self, settings: OperatorSettings, kube: Kube) -> None:
         self.settings = settings
         self.kube = kube
-        self.admission = Admission(settings.max_concurrent_runs)
+        self.admission = Admission(settings.max_concurrent_runs, settings.max_running_per_account)
         self.index: IndexView | None = None
         # Latest CodeRun bodies of unfinished runs (from the watch and our own patches).
         self.bodies: dict[str, dict[str, Any]] = {}
@@ -138,14 +141,15 @@ class Reconciler:
             await self.dispatch()
 
     async def dispatch(self) -> None:
-        """Start as many queued runs as the cap allows, oldest first; mark the rest Queued."""
+        """Start as many queued runs as the caps allow, in fair order between accounts;
+        mark the rest Queued."""
         if self.index is None:
             return
         async with self.dispatch_lock:
-            active = [ref.key for ref in self._refs("active")]
+            active = self._refs("active")
             queued = [ref for ref in self._refs("queued") if ref.key not in self.done]
             admit, waiting = self.admission.plan(queued, active)
-            busy = len(self.admission.active_keys(active))
+            busy = len(self.admission.active_keys(ref.key for ref in active))
         metrics.ACTIVE.set(busy)
         metrics.QUEUED.set(len(waiting))
         for ref in admit:
@@ -153,7 +157,8 @@ class Reconciler:
         for ref in waiting:
             if not ref.marked_queued and ref.key not in self.marked_queued:
                 self.marked_queued.add(ref.key)
-                self.spawn("queue", self.mark_queued(ref, busy))
+                account_busy = self.admission.account_running(ref, active)
+                self.spawn("queue", self.mark_queued(ref, busy, account_busy))
 
     async def _body(self, key: str) -> dict[str, Any] | None:
         cached = self.bodies.get(key)
@@ -167,12 +172,19 @@ class Reconciler:
         body = await self.kube.get_coderun(namespace, name)
         return body if body is not None and uid_of(body) == uid else None
 
-    async def mark_queued(self, ref: RunRef, busy: int) -> None:
+    async def mark_queued(self, ref: RunRef, busy: int, account_busy: int) -> None:
         async with self.lock(ref.key):
             body = await self._body(ref.key)
             if body is None or r.lifecycle(body) != "queued" or ref.key in self.admission.started:
                 return
-            doc = status.queued(body, busy, self.settings.max_concurrent_runs, utc_now())
+            doc = status.queued(
+                body,
+                busy,
+                self.settings.max_concurrent_runs,
+                utc_now(),
+                account_active=account_busy,
+                account_cap=self.settings.max_running_per_account,
+            )
             await self._patch_status(ref.key, doc)
 
     async def start(self, ref: RunRef) -> None:
@@ -181,7 +193,7 @@ class Reconciler:
             async with self.lock(key):
                 body = await self._body(key)
                 if body is None or r.lifecycle(body) != "queued" or key in self.done:
-                    self.admission.started.discard(key)
+                    self.admission.unstart(key)
                     return
                 try:
                     job = build_job(body, self.settings)
@@ -208,7 +220,7 @@ class Reconciler:
             await self.kube.post_event(body, "Normal", "Scheduled", f"created Job {job_name}")
         except BaseException:
             # Not started after all: the next dispatch (event or sweep) tries again.
-            self.admission.started.discard(key)
+            self.admission.unstart(key)
             raise
 
     async def _check_existing_job(self, body: Mapping[str, Any], job_name: str) -> None:
@@ -340,7 +352,7 @@ class Reconciler:
                 break
             self.done.add(key)
             self.admission.finished.add(key)
-            self.admission.started.discard(key)
+            self.admission.unstart(key)
             self._forget(key)
         if delete_job:
             await self.kube.delete_job(namespace, r.job_name(name))

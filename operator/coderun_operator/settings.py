@@ -40,6 +40,10 @@ def _json(name: str, default: Any) -> Any:
 class OperatorSettings:
     # Admission: at most this many CodeRuns have a Job at once; the rest wait, oldest first.
     max_concurrent_runs: int = 4
+    # Of those, at most this many for one account (spec.account; CodeRuns without one share
+    # one per namespace), the slots shared in turn between accounts (fair_share.py). Half
+    # the default cap: one account's backlog always leaves two slots to the others.
+    max_running_per_account: int = 2
     # Finished CodeRuns are deleted this long after they finished (the API keeps the history).
     retention_seconds: int = 3600
     # A pod that cannot pull its image or be scheduled for this long ends as SandboxError.
@@ -89,6 +93,7 @@ class OperatorSettings:
     def from_env(cls) -> OperatorSettings:
         return cls(
             max_concurrent_runs=_int("MAX_CONCURRENT_RUNS", cls.max_concurrent_runs, 1),
+            max_running_per_account=_int("MAX_RUNNING_PER_ACCOUNT", cls.max_running_per_account, 1),
             retention_seconds=_int("RETENTION_SECONDS", cls.retention_seconds, 0),
             start_grace_seconds=_int("START_GRACE_SECONDS", cls.start_grace_seconds, 1),
             job_ttl_seconds=_int("JOB_TTL_SECONDS", cls.job_ttl_seconds, 0),

@@ -64,16 +64,22 @@ def _base(body: Mapping[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
     return list(status.get("conditions") or []), generation
 
 
-def queued(body: Mapping[str, Any], active: int, cap: int, now: datetime) -> dict[str, Any]:
+def queued(
+    body: Mapping[str, Any],
+    active: int,
+    cap: int,
+    now: datetime,
+    *,
+    account_active: int | None = None,
+    account_cap: int | None = None,
+) -> dict[str, Any]:
     conditions, generation = _base(body)
+    message = f"waiting for a free slot: {active} of {cap} runs active"
+    if account_active is not None and account_cap is not None:
+        # Says why a run waits while slots look free: its account is at its own cap.
+        message += f", {account_active} of at most {account_cap} of this account's"
     conditions = set_condition(
-        conditions,
-        r.COND_SCHEDULED,
-        "False",
-        "Queued",
-        f"waiting for a free slot: {active} of {cap} runs active",
-        now,
-        generation,
+        conditions, r.COND_SCHEDULED, "False", "Queued", message, now, generation
     )
     return {"phase": r.PHASE_QUEUED, "observedGeneration": generation, "conditions": conditions}
 

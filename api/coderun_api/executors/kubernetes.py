@@ -96,6 +96,9 @@ def coderun_manifest(job: Job, namespace: str) -> dict[str, Any]:
             "input": job.input,
             "timeLimitMs": DEFAULT_TIME_LIMIT_MS,
             "memoryLimitMb": DEFAULT_MEMORY_LIMIT_MB,
+            # What the operator's admission shares slots by: in the spec, which is immutable,
+            # not only in the label, which anyone who may patch the object can change.
+            "account": r.account_label(job.account_id),
         },
     }
 

@@ -63,3 +63,23 @@ def test_printer_columns_answer_the_admins_first_question() -> None:
     (version,) = load()["spec"]["versions"]
     names = [c["name"] for c in version["additionalPrinterColumns"]]
     assert names[:6] == ["Language", "Status", "Verdict", "Exit", "Time(ms)", "Age"]
+
+
+def test_spec_account_is_immutable_and_written_by_the_api() -> None:
+    from coderun_api.executors.kubernetes import coderun_manifest
+    from coderun_api.models import Job
+
+    (version,) = load()["spec"]["versions"]
+    spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    account = spec["properties"]["account"]
+    assert account["type"] == "string" and account["description"]
+    assert {"rule": "self == oldSelf", "message": "spec.account is immutable"} in account[
+        "x-kubernetes-validations"
+    ]
+    # The whole spec is immutable too, which also refuses adding or removing an account.
+    assert spec["x-kubernetes-validations"][0]["rule"] == "self == oldSelf"
+
+    job = Job(id="a" * 24, account_id=42, language="python", code="print(1)")
+    manifest = coderun_manifest(job, "runs")
+    assert manifest["spec"]["account"] == r.account_label(42)
+    assert set(manifest["spec"]) <= set(spec["properties"])
