@@ -165,3 +165,5 @@ def test_sleeping_inside_the_time_limit_succeeds(api: ApiProcess, api_key: str) 
     data = api.run(api_key, "import time\ntime.sleep(2.5)\nprint('woke')\n")
     assert data["status"] == "success", data
     assert data["stdout"] == "woke\n"
+    # runTimeMs is the program's own wall time (docs/api.md): the limit bounds it.
+    assert 2500 <= data["runTimeMs"] <= DEFAULT_TIME_LIMIT_MS, data
