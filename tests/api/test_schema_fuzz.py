@@ -47,6 +47,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, s
         server.stop()
 
 
+@pytest.mark.timeout(900)  # ~500 requests, some of which run programs; a loaded CI machine
 def test_generated_requests_get_declared_answers(
     served: tuple[Server, str], tmp_path: Path
 ) -> None:
