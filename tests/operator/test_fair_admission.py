@@ -1,0 +1,115 @@
+"""Fair admission on the real cluster, through the REST API on the Kubernetes executor.
+
+An operator of its own (3 slots, at most 2 per account) and an API in a namespace of its own:
+account A submits six slow programs, then account B hello world. A never has more than 2
+runs with a Job at once, although a third slot is free, and B takes that slot: it is
+admitted before A's third to sixth runs (first come, first served would put it seventh).
+The account the operator shares by is the CodeRun's `spec.account`, which cannot be changed.
+Order is read from each CodeRun's own status (scheduledAt: when its Job was created;
+finishedAt), never from durations. The order under full slots is unit-tested
+(tests/operator/unit/test_admission.py, test_fair_share.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from coderun_operator import resources as r
+
+from tests.fixtures.cluster import K8sCluster
+from tests.operator.harness import (
+    ApiProcess,
+    OperatorProcess,
+    get_coderun,
+    prepare_namespace,
+    start_api,
+    start_operator,
+    wait_until,
+)
+
+pytestmark = pytest.mark.cluster
+
+SLOTS = 3
+PER_ACCOUNT = 2
+SLOW = "import time\ntime.sleep(2.0)\nprint('slow {}')\n"
+
+
+@dataclass
+class Setup:
+    namespace: str
+    operator: OperatorProcess
+    api: ApiProcess
+
+
+@pytest.fixture(scope="module")
+def fair(
+    k8s_cluster: K8sCluster, sandbox_images: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Setup]:
+    namespace = prepare_namespace(k8s_cluster, prefix="coderun-fair")
+    base = tmp_path_factory.mktemp("fair")
+    operator = start_operator(
+        k8s_cluster,
+        namespace,
+        base / "operator.log",
+        max_concurrent_runs=str(SLOTS),
+        max_running_per_account=str(PER_ACCOUNT),
+    )
+    api = start_api(k8s_cluster, namespace, base / "data", base / "api.log")
+    yield Setup(namespace, operator, api)
+    api.stop()
+    operator.stop()
+    k8s_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def test_a_backlog_keeps_to_its_cap_and_another_account_takes_the_free_slot(
+    k8s_cluster: K8sCluster, fair: Setup
+) -> None:
+    api = fair.api
+    key_a, key_b = api.new_key(credits=20), api.new_key(credits=5)
+    backlog = [api.submit(key_a, SLOW.format(number)) for number in range(6)]
+
+    def two_running() -> bool:
+        statuses = [api.result(key_a, job_id)["status"] for job_id in backlog]
+        return statuses.count("running") >= PER_ACCOUNT
+
+    wait_until(two_running, "two of A's runs running", rounds=1200, pause=0.1)
+    hello = api.submit(key_b, "print('hello from B')\n")
+    assert api.wait_final(key_b, hello)["stdout"] == "hello from B\n"
+    for job_id in backlog:
+        assert api.wait_final(key_a, job_id)["status"] in ("success", "failed")
+
+    bodies = {job_id: get_coderun(k8s_cluster, fair.namespace, job_id) for job_id in backlog}
+    b_body = get_coderun(k8s_cluster, fair.namespace, hello)
+    assert b_body is not None and all(bodies.values())
+    windows = sorted(
+        (body["status"]["scheduledAt"], body["status"]["finishedAt"])
+        for body in bodies.values()
+        if body is not None
+    )
+    for start, _ in windows:
+        # Never more than the per-account cap of A's runs had a Job at once.
+        overlapping = sum(1 for s, f in windows if s <= start < f)
+        assert overlapping <= PER_ACCOUNT, json.dumps(windows)
+    # B was admitted while A's first two ran: before A's third to sixth.
+    b_scheduled = b_body["status"]["scheduledAt"]
+    assert sum(1 for s, _ in windows if s < b_scheduled) == PER_ACCOUNT, (b_scheduled, windows)
+
+    # The account is the spec's, the same hash the label shows, and it is immutable.
+    account_a = bodies[backlog[0]]["spec"]["account"]  # type: ignore[index]
+    assert account_a == bodies[backlog[0]]["metadata"]["labels"][r.LABEL_ACCOUNT]  # type: ignore[index]
+    assert b_body["spec"]["account"] != account_a
+    patched = k8s_cluster.kubectl(
+        "patch",
+        "crun",
+        "-n",
+        fair.namespace,
+        hello,
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"account": account_a}}),
+        check=False,
+    )
+    assert patched.returncode != 0 and "immutable" in patched.stderr, patched.stderr
