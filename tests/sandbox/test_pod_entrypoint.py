@@ -76,7 +76,7 @@ def pod_run() -> Iterator[PodRun]:
     groups: list[Path] = []
 
     def run(
-        code: str, memory_limit_mb: int = 256, pythonpath: str = "", **env: str
+        code: str, memory_limit_mb: int = 256, pythonpath: str = "", cpus: int = 1, **env: str
     ) -> dict[str, Any]:
         name = f"coderun-podsim-{os.getpid()}-{len(groups) // len(CONTROLLERS)}"
         root = base / name
@@ -88,7 +88,10 @@ def pod_run() -> Iterator[PodRun]:
             (root / controller).symlink_to(group)
         limit = (memory_limit_mb + RUNNER_ALLOWANCE_MB) << 20
         (root / "memory" / "memory.limit_in_bytes").write_text(str(limit))
-        (root / "cpu" / "cpu.cfs_quota_us").write_text("100000")  # the pod's 1 CPU
+        (root / "cpu" / "cpu.cfs_quota_us").write_text(str(cpus * 100_000))  # the pod's CPU limit
+        if cpus > 1:
+            # Outweigh the rest of a busy machine, so the pod really gets its cores.
+            (root / "cpu" / "cpu.shares").write_text("262144")
         work = root / "work"
         work.mkdir()
         os.chown(work, UID, UID)
@@ -124,6 +127,30 @@ def test_cpu_of_a_reparented_grandchild_is_counted(pod_run: PodRun) -> None:
     # wait4 saw ~25 ms here; the container's cgroup sees the grandchild's spinning too.
     assert result["stdout"] == "main done\n"
     assert result["cpuTimeMs"] >= 300, result
+
+
+TWO_GRANDCHILDREN_SPIN = """\
+import os, time
+for _ in range(2):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            end = time.time() + 10
+            while time.time() < end:
+                pass
+            os._exit(0)
+        os._exit(0)
+time.sleep(2.8)
+print("main done")
+"""
+
+
+def test_cpu_of_reparented_grandchildren_over_the_limit_is_tle(pod_run: PodRun) -> None:
+    # A pod allowed two CPUs: two grandchildren pass 3 s of CPU while main sleeps 2.8 s.
+    result = pod_run(TWO_GRANDCHILDREN_SPIN, cpus=2)
+    assert result["sandboxErrorType"] == "TLE", result
+    assert result["cpuTimeMs"] > 3000
+    assert result["stdout"] == ""  # stopped on CPU, before main woke
 
 
 def test_four_children_together_over_the_limit_are_mle(pod_run: PodRun) -> None:
