@@ -68,7 +68,11 @@ class LocalExecutor(Executor):
         )
         self._maintenance.start()
         for number in range(self.settings.local_workers):
-            worker = threading.Thread(target=self._work, name=f"coderun-worker-{number}")
+            # Daemons: an interpreter that exits without stop() (no lifespan shutdown) must
+            # not hang on idle workers; a run cut short that way is recovered by its lease.
+            worker = threading.Thread(
+                target=self._work, name=f"coderun-worker-{number}", daemon=True
+            )
             worker.start()
             self._workers.append(worker)
 
@@ -110,14 +114,20 @@ class LocalExecutor(Executor):
                 self._wake.notify()
 
     def _work(self) -> None:
+        failures = 0
         while not self._stop.is_set():
             with self._wake:
                 seen = self._submitted
             try:
                 job = self.queue.claim(self.owner)
-            except Exception:
-                log.exception("claiming a queued job failed; trying again")
-                job = None
+                failures = 0
+            except Exception as error:
+                # The database is away: back off (up to 4 s) rather than log every poll.
+                failures += 1
+                if failures == 1:
+                    log.warning("claiming a queued job failed: %s; retrying", error)
+                self._stop.wait(min(4.0, self.idle_poll_seconds * 2**failures))
+                continue
             if job is None:
                 with self._wake:
                     if self._submitted == seen and not self._stop.is_set():
