@@ -69,3 +69,14 @@ def sandbox_pods_ended(cluster: K8sCluster, namespace: str) -> int:
         check=False,
     )
     return sum(1 for phase in out.stdout.split() if phase in ("Succeeded", "Failed"))
+
+
+def peak_concurrency(cluster: K8sCluster, namespace: str) -> int:
+    """The most CodeRuns that had a Job at one time, from their scheduledAt/finishedAt."""
+    out = cluster.kubectl("get", "crun", "-n", namespace, "-o", "json")
+    windows = [
+        (status["scheduledAt"], status["finishedAt"])
+        for item in json.loads(out.stdout).get("items", [])
+        if (status := item.get("status") or {}).get("scheduledAt") and status.get("finishedAt")
+    ]
+    return max((sum(1 for s, f in windows if s <= start < f) for start, _ in windows), default=0)

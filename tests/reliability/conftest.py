@@ -64,6 +64,9 @@ def make_stack(
             namespace,
             tmp_path / "operator.log",
             max_concurrent_runs=str(MAX_CONCURRENT),
+            # One account submits everything here: let it fill the cap, so a fault finds
+            # as many runs in flight as the node is allowed (fairness is tested elsewhere).
+            max_running_per_account=str(MAX_CONCURRENT),
             start_grace_seconds="60",
         )
         api = start_api(k8s_cluster, namespace, tmp_path / "data", tmp_path / "api.log", **api_env)
