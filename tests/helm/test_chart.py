@@ -304,3 +304,14 @@ def test_every_value_is_documented() -> None:
         else:
             stack.append((indent, inherited))
     assert not undocumented, undocumented
+
+
+def test_proxy_settings_reach_the_api(helm: Helm) -> None:
+    rendered = helm.render(
+        "--set", "config.trustProxyHeaders=true", "--set", "config.trustedProxyHops=2"
+    )
+    env = env_of(one(rendered, "Deployment", "-api")["spec"]["template"]["spec"]["containers"][0])
+    assert env["CODERUN_TRUST_PROXY_HEADERS"]["value"] == "true"
+    assert env["CODERUN_TRUSTED_PROXY_HOPS"]["value"] == "2"
+    refused = helm.template("--set", "config.trustedProxyHops=0", check=False)
+    assert refused.returncode != 0 and "trustedProxyHops" in refused.stderr, refused.stderr
