@@ -10,7 +10,7 @@ PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo pyth
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast reliability lint deps os-deps bytecode bench web images cluster-up cluster-down cluster-images kind-up clean
+.PHONY: run test test-fast reliability lint deps os-deps bytecode bench bench-helm web crds images cluster-up cluster-down cluster-images kind-up clean
 
 deps: $(VENV)/.installed
 
@@ -70,6 +70,13 @@ bench: deps bytecode
 # Rebuild the dashboard/playground bundle (api/web -> api/coderun_api/static, committed).
 web:
 	cd api/web && npm ci --no-audit --no-fund && npm run build
+
+# The CRD, generated from the shared contract, and the chart's copy of it (a copy, not a
+# symbolic link: helm warns about links on every command). tests/helm/test_chart.py holds the
+# two equal.
+crds: | $(VENV)/.installed
+	$(BIN)/python -m coderun_operator.crd > crds/coderun.dev_coderuns.yaml
+	cp crds/coderun.dev_coderuns.yaml helm/coderun/crds/coderun.dev_coderuns.yaml
 
 cluster-up:
 	bash tests/cluster/cluster.sh up
