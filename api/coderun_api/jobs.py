@@ -246,7 +246,14 @@ class JobStore:
         log.info("job running", extra=job_log(job_id, attempt=job.attempts if job else None))
         return job
 
-    def finalize(self, job_id: str, result: RunResult, *, coderun_uid: str | None = None) -> bool:
+    def finalize(
+        self,
+        job_id: str,
+        result: RunResult,
+        *,
+        coderun_uid: str | None = None,
+        started_at: datetime | None = None,
+    ) -> bool:
         """Make the job final with `result` and charge a success; idempotent.
 
         Returns True for the call that made the job final, False if it already was (or
@@ -264,8 +271,10 @@ class JobStore:
             if coderun_uid is not None and job.coderun_uid != coderun_uid:
                 return False
             # When the job left the queue (mark_running), not when the runner's run phase
-            # began: compilation is part of the job's time, not of its queue time.
-            started_at = job.started_at or result.started_at or now
+            # began: compilation is part of the job's time, not of its queue time. An
+            # executor that learns it more precisely at the end passes `started_at` (the
+            # Kubernetes one: the runner's clock, where mark_running had whole seconds).
+            started_at = started_at or job.started_at or result.started_at or now
             values: dict[str, Any] = {
                 "status": result.status.value,
                 "stdout": result.stdout,

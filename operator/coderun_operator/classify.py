@@ -22,9 +22,10 @@ import enum
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from coderun_sandbox.contract import (
+    RUNNER_STARTED_AT,
     ErrorType,
     Limits,
     RunResult,
@@ -111,6 +112,47 @@ def sandbox_started_at(pod: Mapping[str, Any]) -> datetime | None:
         if state.get("startedAt"):
             starts.append(parse_iso_utc(str(state["startedAt"])))
     return min(starts, default=None)
+
+
+class RunnerClock(NamedTuple):
+    """What the runners measured on their own millisecond clocks, beside the verdict."""
+
+    started_at: datetime | None  # when the pod's first runner began (the job's startedAt)
+    compile_time_ms: int | None  # the compile container's compile step (compiled languages)
+
+
+def _runner_started_at(payload: Mapping[str, Any] | None) -> datetime | None:
+    value = (payload or {}).get(RUNNER_STARTED_AT)
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_iso_utc(value)
+    except ValueError:
+        return None
+
+
+def runner_clock(run_log: str, compile_log: str | None) -> RunnerClock:
+    """The sandbox's start and the compile time from the result lines of the compile and
+    run containers. Pod statuses count container starts in whole seconds, so the job's
+    startedAt and compileTimeMs come from here (time_fields: the same meaning as on the
+    embedded executor); None where a line is missing (an old image, a runner that died)."""
+    compiled = parse_result_line(compile_log) if compile_log is not None else None
+    starts = [
+        moment
+        for moment in (_runner_started_at(compiled), _runner_started_at(parse_result_line(run_log)))
+        if moment is not None
+    ]
+    compile_ms = (compiled or {}).get("compileTimeMs")
+    return RunnerClock(
+        started_at=min(starts, default=None),
+        compile_time_ms=compile_ms if isinstance(compile_ms, int) and compile_ms >= 0 else None,
+    )
+
+
+def compile_succeeded(pod: Mapping[str, Any]) -> bool:
+    """The compile init container ran and exited 0 (so its log holds its compile time)."""
+    end = terminated(pod, COMPILE_CONTAINER)
+    return end is not None and end.get("exitCode") == 0
 
 
 def logs_needed(pod: Mapping[str, Any]) -> list[str]:

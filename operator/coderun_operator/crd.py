@@ -158,8 +158,10 @@ def status_schema() -> dict[str, Any]:
             "podName": _string("The pod that ran the program."),
             "scheduledAt": _string("When the Job was created.", format="date-time"),
             "startedAt": _string(
-                "When the sandbox started on the run: its pod's first container (the API's "
-                "startedAt; queueTimeMs ends and executionTimeMs begins here).",
+                "When the sandbox started on the run, to the millisecond: the pod's first "
+                "runner (the compile step for compiled languages) by its own clock; until the "
+                "run is final, its first container's start, to the second. The API's "
+                "startedAt: queueTimeMs ends and executionTimeMs begins here.",
                 format="date-time",
             ),
             "finishedAt": _string("When the run became final.", format="date-time"),

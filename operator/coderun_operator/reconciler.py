@@ -17,17 +17,18 @@ import contextlib
 import copy
 import logging
 from collections.abc import Awaitable, Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from coderun_sandbox.contract import (
     ErrorType,
     InvalidRequest,
-    Limits,
+    RunRequest,
     RunResult,
     parse_iso_utc,
     utc_now,
 )
+from coderun_sandbox.languages import languages
 from kubernetes.client.exceptions import ApiException
 
 from coderun_operator import classify, metrics, status
@@ -60,6 +61,14 @@ def run_ref(body: Mapping[str, Any]) -> RunRef:
         # may patch the object.
         account=str((body.get("spec") or {}).get("account") or ""),
     )
+
+
+def _with_compile_time(result: RunResult, clock: classify.RunnerClock) -> RunResult:
+    """The run's result with the compile container's compile time (the run container's
+    runner never compiles on Kubernetes, so its own line has none)."""
+    if result.compile_time_ms is not None or clock.compile_time_ms is None:
+        return result
+    return result.replace(compile_time_ms=clock.compile_time_ms)
 
 
 def uid_of(body: Mapping[str, Any] | None) -> str:
@@ -277,7 +286,7 @@ class Reconciler:
         if progress is classify.Progress.RUNNING:
             if key not in self.following and request is not None:
                 self.following.add(key)
-                self.spawn("follow", self.follow(key, pod_name, request.limits))
+                self.spawn("follow", self.follow(key, pod_name, request))
             if key not in self.marked_running and body is not None and not r.is_running(body):
                 self.marked_running.add(key)
                 started = classify.sandbox_started_at(pod) or utc_now()
@@ -309,27 +318,48 @@ class Reconciler:
         if result is None:
             return
         stuck = progress is classify.Progress.PENDING
-        await self.finalize(key, result, pod_name, delete_job=stuck)
+        if stuck:
+            await self.finalize(key, result, pod_name, delete_job=True)
+            return
+        compile_log = logs.get(r.COMPILE_CONTAINER)
+        if compile_log is None and classify.compile_succeeded(pod):
+            compile_log = await self.kube.read_log(namespace, pod_name, r.COMPILE_CONTAINER)
+        clock = classify.runner_clock(logs.get(r.RUN_CONTAINER, ""), compile_log)
+        await self.finalize(key, _with_compile_time(result, clock), pod_name, clock.started_at)
 
-    async def follow(self, key: str, pod_name: str, limits: Limits) -> None:
+    async def follow(self, key: str, pod_name: str, request: RunRequest) -> None:
         """Read the result line as soon as the runner prints it (see Kube.follow_log)."""
         namespace = r.split_key(key)[0]
-        budget = limits.time_limit_ms / 1000 + 60
+        budget = request.limits.time_limit_ms / 1000 + 60
         log_text = await self.kube.follow_log(
             namespace, pod_name, r.RUN_CONTAINER, classify.is_result_line, budget
         )
         if log_text is None or key in self.done:
             return
-        result = classify.classify_streamed(log_text, limits)
-        if result is not None:
-            await self.finalize(key, result, pod_name)
+        result = classify.classify_streamed(log_text, request.limits)
+        if result is None:
+            return
+        # The run container runs, so a compile step (if any) succeeded and its line is there.
+        compile_log = None
+        if languages()[request.language].compiled:
+            compile_log = await self.kube.read_log(namespace, pod_name, r.COMPILE_CONTAINER)
+        clock = classify.runner_clock(log_text, compile_log)
+        await self.finalize(key, _with_compile_time(result, clock), pod_name, clock.started_at)
 
     # -- the end of a run ----------------------------------------------------------------
 
     async def finalize(
-        self, key: str, result: RunResult, pod_name: str | None = None, delete_job: bool = False
+        self,
+        key: str,
+        result: RunResult,
+        pod_name: str | None = None,
+        started_at: datetime | None = None,
+        delete_job: bool = False,
     ) -> None:
-        """Write the final status once; idempotent and safe to race with itself."""
+        """Write the final status once; idempotent and safe to race with itself.
+
+        `started_at`: when the sandbox began the run by the runner's own clock, which
+        replaces the pod's whole-second start as the CodeRun's startedAt."""
         namespace, name, _ = r.split_key(key)
         async with self.lock(key):
             if key in self.done:
@@ -338,7 +368,7 @@ class Reconciler:
                 body = await self._fetch(key)
                 if body is None or r.is_final(body):
                     break
-                doc = status.final(body, result, utc_now(), pod_name)
+                doc = status.final(body, result, utc_now(), pod_name, started_at)
                 version = str((body.get("metadata") or {}).get("resourceVersion") or "")
                 try:
                     await self._patch_status(key, doc, version or None)

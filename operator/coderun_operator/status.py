@@ -127,7 +127,11 @@ def running(
 
 
 def final(
-    body: Mapping[str, Any], result: RunResult, now: datetime, pod_name: str | None = None
+    body: Mapping[str, Any],
+    result: RunResult,
+    now: datetime,
+    pod_name: str | None = None,
+    sandbox_started_at: datetime | None = None,
 ) -> dict[str, Any]:
     conditions, generation = _base(body)
     verdict = r.verdict_of(result.status, result.error_type)
@@ -158,9 +162,13 @@ def final(
         "result": result.to_json_dict(),
         "finishedAt": iso_utc(result.finished_at or now),
     }
-    # startedAt stays when the sandbox started (running() set it from the pod's first
-    # container); only a run never seen running takes the runner's own start.
-    if result.started_at is not None and not (body.get("status") or {}).get("startedAt"):
+    # startedAt is when the sandbox began the run. running() could only set it from the
+    # pod's first container, which Kubernetes records in whole seconds; the runners' own
+    # clock (sandbox_started_at) replaces it. A run never seen running, with no runner
+    # line, takes the program's start.
+    if sandbox_started_at is not None:
+        document["startedAt"] = iso_utc(sandbox_started_at)
+    elif result.started_at is not None and not (body.get("status") or {}).get("startedAt"):
         document["startedAt"] = iso_utc(result.started_at)
     if pod_name:
         document["podName"] = pod_name

@@ -22,7 +22,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,6 @@ from coderun_operator.status import result_of
 from coderun_sandbox.contract import (
     DEFAULT_MEMORY_LIMIT_MB,
     DEFAULT_TIME_LIMIT_MS,
-    RunResult,
     Status,
     parse_iso_utc,
     utc_now,
@@ -279,7 +278,9 @@ class KubernetesExecutor(Executor):
             if result is None or not result.status.is_final:
                 log.error("final CodeRun without a result", extra=job_log(name))
                 return
-            if not self.jobs.finalize(name, _with_sandbox_start(result, coderun), coderun_uid=uid):
+            if not self.jobs.finalize(
+                name, result, coderun_uid=uid, started_at=_sandbox_start(coderun)
+            ):
                 self._not_applied(name, uid, coderun)
             return
         running = r.is_running(coderun)
@@ -364,12 +365,13 @@ class KubernetesExecutor(Executor):
                 )
 
 
-def _with_sandbox_start(result: RunResult, coderun: Mapping[str, Any]) -> RunResult:
-    """The result with the CodeRun's startedAt (its pod's first container) as the time the
-    job started, for a job never seen running: compilation is then part of its
-    executionTimeMs, as on the local executor (coderun_operator.time_fields)."""
+def _sandbox_start(coderun: Mapping[str, Any]) -> datetime | None:
+    """The final CodeRun's startedAt: when the pod's first runner began, on its own
+    millisecond clock. It is the job's startedAt, replacing the whole-second one
+    mark_running had, so compilation is part of executionTimeMs and not of queueTimeMs, as
+    on the local executor (coderun_operator.time_fields)."""
     started = (coderun.get("status") or {}).get("startedAt")
-    return result.replace(started_at=parse_iso_utc(str(started))) if started else result
+    return parse_iso_utc(str(started)) if started else None
 
 
 class _Expired(Exception):

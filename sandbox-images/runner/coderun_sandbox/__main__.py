@@ -18,8 +18,19 @@ import json
 import os
 import signal
 import sys
+from datetime import datetime
 
-from .contract import ErrorType, InvalidRequest, Limits, RunRequest, RunResult
+from .contract import (
+    RUNNER_STARTED_AT,
+    ErrorType,
+    InvalidRequest,
+    Limits,
+    RunRequest,
+    RunResult,
+    iso_utc,
+    ms_between,
+    utc_now,
+)
 from .isolation import SANDBOX_WORKDIR, ContainerIsolation
 from .languages import languages
 from .runner import compile_phase, run_phase, write_source
@@ -53,11 +64,14 @@ def request_from_env() -> RunRequest:
     )
 
 
-def emit(payload: dict[str, object]) -> None:
+def emit(payload: dict[str, object], runner_started: datetime) -> None:
     # ASCII only: a program's output travels inside this line, and characters such as
     # U+2028, U+2029 or U+0085 count as line breaks to some readers (str.splitlines), which
     # would cut the result line in two. Escaped, nothing a program prints can frame it.
-    sys.stdout.write(json.dumps({RESULT_KEY: payload}, ensure_ascii=True) + "\n")
+    # The runner's own start (to the millisecond) goes on every line: the operator's only
+    # sub-second clock for when the sandbox began the job (contract.RUNNER_STARTED_AT).
+    stamped = {**payload, RUNNER_STARTED_AT: iso_utc(runner_started)}
+    sys.stdout.write(json.dumps({RESULT_KEY: stamped}, ensure_ascii=True) + "\n")
     sys.stdout.flush()
 
 
@@ -81,6 +95,7 @@ def main(argv: list[str]) -> int:
     if phase not in ("compile", "run"):
         print("usage: python3 -m coderun_sandbox compile|run", file=sys.stderr)
         return 2
+    runner_started = utc_now()
     harden_self()
     request = request_from_env()
     workdir = os.environ.get("CODERUN_WORKDIR", SANDBOX_WORKDIR)
@@ -90,19 +105,23 @@ def main(argv: list[str]) -> int:
     try:
         request.validate(list(languages()))
     except InvalidRequest as error:
-        emit(RunResult.failure(ErrorType.SANDBOX_ERROR, f"invalid request: {error}").to_json_dict())
+        invalid = RunResult.failure(ErrorType.SANDBOX_ERROR, f"invalid request: {error}")
+        emit(invalid.to_json_dict(), runner_started)
         return 1
     if phase == "compile":
         write_source(workdir, languages()[request.language], request.code, None)
         refused = confine_syscalls()
         if refused is not None:
-            emit(RunResult.failure(ErrorType.SANDBOX_ERROR, refused).to_json_dict())
+            emit(RunResult.failure(ErrorType.SANDBOX_ERROR, refused).to_json_dict(), runner_started)
             return 1
         failed = compile_phase(request, workdir, isolation)
         if failed is not None:
-            emit(failed.to_json_dict())
+            emit(failed.to_json_dict(), runner_started)
             return 1
-        emit({"compiled": True})
+        # As the embedded executor counts it (runner.execute): from the sandbox's start,
+        # source and set-up included, to the compiler's exit.
+        compile_ms = ms_between(runner_started, utc_now())
+        emit({"compiled": True, "compileTimeMs": compile_ms}, runner_started)
         return 0
     language = languages()[request.language]
     if not language.compiled:
@@ -115,7 +134,7 @@ def main(argv: list[str]) -> int:
         if refused is not None
         else run_phase(request, workdir, isolation)
     )
-    emit(result.to_json_dict())
+    emit(result.to_json_dict(), runner_started)
     return 0
 
 

@@ -128,6 +128,13 @@ class RunRequest(Record):
         self.limits.validate()
 
 
+# Beside the RunResult fields on a sandbox container's result line (and on the compile
+# container's line that reports a successful compile): when that container's runner began,
+# on its own millisecond clock. The operator takes the job's startedAt from the first of
+# them, since pod statuses count container starts in whole seconds.
+RUNNER_STARTED_AT = "runnerStartedAt"
+
+
 class RunResult(Record):
     """What one execution produced. JSON names follow the seed's `data` object."""
 
