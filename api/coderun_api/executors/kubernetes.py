@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from coderun_operator import resources as r
+from coderun_operator.api_server import describe_failure
 from coderun_operator.status import result_of
 from coderun_sandbox.contract import (
     DEFAULT_MEMORY_LIMIT_MB,
@@ -170,9 +171,14 @@ class KubernetesExecutor(Executor):
 
     def ping(self) -> None:
         if not self._synced.is_set():
-            raise RuntimeError(
-                f"not yet watching CodeRuns in {self.namespace}: {self._last_error or 'starting'}"
+            # /readyz shows this: the reason names the address and the setting to change.
+            reason = self._last_error or (
+                f"connecting to the Kubernetes API server at {self._server()}"
             )
+            raise RuntimeError(f"not watching CodeRuns in {self.namespace}: {reason}")
+
+    def _server(self) -> str:
+        return str(self._custom.api_client.configuration.host) if self._custom else "(unset)"
 
     # -- creating CodeRuns ---------------------------------------------------------------
 
@@ -213,7 +219,9 @@ class KubernetesExecutor(Executor):
                     self.namespace,
                     r.PLURAL,
                     label_selector=f"{r.LABEL_CREATED_BY}={CREATED_BY}",
-                    _request_timeout=30,
+                    # (connect, read): an address nobody answers on fails in seconds, so
+                    # /readyz soon says why instead of "connecting".
+                    _request_timeout=(5, 30),
                 )
                 names = set()
                 for item in listed.get("items", []):
@@ -254,7 +262,9 @@ class KubernetesExecutor(Executor):
             except Exception as error:
                 # 410 Gone (too old a resourceVersion), a dropped connection, a restarted API
                 # server: list again and go on from there.
-                self._last_error = f"{type(error).__name__}: {error}"
+                self._last_error = describe_failure(
+                    error, self._server(), f"list CodeRuns in namespace {self.namespace}"
+                )
                 if not isinstance(error, _Expired):
                     log.warning(
                         "watching CodeRuns failed; relisting", extra={"error": self._last_error}

@@ -63,7 +63,10 @@ async def readyz(state: StateDep) -> JSONResponse:
             await run_in_threadpool(state.executor.ping)
             checks["executor"] = "ok"
         except Exception as error:
-            checks["executor"] = f"unavailable: {type(error).__name__}"
+            # The executor's own words (it names the API server's address and the setting
+            # to change), not only the exception's type: a misconfigured cluster is the
+            # usual cause, and the operator of the install must see which setting.
+            checks["executor"] = f"unavailable: {error}"
     ready = all(v == "ok" for v in checks.values())
     return respond(checks, "ready" if ready else "not ready", 200 if ready else 503)
 
