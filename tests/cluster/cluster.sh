@@ -8,6 +8,7 @@
 #   cluster.sh restart COMPONENT   stop one of kube-apiserver, kubelet, containerd and start it
 #                       again (pods keep running), waiting until it serves
 #   cluster.sh env      print `export KUBECONFIG=...` and friends, for eval
+#   cluster.sh volumes  make the default StorageClass's local volumes, wipe and free released ones
 #   cluster.sh images   build sandbox-images/*/Dockerfile and ./Dockerfile, load into the node
 #   cluster.sh build    only build the binaries into the cache
 #   cluster.sh base     only make the debootstrap base image (coderun-base:bookworm)
@@ -552,6 +553,64 @@ node_ready() {
   [[ -z "$since" || ! "$beat" < "$since" ]]
 }
 
+# ---------------------------------------------------------------- storage
+
+# A default StorageClass, as real clusters have one: `local` PersistentVolumes on this node,
+# made here (no provisioner runs: kubernetes.io/no-provisioner). WaitForFirstConsumer binds a
+# claim when its pod is scheduled, as a topology-aware class does. The kubelet applies a pod's
+# fsGroup to a local volume, so non-root pods can write. A claim's deletion leaves its volume
+# Released (Retain); storage_up wipes those and makes them Available again, so every up (and
+# `cluster.sh volumes`) starts with VOLUME_COUNT free volumes.
+STORAGE_CLASS=coderun-local
+VOLUMES="$STATE/volumes"
+VOLUME_COUNT=24
+VOLUME_LABEL=coderun.dev/test-volume
+
+storage_up() {
+  local i name manifest="" released
+  mkdir -p "$VOLUMES"
+  manifest+="apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: $STORAGE_CLASS
+  annotations: {storageclass.kubernetes.io/is-default-class: \"true\"}
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: WaitForFirstConsumer
+reclaimPolicy: Retain
+"
+  for ((i = 0; i < VOLUME_COUNT; i++)); do
+    name="$(printf 'coderun-local-%02d' "$i")"
+    mkdir -p "$VOLUMES/$name"
+    manifest+="---
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: $name
+  labels: {$VOLUME_LABEL: \"true\"}
+spec:
+  capacity: {storage: 10Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: $STORAGE_CLASS
+  volumeMode: Filesystem
+  local: {path: $VOLUMES/$name}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+        - matchExpressions:
+            - {key: kubernetes.io/hostname, operator: In, values: [$NODE_NAME]}
+"
+  done
+  kubectl_ apply -f - <<<"$manifest" >/dev/null || die "cannot create the test StorageClass and volumes"
+  released="$(kubectl_ get pv -l "$VOLUME_LABEL=true" \
+    -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{"\n"}{end}')"
+  for name in $released; do
+    log "wiping released volume $name"
+    find "${VOLUMES:?}/$name" -mindepth 1 -delete
+    kubectl_ patch pv "$name" --type json -p '[{"op": "remove", "path": "/spec/claimRef"}]' >/dev/null
+  done
+}
+
 # ---------------------------------------------------------------- commands
 
 cmd_up() {
@@ -588,6 +647,7 @@ cmd_up() {
   # The default service account must exist before pods can be created in the namespace.
   wait_for "default service account" 60 kubectl_ -n default get serviceaccount default
   wait_for "kube-router health" 60 curl -fsS http://127.0.0.1:20244/healthz
+  storage_up
   echo "$(($(date +%s) - t0))" >"$STATE/last-up-seconds"
   log "cluster up in $(($(date +%s) - t0))s; $(cmd_env | head -1)"
 }
@@ -766,6 +826,7 @@ main() {
       cmd_restart "$@"
       ;;
     env) cmd_env ;;
+    volumes) storage_up ;;
     images) cmd_images ;;
     build) build_binaries ;;
     base)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
+import subprocess
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tests.fixtures.cluster import K8sCluster
@@ -77,16 +80,9 @@ def load_images(cluster: K8sCluster) -> None:
     cluster.load_image(SERVICE_IMAGE, *(sandbox_image(lang) for lang in LANGUAGES))
 
 
-@contextlib.contextmanager
-def installed(cluster: K8sCluster, name: str, *settings: str) -> Iterator[Release]:
-    """`helm install --wait` into a fresh namespace that enforces Pod Security "restricted";
-    `helm uninstall` and the namespace's deletion afterwards. settings: --set pairs."""
-    release = Release(name=name, namespace=f"coderun-helm-{uuid.uuid4().hex[:8]}", cluster=cluster)
-    cluster.kubectl("create", "namespace", release.namespace)
-    cluster.kubectl(
-        "label", "namespace", release.namespace, "pod-security.kubernetes.io/enforce=restricted"
-    )
-    overrides = [
+def cluster_settings(cluster: K8sCluster) -> list[str]:
+    """The --set pairs every install on the test cluster needs."""
+    return [
         # The images exist only in the node (loaded by load_images): never try a registry.
         "image.pullPolicy=Never",
         "sandbox.imagePullPolicy=Never",
@@ -94,14 +90,27 @@ def installed(cluster: K8sCluster, name: str, *settings: str) -> Iterator[Releas
         # so pods reach the API server at the node's address.
         f"kubernetesApi.host={cluster.node_ip}",
         "kubernetesApi.port=6443",
-        *settings,
     ]
+
+
+@contextlib.contextmanager
+def installed(
+    cluster: K8sCluster, name: str, *settings: str, chart: Path = CHART
+) -> Iterator[Release]:
+    """`helm install --wait` into a fresh namespace that enforces Pod Security "restricted";
+    `helm uninstall` and the namespace's deletion afterwards. settings: --set pairs."""
+    release = Release(name=name, namespace=f"coderun-helm-{uuid.uuid4().hex[:8]}", cluster=cluster)
+    cluster.kubectl("create", "namespace", release.namespace)
+    cluster.kubectl(
+        "label", "namespace", release.namespace, "pod-security.kubernetes.io/enforce=restricted"
+    )
+    overrides = [*cluster_settings(cluster), *settings]
     args = [arg for setting in overrides for arg in ("--set", setting)]
     try:
         result = cluster.helm(
             "install",
             release.name,
-            str(CHART),
+            str(chart),
             "--namespace",
             release.namespace,
             *args,
@@ -121,6 +130,59 @@ def installed(cluster: K8sCluster, name: str, *settings: str) -> Iterator[Releas
             cluster.kubectl(
                 "delete", "namespace", namespace, "--wait=true", check=False, timeout=180
             )
+        # The SQLite claim (kept by uninstall) went with the namespace: wipe its volume and
+        # make it Available again for the next install.
+        subprocess.run(["bash", str(cluster.script), "volumes"], check=False, timeout=120)
+
+
+def upgrade(release: Release, *args: str, chart: Path = CHART) -> None:
+    """`helm upgrade --wait` of the release; args: what to change (--set, --reuse-values)."""
+    result = release.cluster.helm(
+        "upgrade",
+        release.name,
+        str(chart),
+        "--namespace",
+        release.namespace,
+        *args,
+        "--wait",
+        "--timeout",
+        INSTALL_TIMEOUT,
+        check=False,
+        timeout=480,
+    )
+    assert result.returncode == 0, (
+        f"helm upgrade failed:\n{result.stdout}{result.stderr}\n{release.diagnostics()}"
+    )
+
+
+@contextlib.contextmanager
+def service_url(release: Release) -> Iterator[str]:
+    """`kubectl port-forward svc/<release>-api`, the way NOTES.txt reaches the API: through the
+    Service (the test cluster has no Service proxy, so its ClusterIP is not routed)."""
+    process = subprocess.Popen(
+        [
+            str(release.cluster.bin_dir / "kubectl"),
+            "--kubeconfig",
+            str(release.cluster.kubeconfig),
+            "-n",
+            release.namespace,
+            "port-forward",
+            f"svc/{release.name}-api",
+            ":80",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"127\.0\.0\.1:(\d+) ->", line)
+        assert match, f"kubectl port-forward: {line}{process.stdout.read() if not match else ''}"
+        yield f"http://127.0.0.1:{match[1]}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def uninstall(release: Release) -> None:

@@ -153,10 +153,27 @@ def test_rbac_grants_what_each_component_needs_and_no_more(rendered: list[Manife
     assert operator[("", "events")] == {"create", "patch"}
     api = _rules(one(rendered, "Role", "-api"))
     assert api == {(GROUP, PLURAL): {"create", "get", "list", "watch"}}
-    (cluster_role,) = by_kind(rendered, "ClusterRole")
+    cluster_role = one(rendered, "ClusterRole", "-operator-coderun")
     for rule in cluster_role["rules"]:
         assert set(rule["verbs"]) <= {"get", "list", "watch"}, "cluster-wide rights are read-only"
-    for role in [*by_kind(rendered, "Role"), cluster_role]:
+    # The CRD hook's only right: server-side apply of the chart's one CRD, by name.
+    crd_apply = one(rendered, "ClusterRole", "-crd-apply-coderun")
+    assert crd_apply["rules"] == [
+        {
+            "apiGroups": ["apiextensions.k8s.io"],
+            "resources": ["customresourcedefinitions"],
+            "resourceNames": [f"{PLURAL}.{GROUP}"],
+            "verbs": ["get", "patch"],
+        }
+    ]
+    assert len(by_kind(rendered, "ClusterRole")) == 2
+    cleanup = _rules(one(rendered, "Role", "-cleanup"))
+    assert cleanup == {
+        (GROUP, PLURAL): {"list", "deletecollection"},
+        ("batch", "jobs"): {"list", "deletecollection"},
+        ("", "pods"): {"list"},
+    }
+    for role in [*by_kind(rendered, "Role"), *by_kind(rendered, "ClusterRole")]:
         for rule in role["rules"]:
             assert "*" not in rule["verbs"] and "*" not in rule["resources"]
 
@@ -191,7 +208,7 @@ def test_database_and_redis_urls_come_from_secrets(helm: Helm) -> None:
         ref = env[variable]["valueFrom"]["secretKeyRef"]
         assert ref == {"name": secret["metadata"]["name"], "key": key}
     assert env["CODERUN_AUTO_MIGRATE"]["value"] == "false"
-    (migrate,) = by_kind(rendered, "Job")
+    migrate = one(rendered, "Job", "-migrate")
     assert migrate["metadata"]["annotations"]["helm.sh/hook"] == "post-install,pre-upgrade"
     assert migrate["spec"]["template"]["spec"]["containers"][0]["args"] == ["db", "upgrade"]
     everything = yaml.safe_dump_all(m for m in rendered if m["kind"] != "Secret")

@@ -94,6 +94,29 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if or .Values.database.existingSecret .Values.database.url }}true{{ end }}
 {{- end }}
 
+{{/*
+The claim under SQLite (the default install: no external database, persistence.enabled):
+persistence.existingClaim, or the one the chart creates. Empty: /data is an emptyDir.
+*/}}
+{{- define "coderun.dataClaim" -}}
+{{- if and .Values.persistence.enabled (not (include "coderun.externalDatabase" .)) }}
+{{- default (printf "%s-data" (include "coderun.fullname" . | trunc 58 | trimSuffix "-")) .Values.persistence.existingClaim }}
+{{- end }}
+{{- end }}
+
+{{/* Names of the hook Jobs and their ServiceAccounts and RBAC (templates/hooks-*.yaml). */}}
+{{- define "coderun.crdApply.fullname" -}}
+{{- printf "%s-crd-apply" (include "coderun.fullname" . | trunc 53 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "coderun.crdApply.clusterRoleName" -}}
+{{- printf "%s-%s" (include "coderun.crdApply.fullname" .) .Release.Namespace | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "coderun.cleanup.fullname" -}}
+{{- printf "%s-cleanup" (include "coderun.fullname" . | trunc 55 | trimSuffix "-") }}
+{{- end }}
+
 {{/* True (non-empty) when Redis is configured. */}}
 {{- define "coderun.redisEnabled" -}}
 {{- if or .Values.redis.existingSecret .Values.redis.url }}true{{ end }}
@@ -144,7 +167,8 @@ Secrets, never inline in the pod spec. The operator gets none of them.
 - name: CODERUN_AUTO_MIGRATE
   value: "false"
 {{- else }}
-# No external database: SQLite on the pod's emptyDir (one replica, data lost with the pod).
+# No external database: SQLite in /data, a PersistentVolumeClaim (persistence.*) or, with
+# persistence.enabled=false, the pod's emptyDir. One replica either way.
 - name: CODERUN_DATABASE_URL
   value: sqlite:////data/coderun.db
 - name: CODERUN_AUTO_MIGRATE

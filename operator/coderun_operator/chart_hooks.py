@@ -1,0 +1,92 @@
+"""What the Helm chart's hook Jobs do, with the service image's Python (it has no kubectl).
+
+python -m coderun_operator.chart_hooks apply-crd FILE
+    Server-side apply of the CRD in FILE (pre-install and pre-upgrade): Helm installs a
+    chart's crds/ only when the CRD is missing and never upgrades it, so without this a
+    new field would be pruned by the API server after `helm upgrade`.
+
+python -m coderun_operator.chart_hooks cleanup NAMESPACE
+    Delete every CodeRun in the sandbox namespace and every sandbox Job left there
+    (pre-delete): once the operator is gone, nothing would delete them any more. Waits
+    until they and their pods are gone.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, cast
+
+import yaml
+from kubernetes import client
+
+from coderun_operator import resources as r
+from coderun_operator.kube import load_client_config
+
+FIELD_MANAGER = "coderun-chart"
+CLEANUP_TIMEOUT_S = 120
+
+
+def apply_crd(api: client.ApiClient, path: str) -> None:
+    with open(path, encoding="utf-8") as file:
+        crd: dict[str, Any] = yaml.safe_load(file)
+    name = crd["metadata"]["name"]
+    client.ApiextensionsV1Api(api).patch_custom_resource_definition(
+        name,
+        crd,
+        field_manager=FIELD_MANAGER,
+        # Helm's own install of crds/ owns the same fields: take them over.
+        force=True,
+        _content_type="application/apply-patch+yaml",
+    )
+    print(f"applied {name} (server-side, field manager {FIELD_MANAGER})")
+
+
+def _remaining(api: client.ApiClient, namespace: str) -> dict[str, int]:
+    sandbox = f"{r.LABEL_SANDBOX}=true"
+    custom = client.CustomObjectsApi(api)
+    coderuns = cast(
+        dict[str, Any],
+        custom.list_namespaced_custom_object(r.GROUP, r.VERSION, namespace, r.PLURAL),
+    )
+    jobs = client.BatchV1Api(api).list_namespaced_job(namespace, label_selector=sandbox)
+    pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector=sandbox)
+    return {
+        "coderuns": len(coderuns["items"]),
+        "jobs": len(jobs.items),
+        "pods": len(pods.items),
+    }
+
+
+def cleanup(api: client.ApiClient, namespace: str) -> None:
+    # Background: the garbage collector takes each CodeRun's Job and pod with it.
+    options = client.V1DeleteOptions(propagation_policy="Background")
+    client.CustomObjectsApi(api).delete_collection_namespaced_custom_object(
+        r.GROUP, r.VERSION, namespace, r.PLURAL, body=options
+    )
+    client.BatchV1Api(api).delete_collection_namespaced_job(
+        namespace, label_selector=f"{r.LABEL_SANDBOX}=true", body=options
+    )
+    deadline = time.monotonic() + CLEANUP_TIMEOUT_S
+    while (left := _remaining(api, namespace)) != {"coderuns": 0, "jobs": 0, "pods": 0}:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"still in {namespace} after {CLEANUP_TIMEOUT_S}s: {left}")
+        time.sleep(1)
+    print(f"deleted every CodeRun, sandbox Job and sandbox pod in {namespace}")
+
+
+def main(argv: list[str]) -> int:
+    usage = "usage: python -m coderun_operator.chart_hooks apply-crd FILE | cleanup NAMESPACE"
+    if len(argv) != 2 or argv[0] not in ("apply-crd", "cleanup"):
+        print(usage, file=sys.stderr)
+        return 2
+    api = client.ApiClient(load_client_config())
+    if argv[0] == "apply-crd":
+        apply_crd(api, argv[1])
+    else:
+        cleanup(api, argv[1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
