@@ -67,6 +67,11 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
     command.upgrade(alembic_config(settings.effective_database_url), revision)
 
 
+def downgrade(settings: Settings, revision: str) -> None:
+    """Run the downgrades of every migration after `revision` (each migration has one)."""
+    command.downgrade(alembic_config(settings.effective_database_url), revision)
+
+
 def ping(engine: Engine) -> None:
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))

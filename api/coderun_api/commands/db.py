@@ -1,4 +1,5 @@
-"""`coderun db upgrade`: apply Alembic migrations to CODERUN_DATABASE_URL."""
+"""`coderun db upgrade` / `coderun db downgrade REVISION`: apply Alembic migrations to
+CODERUN_DATABASE_URL, or step them back (before a rollback to a release that predates them)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = sub.add_parser("upgrade", help="migrate the database to the newest schema")
     upgrade.add_argument("revision", nargs="?", default="head", help="target (default head)")
+    downgrade = sub.add_parser(
+        "downgrade", help="step the schema back to REVISION (before rolling back a release)"
+    )
+    downgrade.add_argument("revision", help="target, e.g. 0002")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -17,7 +22,10 @@ def main(args: argparse.Namespace) -> int:
     from coderun_api.config import get_settings
 
     settings = get_settings()
-    db.upgrade(settings, args.revision)
+    if args.db_command == "downgrade":
+        db.downgrade(settings, args.revision)
+    else:
+        db.upgrade(settings, args.revision)
     print(f"database at {args.revision}: {_safe(settings.effective_database_url)}", file=sys.stderr)
     return 0
 
