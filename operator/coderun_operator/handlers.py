@@ -19,11 +19,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import kopf
+from aiohttp import web
 
 from coderun_operator import metrics
 from coderun_operator import resources as r
 from coderun_operator.admission import RunRef
 from coderun_operator.kube import Kube
+from coderun_operator.readiness import Readiness
+from coderun_operator.readiness import serve as serve_readiness
 from coderun_operator.reconciler import Reconciler, run_ref
 from coderun_operator.settings import OperatorSettings, configure_kopf
 
@@ -37,15 +40,32 @@ def reconciler() -> Reconciler:
 
 @kopf.on.startup()
 async def startup(
-    settings: kopf.OperatorSettings, logger: logging.Logger | logging.LoggerAdapter[Any], **_: Any
+    settings: kopf.OperatorSettings,
+    memo: kopf.Memo,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+    **_: Any,
 ) -> None:
     configure_kopf(settings)
     config = OperatorSettings.from_env()
-    # One log stream per running sandbox: as many stream threads as runs may be active.
-    rec = Reconciler(config, Kube(followers=config.max_concurrent_runs + 2))
+    # kopf retries this handler (TemporaryError below): everything here runs once.
+    if "kube" not in memo:
+        # One log stream per running sandbox: as many stream threads as runs may be active.
+        memo.kube = Kube(followers=config.max_concurrent_runs + 2)
+    state: Readiness = memo.readiness
+    if memo.get("readiness_url") and "readiness_server" not in memo:
+        memo.readiness_server = await serve_readiness(memo.readiness_url, state, memo.kube)
+    # Before kopf's own requests: a wrong API-server address, certificate, RBAC or a
+    # missing CRD is reported here in words that name the fix (and on the readiness
+    # endpoint), where kopf would only retry for a minute and crash on a client error.
+    state.checked_at = float("-inf")
+    problem = await state.check_api(memo.kube)
+    if problem is not None:
+        raise kopf.TemporaryError(problem, delay=5)
+    rec = Reconciler(config, memo.kube)
     _state["reconciler"] = rec
     metrics.serve(config.metrics_port)
     _state["sweeper"] = asyncio.get_running_loop().create_task(rec.run_sweeps())
+    state.started = True
     logger.info(
         "coderun operator started: at most %d runs at once, retention %d s",
         config.max_concurrent_runs,
@@ -54,7 +74,10 @@ async def startup(
 
 
 @kopf.on.cleanup()
-async def cleanup(**_: Any) -> None:
+async def cleanup(memo: kopf.Memo, **_: Any) -> None:
+    server: web.AppRunner | None = memo.get("readiness_server")
+    if server is not None:
+        await server.cleanup()
     rec: Reconciler | None = _state.get("reconciler")
     if rec is None:
         return
@@ -71,13 +94,16 @@ def coderuns_by_lifecycle(body: kopf.Body, **_: Any) -> dict[str, RunRef]:
 
 
 @kopf.on.event(r.GROUP, r.VERSION, r.PLURAL)
-async def coderun_event(type: str, body: kopf.Body, **kwargs: Any) -> None:
+async def coderun_event(type: str, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+    # kopf calls no event handler before its CodeRun index holds the whole initial listing.
+    memo.readiness.handled_event = True
     index: Mapping[str, Any] = kwargs["coderuns_by_lifecycle"]
     await reconciler().on_coderun(type, body, index)
 
 
 @kopf.on.event("", "v1", "pods", labels={r.LABEL_SANDBOX: "true", r.LABEL_MANAGED_BY: r.MANAGED_BY})
-async def pod_event(type: str, body: kopf.Body, **kwargs: Any) -> None:
+async def pod_event(type: str, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+    memo.readiness.handled_event = True
     # kopf calls no handler before the index is complete, so this is the whole picture.
     rec = reconciler()
     if rec.index is None:
