@@ -57,6 +57,10 @@ async def startup(
     # Before kopf's own requests: a wrong API-server address, certificate, RBAC or a
     # missing CRD is reported here in words that name the fix (and on the readiness
     # endpoint), where kopf would only retry for a minute and crash on a client error.
+    if state.problem is not None and state.problem.startswith("starting"):
+        # An address that drops packets takes the client's retries to fail: name it now.
+        server = memo.kube.api_client.configuration.host
+        state.problem = f"starting: connecting to the Kubernetes API server at {server}"
     state.checked_at = float("-inf")
     problem = await state.check_api(memo.kube)
     if problem is not None:
