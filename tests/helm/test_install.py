@@ -64,6 +64,14 @@ def test_probes_answer_on_the_pods(release: Release) -> None:
     assert status == 200, body
     (operator,) = release.pods("operator")
     assert _get(f"http://{operator['status']['podIP']}:8080/healthz")[0] == 200
+    # Ready means the operator serves CodeRuns (coderun_operator.readiness), and a clean
+    # start logs no error (kopf once retried a forbidden namespace list for ~54 s).
+    status, body = _get(f"http://{operator['status']['podIP']}:8081/readyz")
+    assert status == 200 and '"ready": true' in body, body
+    log = release.cluster.kubectl(
+        "-n", release.namespace, "logs", operator["metadata"]["name"]
+    ).stdout
+    assert "[ERROR" not in log and "namespaces is forbidden" not in log, log
 
 
 def test_the_crd_is_installed_with_the_chart(release: Release) -> None:
