@@ -67,6 +67,10 @@ reliability: deps
 bench: deps bytecode
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
+# The chart alone: install and upgrade to a first result on the test cluster (docs/benchmarks.md).
+bench-helm: deps
+	$(BIN)/python -m tests.bench --only helm
+
 # Rebuild the dashboard/playground bundle (api/web -> api/coderun_api/static, committed).
 web:
 	cd api/web && npm ci --no-audit --no-fund && npm run build

@@ -1,9 +1,11 @@
 """What the Helm chart's hook Jobs do, with the service image's Python (it has no kubectl).
 
-python -m coderun_operator.chart_hooks apply-crd FILE
+python -m coderun_operator.chart_hooks apply-crd FILE [CHECKSUM]
     Server-side apply of the CRD in FILE (pre-install and pre-upgrade): Helm installs a
     chart's crds/ only when the CRD is missing and never upgrades it, so without this a
-    new field would be pruned by the API server after `helm upgrade`.
+    new field would be pruned by the API server after `helm upgrade`. CHECKSUM (the
+    chart's sha256 of its crds/ file) is recorded in the CRD's annotation CHECKSUM_KEY:
+    the chart renders the hook only while the cluster's CRD carries another one.
 
 python -m coderun_operator.chart_hooks cleanup NAMESPACE
     Delete every CodeRun in the sandbox namespace and every sandbox Job left there
@@ -24,13 +26,19 @@ from coderun_operator import resources as r
 from coderun_operator.kube import load_client_config
 
 FIELD_MANAGER = "coderun-chart"
+# Read by templates/hooks-crd-apply.yaml (lookup): the same key there.
+CHECKSUM_KEY = f"{r.GROUP}/chart-crd-sha256"
 CLEANUP_TIMEOUT_S = 120
+# The Job controller labels every pod of a Job with it (Kubernetes 1.27+).
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 
 
-def apply_crd(api: client.ApiClient, path: str) -> None:
+def apply_crd(api: client.ApiClient, path: str, checksum: str = "") -> None:
     with open(path, encoding="utf-8") as file:
         crd: dict[str, Any] = yaml.safe_load(file)
     name = crd["metadata"]["name"]
+    if checksum:
+        crd["metadata"].setdefault("annotations", {})[CHECKSUM_KEY] = checksum
     client.ApiextensionsV1Api(api).patch_custom_resource_definition(
         name,
         crd,
@@ -50,7 +58,11 @@ def _remaining(api: client.ApiClient, namespace: str) -> dict[str, int]:
         custom.list_namespaced_custom_object(r.GROUP, r.VERSION, namespace, r.PLURAL),
     )
     jobs = client.BatchV1Api(api).list_namespaced_job(namespace, label_selector=sandbox)
-    pods = client.CoreV1Api(api).list_namespaced_pod(namespace, label_selector=sandbox)
+    # The pods of those Jobs (the garbage collector deletes them); a pod someone made by hand
+    # with the sandbox label is not ours to wait for.
+    pods = client.CoreV1Api(api).list_namespaced_pod(
+        namespace, label_selector=f"{sandbox},{JOB_NAME_LABEL}"
+    )
     return {
         "coderuns": len(coderuns["items"]),
         "jobs": len(jobs.items),
@@ -76,13 +88,18 @@ def cleanup(api: client.ApiClient, namespace: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    usage = "usage: python -m coderun_operator.chart_hooks apply-crd FILE | cleanup NAMESPACE"
-    if len(argv) != 2 or argv[0] not in ("apply-crd", "cleanup"):
+    usage = (
+        "usage: python -m coderun_operator.chart_hooks apply-crd FILE [CHECKSUM]"
+        " | cleanup NAMESPACE"
+    )
+    arguments = {"apply-crd": (2, 3), "cleanup": (2, 2)}
+    low, high = arguments.get(argv[0] if argv else "", (1, 0))
+    if not low <= len(argv) <= high:
         print(usage, file=sys.stderr)
         return 2
     api = client.ApiClient(load_client_config())
     if argv[0] == "apply-crd":
-        apply_crd(api, argv[1])
+        apply_crd(api, argv[1], *argv[2:])
     else:
         cleanup(api, argv[1])
     return 0

@@ -1,7 +1,7 @@
 """`make bench`: run every benchmark section and write docs/benchmarks.md.
 
 Sections: runner (this machine's sandbox), api (REST API on SQLite and PostgreSQL),
-kubernetes (the test cluster). A section whose prerequisites are missing is reported as
+kubernetes (the test cluster), helm (the chart's install and upgrade to a first result). A section whose prerequisites are missing is reported as
 skipped, with the reason, rather than failing the whole run.
 """
 
@@ -16,7 +16,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-SECTIONS = ("runner", "api", "kubernetes")
+SECTIONS = ("runner", "api", "kubernetes", "helm")
 HEADER = """# Benchmarks
 
 Measured by `make bench`, which runs `python -m tests.bench` and rewrites this file.

@@ -5,8 +5,12 @@ then on the real cluster, sharing one install."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +20,7 @@ import pytest
 import yaml
 from coderun_operator import chart_hooks
 from coderun_operator.resources import GROUP, LABEL_SANDBOX, PLURAL
+from kubernetes import client, watch
 
 from tests.fixtures.cluster import REPO_ROOT, K8sCluster
 from tests.helm.conftest import CHART, Helm, by_kind, one
@@ -49,7 +54,11 @@ def test_the_crd_apply_hook_carries_the_charts_crd(helm: Helm) -> None:
     assert config_map["metadata"]["annotations"]["helm.sh/hook-weight"] == "-10"
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["command"] == ["python", "-m", "coderun_operator.chart_hooks"]
-    assert container["args"] == ["apply-crd", "/crd/coderun.dev_coderuns.yaml"]
+    checksum = hashlib.sha256(CRD_FILE.read_bytes()).hexdigest()
+    assert container["args"] == ["apply-crd", "/crd/coderun.dev_coderuns.yaml", checksum]
+    # The template's lookup reads the annotation the hook writes: one key on both sides.
+    template = (CHART / "templates" / "hooks-crd-apply.yaml").read_text()
+    assert f'"{chart_hooks.CHECKSUM_KEY}"' in template
     cleanup = one(rendered, "Job", "-cleanup")
     assert cleanup["metadata"]["annotations"][HOOK] == "pre-delete"
     assert cleanup["spec"]["template"]["spec"]["containers"][0]["args"] == [
@@ -87,15 +96,11 @@ def release(k8s_cluster: K8sCluster) -> Iterator[Release]:
     finally:
         # The CRD is the cluster's: give it back the chart's own schema (the field manager
         # is the hook's, so the test's extra field goes).
-        env = k8s_cluster.env
-        result = _run_hook(env, "apply-crd", str(CRD_FILE))
-        assert result == 0
+        checksum = hashlib.sha256(CRD_FILE.read_bytes()).hexdigest()
+        assert _run_hook(k8s_cluster.env, "apply-crd", str(CRD_FILE), checksum) == 0
 
 
 def _run_hook(env: dict[str, str], *args: str) -> int:
-    import subprocess
-    import sys
-
     return subprocess.run(
         [sys.executable, "-m", "coderun_operator.chart_hooks", *args], env=env, check=False
     ).returncode
@@ -133,6 +138,27 @@ def _status_field(cluster: K8sCluster, namespace: str, name: str) -> object:
     return coderun["status"].get(NEW_FIELD)
 
 
+def _catch_the_new_field(
+    cluster: K8sCluster, namespace: str, name: str, seen: list[tuple[str, object]]
+) -> None:
+    """Watch the CRD until its schema has NEW_FIELD; then write it into a CodeRun's status
+    and record (the CRD's checksum annotation, the field as read back)."""
+    api = client.ApiextensionsV1Api(cluster.api_client())
+    stream = watch.Watch()  # type: ignore[no-untyped-call]
+    for event in stream.stream(  # type: ignore[no-untyped-call]
+        api.list_custom_resource_definition,
+        field_selector=f"metadata.name={CRD_NAME}",
+        timeout_seconds=600,
+    ):
+        crd = event["raw_object"]
+        schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        if NEW_FIELD in schema["properties"]["status"]["properties"]:
+            annotations = crd["metadata"].get("annotations", {})
+            checksum = annotations.get(chart_hooks.CHECKSUM_KEY, "")
+            seen.append((checksum, _status_field(cluster, namespace, name)))
+            stream.stop()  # type: ignore[no-untyped-call]
+
+
 @pytest.mark.cluster
 @pytest.mark.timeout(1200)
 def test_an_upgrade_carries_a_new_crd_field_and_rollback_keeps_the_data(
@@ -146,17 +172,21 @@ def test_an_upgrade_carries_a_new_crd_field_and_rollback_keeps_the_data(
     # Before: the API server prunes the field the cluster's CRD does not know.
     assert _status_field(cluster, release.sandbox_namespace, first["jobId"]) is None
 
-    upgrade(
-        release,
-        "--reuse-values",
-        "--set",
-        "config.logLevel=DEBUG",
-        chart=_chart_with_a_new_field(tmp_path),
+    chart = _chart_with_a_new_field(tmp_path)
+    # The CRD is the cluster's: a concurrent install of the repository's chart (another test
+    # session) puts the chart's own CRD back at any moment. So the new field is caught the
+    # moment it arrives, by a watch, and a CodeRun's status takes it then.
+    seen: list[tuple[str, object]] = []
+    watcher = threading.Thread(
+        target=_catch_the_new_field,
+        args=(cluster, release.sandbox_namespace, first["jobId"], seen),
+        daemon=True,
     )
-    crd = _json(cluster, "get", "crd", CRD_NAME)
-    status = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]
-    assert NEW_FIELD in status["properties"], "the upgrade did not reach the CRD"
-    assert _status_field(cluster, release.sandbox_namespace, first["jobId"]) == "warm"
+    watcher.start()
+    upgrade(release, "--reuse-values", "--set", "config.logLevel=DEBUG", chart=chart)
+    watcher.join(timeout=30)
+    checksum = hashlib.sha256((chart / "crds" / CRD_FILE.name).read_bytes()).hexdigest()
+    assert seen == [(checksum, "warm")], "the upgrade did not reach the CRD"
     # The hook's Job, ServiceAccount, ConfigMap and ClusterRole went once it succeeded.
     assert (
         release.cluster.kubectl(
@@ -173,9 +203,9 @@ def test_an_upgrade_carries_a_new_crd_field_and_rollback_keeps_the_data(
     (api,) = release.pods("api")
     assert api["metadata"]["uid"] != before and ready(api), release.diagnostics()
     with service_url(release) as base:
-        client = ApiClient(base=base, key=key)
-        assert first["jobId"] in json.dumps(client.call("GET", "/api/v1/jobs"))
-        assert client.run("python", PROGRAMS["python"], "cd")["stdout"] == "cdcd\n"
+        api_client = ApiClient(base=base, key=key)
+        assert first["jobId"] in json.dumps(api_client.call("GET", "/api/v1/jobs"))
+        assert api_client.run("python", PROGRAMS["python"], "cd")["stdout"] == "cdcd\n"
 
 
 def _everything(cluster: K8sCluster, namespace: str) -> set[str]:

@@ -118,6 +118,9 @@ def test_an_upgrade_that_replaces_the_api_pod_keeps_keys_and_history(release: Re
 
     # A value that reaches the API pod's environment: the Deployment rolls (Recreate).
     upgrade(release, "--reuse-values", "--set", "config.logLevel=DEBUG")
+    # The cluster's CRD is already the chart's (its checksum annotation): no CRD hook ran.
+    hooks = cluster.helm("get", "hooks", release.name, "--namespace", release.namespace).stdout
+    assert "crd-apply" not in hooks, hooks
     after = _api_pod(release)
     assert after["metadata"]["uid"] != before, "the upgrade did not replace the API pod"  # type: ignore[index]
 
