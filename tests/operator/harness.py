@@ -309,7 +309,7 @@ def start_operator(
     cluster: K8sCluster, namespace: str, log_path: Path, **settings: str
 ) -> OperatorProcess:
     """`coderun operator -n namespace`, ready (liveness answers); settings as CODERUN_OPERATOR_*."""
-    health_port, metrics_port = free_port(), free_port()
+    health_port, metrics_port, ready_port = free_port(), free_port(), free_port()
     env = operator_env(cluster, metrics_port=str(metrics_port), **settings)
     process = OperatorProcess(
         argv=[
@@ -319,6 +319,9 @@ def start_operator(
             namespace,
             "--liveness",
             f"http://127.0.0.1:{health_port}/healthz",
+            # Several operators run at once in one session: none may take the default ports.
+            "--readiness",
+            f"http://127.0.0.1:{ready_port}/readyz",
         ],
         env=env,
         log_path=log_path,
