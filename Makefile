@@ -47,9 +47,10 @@ lint: deps
 	$(BIN)/mypy
 
 # The whole suite: lint, then every test, including the ones that bring up the real
-# Kubernetes test cluster, Redis, PostgreSQL and Chromium through pytest fixtures.
+# Kubernetes test cluster, Redis, PostgreSQL and Chromium through pytest fixtures. The local
+# and the cluster halves run at once, the fault tests last and alone (tests/run_suites.sh).
 test: deps lint
-	$(BIN)/pytest -q -ra $(PYTEST_ARGS)
+	bash tests/run_suites.sh $(PYTEST_ARGS)
 
 # Everything but the cluster tests, for a quick loop while developing.
 test-fast: deps
