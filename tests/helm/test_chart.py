@@ -335,3 +335,12 @@ def test_proxy_settings_reach_the_api(helm: Helm) -> None:
     assert env["CODERUN_TRUSTED_PROXY_HOPS"]["value"] == "2"
     refused = helm.template("--set", "config.trustedProxyHops=0", check=False)
     assert refused.returncode != 0 and "trustedProxyHops" in refused.stderr, refused.stderr
+
+
+@pytest.mark.parametrize(("values", "expected"), [((), "2"), ((SAMPLE_VALUES,), "4")])
+def test_the_per_account_cap_reaches_the_operator(
+    helm: Helm, values: tuple[Path, ...], expected: str
+) -> None:
+    operator = one(helm.render(values=values), "Deployment", "-operator")
+    env = env_of(operator["spec"]["template"]["spec"]["containers"][0])
+    assert env["CODERUN_OPERATOR_MAX_RUNNING_PER_ACCOUNT"]["value"] == expected

@@ -200,6 +200,8 @@ are placed, which images they run, how many run at once.
   value: {{ printf "http://0.0.0.0:%d/healthz" (int .Values.operator.healthPort) | quote }}
 - name: CODERUN_OPERATOR_MAX_CONCURRENT_RUNS
   value: {{ .Values.sandbox.maxConcurrentRuns | quote }}
+- name: CODERUN_OPERATOR_MAX_RUNNING_PER_ACCOUNT
+  value: {{ .Values.sandbox.maxRunningPerAccount | quote }}
 - name: CODERUN_OPERATOR_RUNTIME_CLASS_NAME
   value: {{ .Values.sandbox.runtimeClassName | quote }}
 - name: CODERUN_OPERATOR_PRIORITY_CLASS_NAME
