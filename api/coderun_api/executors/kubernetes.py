@@ -300,9 +300,19 @@ class KubernetesExecutor(Executor):
             self._seen[name] = SeenCodeRun(uid, running=running)
         if running and not was_running:
             started = (coderun.get("status") or {}).get("startedAt")
-            self.jobs.mark_running(
-                name, parse_iso_utc(str(started)) if started else None, coderun_uid=uid
-            )
+            try:
+                self.jobs.mark_running(
+                    name, parse_iso_utc(str(started)) if started else None, coderun_uid=uid
+                )
+            except Exception:
+                # Not recorded (the database is away): forget that we saw it running, so the
+                # relisting that follows marks it again instead of leaving it `queued`.
+                with self._lock:
+                    if before is None:
+                        self._seen.pop(name, None)
+                    else:
+                        self._seen[name] = before
+                raise
 
     def _not_applied(self, name: str, uid: str, coderun: Mapping[str, Any]) -> None:
         """A final CodeRun that finalize refused: too early, or not the job's own."""
