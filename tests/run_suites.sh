@@ -31,4 +31,6 @@ echo "=== reliability (alone, last)"
 "$PYTEST" -q -ra -m reliability "$@"; reliability_rc=$?
 
 echo "=== exits: local $local_rc, cluster $cluster_rc, reliability $reliability_rc"
-[ "$local_rc" -eq 0 ] && [ "$cluster_rc" -eq 0 ] && [ "$reliability_rc" -eq 0 ]
+# 5 is pytest's "no tests collected": a part that arguments such as -k left empty.
+ok() { [ "$1" -eq 0 ] || [ "$1" -eq 5 ]; }
+ok "$local_rc" && ok "$cluster_rc" && ok "$reliability_rc"
