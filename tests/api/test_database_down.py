@@ -3,21 +3,12 @@ enveloped 503 that says what happened, and the API recovers by itself when it re
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.api.conftest import MakeApi
-from tests.fixtures.services import PostgresServer, running_postgres
+from tests.fixtures.services import PostgresServer
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresServer]:
-    """A server of this test's own, since it is stopped mid-test."""
-    with running_postgres() as server:
-        yield server
 
 
 def test_database_down_is_a_503_and_the_api_recovers(

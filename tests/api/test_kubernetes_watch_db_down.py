@@ -6,8 +6,6 @@ is the database's, which is real (a PostgreSQL server of this test's own, stoppe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from coderun_api.executors.kubernetes import KubernetesExecutor
 from coderun_operator import resources as r
@@ -15,15 +13,9 @@ from coderun_sandbox.contract import RunRequest, Status
 from sqlalchemy.exc import OperationalError
 
 from tests.api.conftest import MakeApi
-from tests.fixtures.services import PostgresServer, running_postgres
+from tests.fixtures.services import PostgresServer
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresServer]:
-    with running_postgres() as server:
-        yield server
 
 
 def test_a_start_seen_while_the_database_is_down_is_recorded_later(

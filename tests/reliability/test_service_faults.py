@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.fixtures.services import PostgresServer, running_postgres
+from tests.fixtures.services import PostgresServer
 from tests.reliability.cluster_faults import all_coderuns_final
 from tests.reliability.conftest import FaultStack, MakeStack
 from tests.reliability.figures import record
@@ -22,13 +22,6 @@ pytestmark = [
     pytest.mark.redis,
     pytest.mark.timeout(900),
 ]
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresServer]:
-    """A server of this test's own, since it is stopped mid-test."""
-    with running_postgres() as server:
-        yield server
 
 
 @pytest.fixture
