@@ -13,6 +13,7 @@ from .records import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 # Limits promised by the seed document: 3 s, 256 MB, no network.
@@ -126,6 +127,146 @@ class RunRequest(Record):
             if "\x00" in text:
                 raise InvalidRequest(f"{name} contains a NUL byte; remove it")
         self.limits.validate()
+
+    def to_wire(self) -> bytes:
+        """The request as the sandbox runner reads it from its stdin (see `frame_request`).
+
+        Every field travels, nested records and tuples of records included (named in
+        `WIRE_RECORDS`), so a field added to RunRequest reaches the pod with no change here.
+        Raises InvalidRequest when the encoding is larger than `MAX_REQUEST_WIRE_BYTES`.
+        """
+        import json  # here: `coderun run` imports this module and never needs json
+
+        document = {"v": WIRE_VERSION, **_wire_value(self)}
+        payload = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        data = payload.encode("utf-8", "surrogatepass")
+        if len(data) > MAX_REQUEST_WIRE_BYTES:
+            raise InvalidRequest(
+                f"the request is {len(data)} bytes encoded; the limit is "
+                f"{MAX_REQUEST_WIRE_BYTES} bytes (send less code, input or test cases)"
+            )
+        return data
+
+    @classmethod
+    def from_wire(cls, data: bytes) -> RunRequest:
+        """The request `to_wire` encoded; InvalidRequest for anything else (not validated:
+        call `validate` as for any request)."""
+        import json
+
+        if len(data) > MAX_REQUEST_WIRE_BYTES:
+            raise InvalidRequest(f"the request is over {MAX_REQUEST_WIRE_BYTES} bytes")
+        try:
+            document = json.loads(data.decode("utf-8", "surrogatepass"))
+        except ValueError as error:
+            raise InvalidRequest(f"the request is not JSON: {error}") from None
+        if not isinstance(document, dict) or document.pop("v", None) != WIRE_VERSION:
+            raise InvalidRequest(f"the request is not a version {WIRE_VERSION} request")
+        request: RunRequest = _record_from_wire(cls, document)
+        return request
+
+
+# The run request on the wire: what the operator writes to a sandbox container's stdin.
+# A header line `coderun-request/<version> <length>\n`, then exactly <length> bytes of
+# RunRequest.to_wire(). The length frames it: the runner needs no end-of-file, and a
+# request cut short (the writer died mid-way) is told apart from a whole one.
+WIRE_VERSION = 1
+WIRE_MAGIC = b"coderun-request/"
+# Far above the largest request the API accepts (judge mode: ~256 KiB), far below what
+# could crowd the program: the runner holds the request in its 32 MiB allowance.
+MAX_REQUEST_WIRE_BYTES = 1024 * 1024
+MAX_WIRE_HEADER_BYTES = 64
+
+
+def frame_request(request: RunRequest) -> bytes:
+    """Header and payload, as written to the runner's stdin."""
+    payload = request.to_wire()
+    return WIRE_MAGIC + f"{WIRE_VERSION} {len(payload)}\n".encode("ascii") + payload
+
+
+class IncompleteRequest(Exception):
+    """The stream ended before a whole request arrived: nothing may run from it."""
+
+
+def read_framed_request(read: Callable[[int], bytes]) -> RunRequest:
+    """Read one framed request with `read(n)` (a blocking read of at most n bytes, b"" at
+    the end). Raises IncompleteRequest if the stream ends first, InvalidRequest for a
+    header or payload that is not a request."""
+    header = b""
+    while not header.endswith(b"\n"):
+        byte = read(1)
+        if not byte:
+            raise IncompleteRequest(f"the stream ended after {len(header)} header bytes")
+        header += byte
+        if len(header) > MAX_WIRE_HEADER_BYTES:
+            raise InvalidRequest("the request header is too long")
+    version, _, length_text = header[len(WIRE_MAGIC) : -1].partition(b" ")
+    if not header.startswith(WIRE_MAGIC) or version != str(WIRE_VERSION).encode():
+        raise InvalidRequest(f"not a version {WIRE_VERSION} request header: {header[:40]!r}")
+    if not length_text.isdigit() or int(length_text) > MAX_REQUEST_WIRE_BYTES:
+        raise InvalidRequest(f"bad request length in the header: {header[:40]!r}")
+    wanted = int(length_text)
+    chunks: list[bytes] = []
+    got = 0
+    while got < wanted:
+        chunk = read(min(65536, wanted - got))
+        if not chunk:
+            raise IncompleteRequest(f"the stream ended after {got} of {wanted} request bytes")
+        chunks.append(chunk)
+        got += len(chunk)
+    return RunRequest.from_wire(b"".join(chunks))
+
+
+# Fields of wire records whose values are records themselves (or tuples/lists of them):
+# field name -> record class. A new nested record field (judge mode's test cases) is
+# added here; plain values (str, int, bool, None, lists of those) need no entry.
+WIRE_RECORDS: dict[str, type[Any]] = {"limits": Limits}
+
+
+def _wire_value(value: object) -> Any:
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {key: _wire_value(item) for key, item in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [_wire_value(item) for item in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"not a wire value: {type(value).__name__}")
+
+
+def _record_from_wire(cls: type[Any], document: dict[str, Any]) -> Any:
+    fields: tuple[str, ...] = cls._fields
+    unknown = set(document) - set(fields)
+    if unknown:
+        raise InvalidRequest(f"unknown request fields: {', '.join(sorted(unknown))}")
+    defaults: dict[str, Any] = cls._field_defaults
+    values: dict[str, Any] = {}
+    for name, raw in document.items():
+        nested = WIRE_RECORDS.get(name)
+        if nested is not None and isinstance(raw, dict):
+            values[name] = _record_from_wire(nested, raw)
+        elif nested is not None and isinstance(raw, list):
+            items = [_record_from_wire(nested, item) for item in raw if isinstance(item, dict)]
+            if len(items) != len(raw):
+                raise InvalidRequest(f"{name} must be a list of objects")
+            values[name] = tuple(items) if isinstance(defaults.get(name), tuple) else items
+        elif isinstance(raw, list) and isinstance(defaults.get(name), tuple):
+            values[name] = tuple(raw)  # a tuple field stays a tuple (records are immutable)
+        else:
+            values[name] = raw
+    try:
+        return cls(**values)
+    except TypeError as error:
+        raise InvalidRequest(f"the request is incomplete: {error}") from None
+
+
+# Marks a sandbox runner prints on its stdout (the container log) beside the result line:
+# READY once it waits for its request (the network gate passed), RECEIVED once a whole
+# request arrived (the run has begun: an operator restarted after this must not deliver
+# again), INCOMPLETE when its stdin ended before a whole request (nothing ran).
+READY_KEY = "coderunReady"
+RECEIVED_KEY = "coderunReceived"
+INCOMPLETE_KEY = "coderunIncomplete"
 
 
 # Beside the RunResult fields on a sandbox container's result line (and on the compile
