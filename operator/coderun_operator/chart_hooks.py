@@ -23,6 +23,7 @@ import yaml
 from kubernetes import client
 
 from coderun_operator import resources as r
+from coderun_operator.api_server import describe_failure
 from coderun_operator.kube import load_client_config
 
 FIELD_MANAGER = "coderun-chart"
@@ -98,10 +99,17 @@ def main(argv: list[str]) -> int:
         print(usage, file=sys.stderr)
         return 2
     api = client.ApiClient(load_client_config())
-    if argv[0] == "apply-crd":
-        apply_crd(api, argv[1], *argv[2:])
-    else:
-        cleanup(api, argv[1])
+    action = "apply the CRD" if argv[0] == "apply-crd" else f"clean up namespace {argv[1]}"
+    try:
+        if argv[0] == "apply-crd":
+            apply_crd(api, argv[1], *argv[2:])
+        else:
+            cleanup(api, argv[1])
+    except Exception as error:
+        # The hook's log is what `helm install` points to when it fails: name the API
+        # server it tried and the setting to change, not only a traceback's last line.
+        print(describe_failure(error, api.configuration.host, action), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -95,10 +95,11 @@ def cluster_settings(cluster: K8sCluster) -> list[str]:
 
 @contextlib.contextmanager
 def installed(
-    cluster: K8sCluster, name: str, *settings: str, chart: Path = CHART
+    cluster: K8sCluster, name: str, *settings: str, chart: Path = CHART, wait: bool = True
 ) -> Iterator[Release]:
     """`helm install --wait` into a fresh namespace that enforces Pod Security "restricted";
-    `helm uninstall` and the namespace's deletion afterwards. settings: --set pairs."""
+    `helm uninstall` and the namespace's deletion afterwards. settings: --set pairs.
+    wait=False: only the hooks are waited for (an install that is not meant to get Ready)."""
     release = Release(name=name, namespace=f"coderun-helm-{uuid.uuid4().hex[:8]}", cluster=cluster)
     cluster.kubectl("create", "namespace", release.namespace)
     cluster.kubectl(
@@ -114,7 +115,7 @@ def installed(
             "--namespace",
             release.namespace,
             *args,
-            "--wait",
+            *(["--wait"] if wait else []),
             "--timeout",
             INSTALL_TIMEOUT,
             check=False,
