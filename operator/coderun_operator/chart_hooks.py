@@ -1,11 +1,12 @@
 """What the Helm chart's hook Jobs do, with the service image's Python (it has no kubectl).
 
-python -m coderun_operator.chart_hooks apply-crd FILE [CHECKSUM]
-    Server-side apply of the CRD in FILE (pre-install and pre-upgrade): Helm installs a
-    chart's crds/ only when the CRD is missing and never upgrades it, so without this a
-    new field would be pruned by the API server after `helm upgrade`. CHECKSUM (the
-    chart's sha256 of its crds/ file) is recorded in the CRD's annotation CHECKSUM_KEY:
-    the chart renders the hook only while the cluster's CRD carries another one.
+python -m coderun_operator.chart_hooks apply-crd FILE [CHECKSUM] [FILE CHECKSUM]...
+    Server-side apply of the CRD in each FILE (pre-install and pre-upgrade): Helm installs a
+    chart's crds/ only when a CRD is missing and never upgrades it, so without this a
+    new field would be pruned by the API server after `helm upgrade`, and a CRD new in a
+    later chart never installed by one. CHECKSUM (the chart's sha256 of its crds/ file) is
+    recorded in the CRD's annotation CHECKSUM_KEY: the chart renders the hook only while
+    one of the cluster's CRDs carries another one.
 
 python -m coderun_operator.chart_hooks cleanup NAMESPACE
     Delete every CodeRun in the sandbox namespace and every sandbox Job left there
@@ -90,19 +91,23 @@ def cleanup(api: client.ApiClient, namespace: str) -> None:
 
 def main(argv: list[str]) -> int:
     usage = (
-        "usage: python -m coderun_operator.chart_hooks apply-crd FILE [CHECKSUM]"
+        "usage: python -m coderun_operator.chart_hooks apply-crd FILE [CHECKSUM] [FILE CHECKSUM]..."
         " | cleanup NAMESPACE"
     )
-    arguments = {"apply-crd": (2, 3), "cleanup": (2, 2)}
+    arguments = {"apply-crd": (2, 129), "cleanup": (2, 2)}
     low, high = arguments.get(argv[0] if argv else "", (1, 0))
-    if not low <= len(argv) <= high:
+    pairs_cut = argv[:1] == ["apply-crd"] and len(argv) > 3 and len(argv) % 2 == 0
+    if not low <= len(argv) <= high or pairs_cut:
         print(usage, file=sys.stderr)
         return 2
     api = client.ApiClient(load_client_config())
     action = "apply the CRD" if argv[0] == "apply-crd" else f"clean up namespace {argv[1]}"
     try:
         if argv[0] == "apply-crd":
-            apply_crd(api, argv[1], *argv[2:])
+            files = argv[1::2]
+            checksums = [*argv[2::2], ""][: len(files)]
+            for path, checksum in zip(files, checksums, strict=True):
+                apply_crd(api, path, checksum)
         else:
             cleanup(api, argv[1])
     except Exception as error:

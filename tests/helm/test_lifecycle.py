@@ -82,6 +82,8 @@ def test_the_hooks_are_opt_out(helm: Helm) -> None:
 def test_hook_usage_is_refused() -> None:
     assert chart_hooks.main([]) == 2
     assert chart_hooks.main(["drop-everything", "x"]) == 2
+    # Several CRDs come as FILE CHECKSUM pairs: a pair cut short is refused.
+    assert chart_hooks.main(["apply-crd", "a.yaml", "sum-a", "b.yaml"]) == 2
 
 
 # -- the real cluster -------------------------------------------------------------------
