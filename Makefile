@@ -10,7 +10,7 @@ PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo pyth
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast reliability lint deps os-deps bytecode bench bench-helm web crds images cluster-up cluster-down cluster-images kind-up clean
+.PHONY: run test test-fast reliability lint deps os-deps test-os-deps bytecode bench bench-helm web crds images cluster-up cluster-down cluster-images kind-up clean
 
 deps: $(VENV)/.installed
 
@@ -35,8 +35,14 @@ bytecode:
 	$(BIN)/python -m coderun_sandbox.languages
 	$(BIN)/python -m coderun_sandbox.syscall_filter
 
+# What the product needs (`make run`): bubblewrap, libseccomp and the four toolchains.
 os-deps:
-	@bash .ci/install-os-packages.sh
+	@bash .ci/install-os-packages.sh product
+
+# What only the tests and benchmarks need on top: Redis, PostgreSQL, Chromium, hyperfine and
+# the test cluster's container engine and tools. A newcomer who only runs the API skips them.
+test-os-deps:
+	@bash .ci/install-os-packages.sh test
 
 run: deps
 	$(BIN)/coderun serve --host $(HOST) --port $(PORT)
@@ -49,27 +55,27 @@ lint: deps
 # The whole suite: lint, then every test, including the ones that bring up the real
 # Kubernetes test cluster, Redis, PostgreSQL and Chromium through pytest fixtures. The local
 # and the cluster halves run at once, the fault tests last and alone (tests/run_suites.sh).
-test: deps lint
+test: deps test-os-deps lint
 	bash tests/run_suites.sh $(PYTEST_ARGS)
 
 # Everything but the cluster tests, for a quick loop while developing.
-test-fast: deps
+test-fast: deps test-os-deps
 	$(BIN)/pytest -q -ra -m 'not cluster' $(PYTEST_ARGS)
 
 # The fault tests alone (tests/reliability: components restarted on the test cluster, one at
 # a time), then docs/reliability.md regenerated from the figures they wrote. `make test` runs
 # the same tests but writes nothing.
 RELIABILITY_RESULTS ?= .reliability-results
-reliability: deps
+reliability: deps test-os-deps
 	rm -rf $(RELIABILITY_RESULTS)
 	CODERUN_RELIABILITY_RESULTS=$(abspath $(RELIABILITY_RESULTS)) $(BIN)/pytest -q -ra tests/reliability $(PYTEST_ARGS)
 	$(BIN)/python -m tests.reliability.report $(RELIABILITY_RESULTS) docs/reliability.md
 
-bench: deps bytecode
+bench: deps bytecode test-os-deps
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 # The chart alone: install and upgrade to a first result on the test cluster (docs/benchmarks.md).
-bench-helm: deps
+bench-helm: deps test-os-deps
 	$(BIN)/python -m tests.bench --only helm
 
 # Rebuild the dashboard/playground bundle (api/web -> api/coderun_api/static, committed).
@@ -83,13 +89,13 @@ crds: | $(VENV)/.installed
 	$(BIN)/python -m coderun_operator.crd > crds/coderun.dev_coderuns.yaml
 	cp crds/coderun.dev_coderuns.yaml helm/coderun/crds/coderun.dev_coderuns.yaml
 
-cluster-up:
+cluster-up: test-os-deps
 	bash tests/cluster/cluster.sh up
 
 cluster-down:
 	bash tests/cluster/cluster.sh down
 
-cluster-images:
+cluster-images: test-os-deps
 	bash tests/cluster/cluster.sh images
 
 # Build sandbox-images/*/Dockerfile and ./Dockerfile and load them into the test cluster's node.
