@@ -66,6 +66,29 @@ class Settings(BaseSettings):
     session_ttl_hours: float = Field(default=24 * 7, gt=0)
     cookie_secure: bool = False
 
+    # Webhooks (docs/webhooks.md). Hosts (names or addresses) and networks (CIDR) that
+    # callback URLs may reach although they are not public addresses, comma-separated, e.g.
+    # "hooks.corp.example,10.20.0.0/16". Empty: only public addresses.
+    webhook_allowlist: str = ""
+    # First retry delay; each later one doubles (with jitter) up to webhook_backoff_max_seconds,
+    # until webhook_retry_horizon_seconds after the job became final.
+    webhook_backoff_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_retry_horizon_seconds: float = Field(default=24 * 3600.0, gt=0)
+    # One attempt: connecting, sending and reading the status line, all within this.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # At most this much of a receiver's response body is read (the rest is dropped).
+    webhook_max_response_bytes: int = Field(default=64 * 1024, ge=0)
+    # After a rotation, deliveries are signed with the previous secret too for this long.
+    webhook_secret_grace_seconds: float = Field(default=24 * 3600.0, ge=0)
+    # Deliveries one API process sends at once.
+    webhook_concurrency: int = Field(default=8, ge=1, le=256)
+    # How often the sender looks for due retries (finalizations wake it at once).
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    # Browser origins allowed to call the API cross-origin (CORS), comma-separated, e.g.
+    # "https://app.example.com". Empty (the default): no CORS headers at all.
+    cors_origins: str = ""
+
     static_dir: Path | None = None
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
@@ -86,6 +109,14 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def webhook_allowlist_entries(self) -> list[str]:
+        return [entry.strip() for entry in self.webhook_allowlist.split(",") if entry.strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def effective_static_dir(self) -> Path:

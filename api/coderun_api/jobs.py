@@ -244,6 +244,7 @@ class JobStore:
                 return None
             job = session.get(Job, job_id)
         log.info("job running", extra=job_log(job_id, attempt=job.attempts if job else None))
+        self.notifier.publish_status(job_id)  # event streams (routes/events.py)
         return job
 
     def finalize(

@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -37,9 +39,22 @@ from coderun_api.middleware import (
 )
 from coderun_api.notify import JobNotifier
 from coderun_api.ratelimit import RateLimits
-from coderun_api.routes import account, auth, jobs, meta, ops, runner
+from coderun_api.routes import (
+    account,
+    auth,
+    batch,
+    deliveries,
+    events,
+    jobs,
+    meta,
+    ops,
+    runner,
+    webhook_secret,
+)
 from coderun_api.routes.web import mount_web
 from coderun_api.state import AppState
+from coderun_api.webhooks.delivery import WebhookSender
+from coderun_api.webhooks.store import WebhookStore
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +80,13 @@ def build_state(settings: Settings) -> AppState:
     notifier = JobNotifier(settings.redis_url)
     job_store = JobStore(engine, notifier, settings.job_lease_seconds)
     executor = make_executor(settings, job_store)
+    webhooks = WebhookStore(
+        engine,
+        grace=timedelta(seconds=settings.webhook_secret_grace_seconds),
+        backoff_base=settings.webhook_backoff_base_seconds,
+        backoff_max=settings.webhook_backoff_max_seconds,
+        horizon=timedelta(seconds=settings.webhook_retry_horizon_seconds),
+    )
     return AppState(
         settings=settings,
         engine=engine,
@@ -72,6 +94,8 @@ def build_state(settings: Settings) -> AppState:
         jobs=job_store,
         executor=executor,
         limits=RateLimits(settings),
+        webhooks=webhooks,
+        sender=WebhookSender(settings, webhooks, job_store, notifier),
     )
 
 
@@ -119,11 +143,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.coderun = state
         state.notifier.start()
         state.executor.start()
+        state.sender.start()
         metrics.QUEUE_DEPTH.set_function(lambda: float(state.executor.queue_depth()))
         log.info("coderun api started", extra={"executor": settings.executor})
         try:
             yield
         finally:
+            state.sender.stop()
             state.executor.stop()
             state.notifier.stop()
             state.engine.dispose()
@@ -153,7 +179,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for database_error in (OperationalError, InterfaceError, SQLAlchemyTimeoutError):
         app.add_exception_handler(database_error, database_error_handler)
     app.add_exception_handler(Exception, unhandled_error_handler)
-    for module in (runner, auth, account, jobs, meta, ops):
+    for module in (
+        runner,
+        batch,
+        events,
+        deliveries,
+        auth,
+        account,
+        webhook_secret,
+        jobs,
+        meta,
+        ops,
+    ):
         app.include_router(module.router)
     mount_web(app, settings.effective_static_dir)
     app.openapi = _envelope_openapi(app)  # type: ignore[method-assign]
@@ -161,4 +198,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(DocsHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
+    if settings.cors_origin_list:
+        # Off by default (the API is meant to be called from a backend). Origins opened
+        # here call with X-API-KEY; no credentials, so a page elsewhere never rides on a
+        # signed-in user's session cookie.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST"],
+            allow_headers=["X-API-KEY", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+            expose_headers=["Retry-After", "Idempotent-Replayed"],
+            allow_credentials=False,
+        )
     return app

@@ -154,3 +154,54 @@ class FairClock(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     virtual_time: int = Field(default=0, sa_type=BigInteger)
+
+
+# --- webhooks (coderun_api.webhooks) --------------------------------------------------------
+
+
+class WebhookSecret(SQLModel, table=True):
+    """One account's signing secret. Stored as is: the sender needs it to sign (an HMAC
+    key cannot be kept hashed); it is shown to its owner only once, at rotation."""
+
+    __tablename__ = "webhook_secret"
+
+    account_id: int = Field(foreign_key="account.id", primary_key=True)
+    secret: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column(nullable=False))
+    # The secret before the last rotation, still signing until previous_valid_until.
+    previous_secret: str | None = Field(default=None, max_length=128)
+    previous_valid_until: datetime | None = Field(default=None, sa_column=_utc_column())
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """The POST of one job's final result to its callbackUrl, made at submit time; the
+    sender claims it (lease_owner, lease_until) once the job is final, until a 2xx."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_due", "state", "next_attempt_at"),)
+
+    # The webhook-id header: the same on every attempt, so receivers deduplicate by it.
+    id: str = Field(primary_key=True, max_length=40)
+    job_id: str = Field(foreign_key="job.id", unique=True, max_length=32)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    url: str = Field(sa_type=Text)
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    # NULL while pending: due as soon as the job is final.
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_utc_column())
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_column=_utc_column())
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_utc_column(nullable=False))
+    delivered_at: datetime | None = Field(default=None, sa_column=_utc_column())
+
+
+class WebhookAttempt(SQLModel, table=True):
+    __tablename__ = "webhook_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(foreign_key="webhook_delivery.id", index=True, max_length=40)
+    attempt: int
+    attempted_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    status_code: int | None = None
+    error: str | None = Field(default=None, sa_type=Text)
+    duration_ms: int = 0

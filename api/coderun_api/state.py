@@ -11,6 +11,8 @@ from coderun_api.executors.base import Executor
 from coderun_api.jobs import JobStore
 from coderun_api.notify import JobNotifier
 from coderun_api.ratelimit import RateLimits
+from coderun_api.webhooks.delivery import WebhookSender
+from coderun_api.webhooks.store import WebhookStore
 
 
 @dataclass
@@ -21,3 +23,5 @@ class AppState:
     jobs: JobStore
     executor: Executor
     limits: RateLimits
+    webhooks: WebhookStore
+    sender: WebhookSender

@@ -12,7 +12,7 @@ from coderun_sandbox.languages import supported
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from coderun_api.deps import CurrentPrincipal, StateDep, submit_rate_limit
 from coderun_api.envelope import ApiError, openapi_example, respond
@@ -20,6 +20,7 @@ from coderun_api.jobs import IdempotencyConflict, NoCredits, job_data
 from coderun_api.logs import job_log
 from coderun_api.models import Job
 from coderun_api.results import Envelope, JobResult
+from coderun_api.webhooks.callbacks import check_callback, record_callback
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/runner", tags=["runner"])
@@ -35,6 +36,12 @@ class SubmitRequest(BaseModel):
     code: StrictStr
     language: StrictStr
     input: StrictStr = ""
+    callback_url: StrictStr | None = Field(
+        default=None,
+        alias="callbackUrl",
+        description="POST the final result here, signed (docs/webhooks.md). Needs a webhook "
+        "secret; must reach a public address.",
+    )
 
 
 SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -114,6 +121,8 @@ def submit(
         request.validate(supported())
     except InvalidRequest as invalid:
         raise ApiError(400, str(invalid)) from None
+    if body.callback_url is not None:
+        check_callback(state, principal.account_id, body.callback_url)
     try:
         accepted = state.jobs.accept(
             principal.account_id,
@@ -134,6 +143,10 @@ def submit(
             "use a new key for a new submission",
         ) from None
     request_.state.job_id = accepted.job.id  # for the access log line
+    if body.callback_url is not None:
+        # Before the hand-over, so the job cannot be final without its delivery row; also on
+        # a replay, in case the first request died between the two writes.
+        record_callback(state, accepted.job.id, principal.account_id, body.callback_url)
     if accepted.created:
         try:
             state.executor.submit(accepted.job.id)

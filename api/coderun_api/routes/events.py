@@ -1,0 +1,134 @@
+"""`GET /api/v1/runner/{jobId}/events`: the job's state changes as Server-Sent Events.
+
+The events are derived from the job's row, not stored: 1 `status` queued, 2 `status`
+running (once it started), 3 `result` with the whole result envelope (once final). So a
+stream that connects late, or resumes with Last-Event-ID after a dropped connection, gets
+exactly the events after that id, in order, from whichever replica it reaches. Changes
+wake the stream through the job notifier (Redis pub/sub across replicas); it also looks
+again at every keep-alive, so a lost notification delays an event, never drops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from coderun_sandbox.contract import Status
+from fastapi import APIRouter, Header, Path
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from coderun_api.deps import CurrentPrincipal, StateDep
+from coderun_api.envelope import ApiError, envelope, openapi_example
+from coderun_api.jobs import job_data
+from coderun_api.models import Job
+from coderun_api.state import AppState
+
+router = APIRouter(prefix="/api/v1/runner", tags=["runner"])
+
+QUEUED_ID, RUNNING_ID, RESULT_ID = 1, 2, 3
+KEEPALIVE_SECONDS = 15.0
+RESULT_MESSAGE = "job result fetched successfully"
+
+Event = tuple[int, str, dict[str, Any]]
+
+
+def job_events(job: Job) -> list[Event]:
+    """Every event the job's state implies so far, in order."""
+    events: list[Event] = [(QUEUED_ID, "status", {"jobId": job.id, "status": "queued"})]
+    final = Status(job.status).is_final
+    # attempts counts the starts (mark_running): a job failed before it ever started (an
+    # internal error at hand-over) goes from queued straight to its result.
+    if job.status == Status.RUNNING.value or (final and job.attempts > 0):
+        events.append((RUNNING_ID, "status", {"jobId": job.id, "status": "running"}))
+    if final:
+        events.append((RESULT_ID, "result", envelope(job_data(job), RESULT_MESSAGE)))
+    return events
+
+
+def format_event(event_id: int, name: str, data: dict[str, Any]) -> str:
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return f"id: {event_id}\nevent: {name}\ndata: {payload}\n\n"
+
+
+def _last_event_id(value: str | None) -> int:
+    if value is None or value.strip() == "":
+        return 0
+    try:
+        return max(0, int(value.strip()))
+    except ValueError:
+        raise ApiError(
+            400, "Last-Event-ID must be the id of an event this stream sent (1, 2 or 3)"
+        ) from None
+
+
+async def _stream(state: AppState, job_id: str, account_id: int, last: int) -> AsyncIterator[str]:
+    changed = state.notifier.register_changes(job_id)
+    try:
+        # A dropped connection is retried by EventSource after this many milliseconds.
+        yield "retry: 1000\n\n"
+        while True:
+            changed.clear()  # before the read: a change during it sets it again
+            job = await run_in_threadpool(state.jobs.get_for_account, job_id, account_id)
+            if job is None:
+                return
+            for event_id, name, data in job_events(job):
+                if event_id > last:
+                    yield format_event(event_id, name, data)
+                    last = event_id
+            if last >= RESULT_ID:
+                return
+            try:
+                await asyncio.wait_for(changed.wait(), KEEPALIVE_SECONDS)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+    finally:
+        state.notifier.unregister_changes(job_id, changed)
+
+
+@router.get(
+    "/{jobId}/events",
+    summary="Stream a job's state changes (Server-Sent Events)",
+    description=(
+        "`text/event-stream` of `status` events (data `{jobId, status}` for queued, then "
+        "running) and one `result` event whose data is the same envelope as "
+        "`GET .../result`, after which the stream ends. Event ids are 1, 2, 3; reconnect "
+        "with `Last-Event-ID` to get only the later ones. Authenticated like the result "
+        "route: X-API-KEY, or the dashboard session cookie (EventSource sends cookies)."
+    ),
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The event stream",
+            "content": {
+                "text/event-stream": {
+                    "example": (
+                        'id: 1\nevent: status\ndata: {"jobId":"694736e4b1f2f3fedab4d30f",'
+                        '"status":"queued"}\n\n'
+                    )
+                }
+            },
+        },
+        400: openapi_example(400, "Last-Event-ID must be the id of an event this stream sent"),
+        401: openapi_example(401, "missing X-API-KEY header"),
+        404: openapi_example(404, "job not found"),
+    },
+)
+async def events(
+    jobId: Annotated[str, Path(description="The jobId that submit returned.")],
+    principal: CurrentPrincipal,
+    state: StateDep,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> StreamingResponse:
+    last = _last_event_id(last_event_id)
+    job = await run_in_threadpool(state.jobs.get_for_account, jobId, principal.account_id)
+    if job is None:
+        raise ApiError(404, f"job {jobId} not found")
+    return StreamingResponse(
+        _stream(state, jobId, principal.account_id, last),
+        media_type="text/event-stream",
+        # no-cache and no proxy buffering: each event must reach the client when sent.
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

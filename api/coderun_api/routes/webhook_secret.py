@@ -1,0 +1,104 @@
+"""The account's webhook signing secret: create or rotate it (shown once), see its state."""
+
+from __future__ import annotations
+
+from coderun_sandbox.contract import iso_utc
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from coderun_api.deps import CurrentPrincipal, StateDep
+from coderun_api.envelope import openapi_example, respond
+from coderun_api.results import Envelope
+
+router = APIRouter(prefix="/api/v1/account", tags=["account"])
+
+
+class WebhookSecretCreated(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    secret: str = Field(description="whsec_ + base64 of 32 bytes. Shown only in this response.")
+    created_at: str
+    previous_valid_until: str | None = Field(
+        description="Until when deliveries are also signed with the previous secret."
+    )
+
+
+class WebhookSecretStatus(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    configured: bool
+    created_at: str | None
+    previous_valid_until: str | None
+
+
+@router.post(
+    "/webhook-secret",
+    summary="Create or rotate the webhook signing secret",
+    description=(
+        "Returns a new secret, shown only in this response. After a rotation the previous "
+        "secret keeps signing deliveries (a second entry in `webhook-signature`) until "
+        "`previousValidUntil`, so receivers can switch without losing a delivery. With the "
+        "dashboard session, send `X-Requested-With: coderun-web`."
+    ),
+    responses={
+        200: {
+            **openapi_example(
+                200,
+                "webhook secret created; it is shown only once",
+                {
+                    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                    "createdAt": "2026-01-05T15:26:30.796Z",
+                    "previousValidUntil": None,
+                },
+            ),
+            "model": Envelope[WebhookSecretCreated],
+        },
+        401: openapi_example(401, "missing X-API-KEY header"),
+    },
+)
+async def rotate_webhook_secret(principal: CurrentPrincipal, state: StateDep) -> JSONResponse:
+    row = await run_in_threadpool(state.webhooks.rotate_secret, principal.account_id)
+    created = WebhookSecretCreated(
+        secret=row.secret,
+        created_at=iso_utc(row.created_at),
+        previous_valid_until=(
+            iso_utc(row.previous_valid_until) if row.previous_valid_until else None
+        ),
+    )
+    return respond(
+        created.model_dump(by_alias=True), "webhook secret created; it is shown only once"
+    )
+
+
+@router.get(
+    "/webhook-secret",
+    summary="Whether a webhook secret is set (never the secret itself)",
+    responses={
+        200: {
+            **openapi_example(
+                200,
+                "webhook secret status fetched successfully",
+                {
+                    "configured": True,
+                    "createdAt": "2026-01-05T15:26:30.796Z",
+                    "previousValidUntil": None,
+                },
+            ),
+            "model": Envelope[WebhookSecretStatus],
+        },
+        401: openapi_example(401, "missing X-API-KEY header"),
+    },
+)
+async def webhook_secret_status(principal: CurrentPrincipal, state: StateDep) -> JSONResponse:
+    row = await run_in_threadpool(state.webhooks.secret_status, principal.account_id)
+    status = WebhookSecretStatus(
+        configured=row is not None,
+        created_at=iso_utc(row.created_at) if row else None,
+        previous_valid_until=(
+            iso_utc(row.previous_valid_until) if row and row.previous_valid_until else None
+        ),
+    )
+    return respond(status.model_dump(by_alias=True), "webhook secret status fetched successfully")
