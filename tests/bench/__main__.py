@@ -34,25 +34,53 @@ def describe_machine() -> str:
     )
 
 
+def replace_section(document: str, section: str) -> str:
+    """`document` with the `## ` section of the same heading as `section` replaced by it
+    (appended when it has none): up to the next `## ` heading."""
+    heading = section.split("\n", 1)[0]
+    lines = document.split("\n")
+    if heading not in lines:
+        return document.rstrip("\n") + "\n\n" + section
+    start = lines.index(heading)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    body = [*section.rstrip("\n").split("\n"), ""]
+    return "\n".join(lines[:start] + body + lines[end:])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench")
     parser.add_argument("--only", choices=SECTIONS, action="append")
     parser.add_argument("--output", default="docs/benchmarks.md")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="with --only: replace those sections in --output (the others stay as they are)",
+    )
     args = parser.parse_args()
     chosen = args.only or list(SECTIONS)
     parts = [HEADER, describe_machine(), ""]
+    measured: list[str] = []
     for name in chosen:
         print(f"== {name}", file=sys.stderr, flush=True)
         try:
             module = importlib.import_module(f"tests.bench.{name}")
             parts.append(module.main())
+            measured.append(parts[-1])
         except Exception:  # one failed section must not hide the others
             parts.append(
                 f"## {name}\n\nSkipped: it failed to run:\n\n```\n"
                 f"{traceback.format_exc(limit=3)}```\n"
             )
     text = "\n".join(parts)
-    if args.only:
+    if args.only and args.update:
+        path = Path(args.output)
+        merged = path.read_text()
+        # A section that failed keeps its last figures in the file (the failure is printed).
+        for section in measured:
+            merged = replace_section(merged, section)
+        path.write_text(merged)
+        print(text)
+    elif args.only:
         print(text)
     else:
         Path(args.output).write_text(text)
