@@ -9,6 +9,7 @@ browser download is never used).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 
@@ -60,6 +62,11 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
         # Each test signs up its own account; the default 10/minute per address would make the
         # suite's pace, not the pages, decide the outcome. tests/api covers the limit itself.
         "CODERUN_AUTH_RATE_LIMIT": "200/minute",
+        # The delivery-log test's own listener on 127.0.0.1: private addresses are refused
+        # otherwise (tests/api covers that). Retries a second apart, so its log moves on.
+        "CODERUN_WEBHOOK_ALLOWLIST": "127.0.0.1",
+        "CODERUN_WEBHOOK_BACKOFF_BASE_SECONDS": "1",
+        "CODERUN_WEBHOOK_BACKOFF_MAX_SECONDS": "2",
     }
     # the committed build, SQLite and in-process limits, whatever the caller's shell has set
     for name in ("CODERUN_STATIC_DIR", "CODERUN_DATABASE_URL", "CODERUN_REDIS_URL"):
@@ -70,6 +77,24 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
         yield server
     finally:
         server.stop()
+
+
+def openapi_has(server: Server, *, path: str = "", method: str = "get", field: str = "") -> bool:
+    """Whether the server's /openapi.json documents a route, or a field of the submit body.
+
+    The pages are written against shapes agreed in this session (issues 14 and 15); a test of a
+    page part whose route is not served yet skips with this reason instead of failing on it.
+    """
+    spec = httpx.get(f"{server.base}/openapi.json", timeout=10).json()
+    # Path parameters match whatever they are named: /runner/{id}/events is /runner/{jobId}/events.
+    param = re.compile(r"\{[^}]*\}")
+    routes = {param.sub("{}", p): ops for p, ops in spec.get("paths", {}).items()}
+    if path and method not in routes.get(param.sub("{}", path), {}):
+        return False
+    if field:
+        schemas = spec.get("components", {}).get("schemas", {})
+        return any(field in schema.get("properties", {}) for schema in schemas.values())
+    return True
 
 
 @pytest.fixture(scope="session")

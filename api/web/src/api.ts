@@ -41,6 +41,71 @@ export interface Job {
   compileTimeMs?: number | null;
   stdoutTruncated?: boolean;
   stderrTruncated?: boolean;
+  // Judge mode (issue 14): one verdict per test case; null or absent for a plain run.
+  testCases?: CaseResult[] | null;
+  testCasesPassed?: number | null;
+  testCasesTotal?: number | null;
+}
+
+/** One test case as the playground sends it; no expected output means "just run it". */
+export interface TestCase {
+  input: string;
+  expectedOutput: string | null;
+}
+
+export type CompareMode = "exact" | "trimmed" | "tokens" | "float";
+
+export interface JudgeOptions {
+  testCases: TestCase[];
+  compare: CompareMode;
+  tolerance?: { absolute: number; relative: number };
+  stopOnFirstFailure: boolean;
+}
+
+/** One case of a submission with test cases, as the result gives it. */
+export interface CaseResult {
+  index: number;
+  status: "success" | "failed" | "skipped";
+  sandboxErrorType: string | null;
+  sandboxErrorMessage?: string;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  exitCode: number | null;
+  executionTimeMs: number | null;
+  cpuTimeMs: number | null;
+  memoryKb: number | null;
+  /** null when the case had no expected output */
+  passed: boolean | null;
+}
+
+export interface WebhookSecretState {
+  configured: boolean;
+  createdAt: string | null;
+  previousValidUntil: string | null;
+}
+
+export interface NewWebhookSecret {
+  secret: string;
+  createdAt: string;
+  previousValidUntil: string | null;
+}
+
+export interface DeliveryAttempt {
+  attempt: number;
+  attemptedAt: string;
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number | null;
+}
+
+export interface Delivery {
+  deliveryId: string;
+  url: string;
+  state: "pending" | "delivered" | "failed";
+  attempts: DeliveryAttempt[];
+  nextAttemptAt: string | null;
 }
 
 export interface JobPage {
@@ -154,13 +219,25 @@ export const api = {
   jobs: (query: Query) => request<JobPage>("GET", "/api/v1/jobs", { query }),
   stats: (query: Query) => request<Stats>("GET", "/api/v1/jobs/stats", { query }),
   languages: () => request<Language[]>("GET", "/api/v1/languages"),
-  submit: (code: string, language: string, input: string) =>
-    request<Submitted>("POST", "/api/v1/runner/submit", { body: { code, language, input } }),
+  // The judge fields go only into a submission with cases: a plain run is the seed's body.
+  submit: (code: string, language: string, input: string, judge?: JudgeOptions) =>
+    request<Submitted>("POST", "/api/v1/runner/submit", {
+      body: judge ? { code, language, ...judge } : { code, language, input },
+    }),
   result: (jobId: string, waitSeconds?: number, signal?: AbortSignal) =>
     request<Job>("GET", `/api/v1/runner/${encodeURIComponent(jobId)}/result`, {
       query: { wait: waitSeconds },
       signal,
     }),
+  webhookSecret: () => request<WebhookSecretState>("GET", "/api/v1/account/webhook-secret"),
+  rotateWebhookSecret: () =>
+    request<NewWebhookSecret>("POST", "/api/v1/account/webhook-secret", { body: {} }),
+  deliveries: (jobId: string, signal?: AbortSignal) =>
+    request<{ deliveries: Delivery[] }>(
+      "GET",
+      `/api/v1/runner/${encodeURIComponent(jobId)}/deliveries`,
+      { signal },
+    ),
 };
 
 export function isPending(job: Pick<Job, "status">): boolean {

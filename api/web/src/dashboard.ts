@@ -2,6 +2,7 @@
 import "./styles.css";
 import { type Account, ApiError, type Job, type Stats, api, isPending, waitForResult } from "./api";
 import { type ChartPoint, renderLineChart } from "./chart";
+import { casesSummary } from "./caseview";
 import { byId, h } from "./dom";
 import { dateTime, ms, percent, verdictBadge } from "./format";
 import { renderJob } from "./jobview";
@@ -403,11 +404,17 @@ class History {
       h("td", { "data-label": "Job" }, open),
       h("td", { "data-label": "Queued" }, dateTime(job.queuedAt)),
       h("td", { "data-label": "Language" }, languageName(job.language)),
-      h("td", { "data-label": "Verdict" }, verdictBadge(job)),
+      h("td", { "data-label": "Verdict" }, verdictBadge(job), casesCell(job)),
       h("td", { "data-label": "Execution", class: "num" }, ms(job.executionTimeMs)),
       h("td", { "data-label": "Total", class: "num" }, ms(job.totalTimeMs)),
     );
   }
+}
+
+/** "7/8 passed" beside the verdict of a submission with test cases. */
+function casesCell(job: Job): HTMLElement | null {
+  const summary = casesSummary(job);
+  return summary ? h("span", { class: "cases-passed muted", "data-testid": "cases-passed" }, summary) : null;
 }
 
 // ---------------------------------------------------------------- job detail dialog

@@ -7,6 +7,7 @@ export const ERROR_TYPES: Record<string, string> = {
   TLE: "Time Limit Exceeded",
   MLE: "Memory Limit Exceeded",
   CompilationError: "Compilation Error",
+  WrongAnswer: "Wrong Answer",
   RuntimeError: "Runtime Error",
   SandboxError: "Sandbox Error",
   InternalError: "Internal Error",

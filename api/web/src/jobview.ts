@@ -1,6 +1,7 @@
 // One job's result: verdict, timings, output. Shared by the dashboard's detail dialog and the
 // playground's result panel, so both say the same thing about the same job.
 import type { Job } from "./api";
+import { type SentCases, renderCases } from "./caseview";
 import { h } from "./dom";
 import { dateTime, ms, verdictBadge, verdictOf } from "./format";
 import { languageName } from "./languages";
@@ -39,7 +40,10 @@ function timing(label: string, value: string, testid: string): HTMLElement {
   return h("div", { class: "timing" }, h("dt", {}, label), h("dd", { "data-testid": testid }, value));
 }
 
-export function renderJob(job: Job, options: { showMeta?: boolean } = {}): HTMLElement {
+export function renderJob(
+  job: Job,
+  options: { showMeta?: boolean; sent?: SentCases } = {},
+): HTMLElement {
   const verdict = verdictOf(job);
   const root = h("div", { class: "job", "data-job-id": job.jobId, "data-status": job.status });
   root.append(
@@ -76,8 +80,14 @@ export function renderJob(job: Job, options: { showMeta?: boolean } = {}): HTMLE
       isNumber(job.memoryKb) ? timing("Memory", kb(job.memoryKb), "memory") : null,
     ),
   );
-  root.append(output("Output (stdout)", job.stdout ?? "", "stdout", !!job.stdoutTruncated));
-  if (job.stderr || verdict.tone !== "ok") {
+  const cases = renderCases(job, options.sent);
+  if (cases) root.append(cases);
+  // With cases each case has its own output; the submission's own is shown when it has any
+  // (a compiler's errors, for example).
+  if (!cases || job.stdout) {
+    root.append(output("Output (stdout)", job.stdout ?? "", "stdout", !!job.stdoutTruncated));
+  }
+  if (job.stderr || (verdict.tone !== "ok" && !cases)) {
     root.append(output("Errors (stderr)", job.stderr ?? "", "stderr", !!job.stderrTruncated));
   }
   if (options.showMeta) {

@@ -1,7 +1,9 @@
 // Playground: pick a language, edit, run. It calls the same runner routes as API clients
 // (submit, then poll the result), authenticated by the session cookie instead of X-API-KEY.
 import "./styles.css";
-import { ApiError, type Job, api, waitForResult } from "./api";
+import { ApiError, type Job, type JudgeOptions, api, waitForResult } from "./api";
+import { initCasesPanel } from "./cases";
+import { type SentCases, casesSummary } from "./caseview";
 import { byId, h } from "./dom";
 import { createEditor } from "./editor";
 import { verdictOf } from "./format";
@@ -11,9 +13,11 @@ import { hidePageError, requireAccount, showPageError } from "./session";
 
 const LAST_LANGUAGE_KEY = "coderun.playground.language";
 
-function runErrorText(err: unknown): string {
+function runErrorText(err: unknown, cases = 0): string {
   if (err instanceof ApiError) {
     if (err.status === 429) return "Too many runs in a minute. Wait a moment and run again.";
+    if (err.status === 402 && cases > 0)
+      return `Not enough credits: a run with ${cases} test case${cases === 1 ? "" : "s"} holds ${cases} credit${cases === 1 ? "" : "s"} while it runs (each passing case costs 1, the rest are given back). Remove cases or wait for runs still queued or running.`;
     if (err.status === 402)
       return "Out of credits: your balance is used up (or held by runs still queued or running). Each successful run costs 1 credit; failed runs are free.";
     return err.message;
@@ -50,7 +54,12 @@ async function init(): Promise<void> {
   const result = byId("result");
   const resultLink = byId("result-link");
   const stdin = byId<HTMLTextAreaElement>("stdin");
+  const stdinNote = byId("stdin-note");
   let running = false;
+  const cases = initCasesPanel((count) => {
+    stdin.disabled = count > 0;
+    stdinNote.hidden = count === 0;
+  });
 
   const editor = createEditor(byId("editor"), {
     code: starters.get(current) ?? "",
@@ -85,10 +94,28 @@ async function init(): Promise<void> {
     hidePageError();
     resultLink.hidden = true;
     result.replaceChildren();
+    // The cases as they are now: editing them during the run changes the next run, not the
+    // diff of this one.
+    const judged = cases.options();
+    let judge: JudgeOptions | undefined;
+    let sent: SentCases | undefined;
+    if (judged && "error" in judged) {
+      status.dataset.state = "error";
+      status.textContent = "The run did not start.";
+      result.replaceChildren(h("p", { class: "alert", role: "alert" }, judged.error));
+      running = false;
+      runButton.disabled = false;
+      runButton.removeAttribute("aria-busy");
+      return;
+    }
+    if (judged) {
+      judge = judged;
+      sent = { cases: judged.testCases, compare: judged.compare };
+    }
     status.dataset.state = "submitting";
     status.textContent = "Submitting…";
     try {
-      const submitted = await api.submit(editor.getCode(), current, stdin.value);
+      const submitted = await api.submit(editor.getCode(), current, stdin.value, judge);
       status.dataset.state = submitted.status;
       status.textContent = `Queued as job ${submitted.jobId}…`;
       const job: Job = await waitForResult(submitted.jobId, (update) => {
@@ -99,8 +126,9 @@ async function init(): Promise<void> {
       });
       const verdict = verdictOf(job);
       status.dataset.state = job.status;
-      status.textContent = `Finished: ${verdict.long}.`;
-      result.replaceChildren(renderJob(job));
+      const summary = casesSummary(job);
+      status.textContent = summary ? `Finished: ${verdict.long}, ${summary}.` : `Finished: ${verdict.long}.`;
+      result.replaceChildren(renderJob(job, { sent }));
       resultLink.replaceChildren(
         "Job ",
         h("code", {}, job.jobId),
@@ -116,7 +144,9 @@ async function init(): Promise<void> {
       status.dataset.state = "error";
       status.textContent = "The run did not complete.";
       // Next to the Run button, where the user is looking (the page's alert is far up on a phone).
-      result.replaceChildren(h("p", { class: "alert", role: "alert" }, runErrorText(err)));
+      result.replaceChildren(
+        h("p", { class: "alert", role: "alert" }, runErrorText(err, judge?.testCases.length ?? 0)),
+      );
     } finally {
       running = false;
       runButton.disabled = false;
