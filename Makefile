@@ -10,14 +10,17 @@ PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo pyth
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast reliability lint deps os-deps test-os-deps bytecode bench bench-helm web crds images cluster-up cluster-down cluster-images kind-up clean
+.PHONY: run test test-fast reliability lint deps os-deps test-os-deps bytecode bench bench-helm web crds clients-openapi images cluster-up cluster-down cluster-images kind-up clean
 
 deps: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml | os-deps
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml | os-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	@# The official Python client (clients/python), which `coderun submit` uses; its src
+	@# layout installs as a plain path file, no editable finder at interpreter start.
+	$(BIN)/pip install -q -e clients/python
 	@# A plain path file in place of setuptools' editable finder, which costs ~13 ms at every
 	@# interpreter start (docs/benchmarks.md); `coderun run` is a short-lived command.
 	for pth in $(VENV)/lib/python*/site-packages/__editable__.coderun-*.pth; do \
@@ -81,6 +84,13 @@ bench-helm: deps test-os-deps
 # Rebuild the dashboard/playground bundle (api/web -> api/coderun_api/static, committed).
 web:
 	cd api/web && npm ci --no-audit --no-fund && npm run build
+
+# The API's OpenAPI document as the clients know it (clients/openapi.json) and the TypeScript
+# types generated from it; tests/clients/test_openapi_drift.py fails until this is run after
+# an API change (docs/clients.md).
+clients-openapi: | $(VENV)/.installed
+	$(BIN)/python -m tests.clients.openapi_snapshot
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate
 
 # The CRD, generated from the shared contract, and the chart's copy of it (a copy, not a
 # symbolic link: helm warns about links on every command). tests/helm/test_chart.py holds the

@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("coderun_api.commands.serve", "start the REST API, dashboard and playground"),
     "account": ("coderun_api.commands.account", "manage accounts and API keys"),
     "db": ("coderun_api.commands.db", "database migrations"),
+    "submit": ("coderun_api.commands.submit", "run a program on a CodeRun server (API key: env)"),
     "operator": ("coderun_operator.main", "run the Kubernetes operator (kopf)"),
 }
 
