@@ -26,10 +26,19 @@ from coderun_sandbox.contract import (
     ms_between,
     utc_now,
 )
+from coderun_sandbox.judge import credits_for, judge_result
 from sqlalchemy import ColumnElement, Engine, func, select, update
 from sqlmodel import Session, col
 
 from coderun_api import metrics
+from coderun_api.judging import (
+    JudgeSpec,
+    case_results,
+    cases_json,
+    fingerprint_parts,
+    job_columns,
+    judge_options,
+)
 from coderun_api.logs import job_log
 from coderun_api.models import Account, Job
 from coderun_api.notify import JobNotifier
@@ -45,13 +54,19 @@ def new_job_id() -> str:
     return secrets.token_hex(12)
 
 
-def request_fingerprint(request: RunRequest) -> str:
-    body = json.dumps([request.language, request.code, request.input], ensure_ascii=False)
+def request_fingerprint(request: RunRequest, spec: JudgeSpec | None = None) -> str:
+    body = json.dumps(fingerprint_parts(request, spec), ensure_ascii=False)
     return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class NoCredits(Exception):
-    """The account cannot pay for another run."""
+    """The account cannot pay for another run: `needed` credits (one per test case) are
+    more than the balance less what runs queued or running have reserved (`available`)."""
+
+    def __init__(self, needed: int = 1, available: int = 0) -> None:
+        super().__init__(f"needs {needed} credits, {available} available")
+        self.needed = needed
+        self.available = available
 
 
 class IdempotencyConflict(Exception):
@@ -76,8 +91,10 @@ def execution_time_ms(started_at: datetime | None, finished_at: datetime | None)
     return ms_between(_to_ms(started_at), _to_ms(finished_at))
 
 
-def job_data(job: Job) -> dict[str, Any]:
-    """The seed's result `data` object (plus the contract's extra measurements)."""
+def job_data(job: Job, *, with_cases: bool = True) -> dict[str, Any]:
+    """The seed's result `data` object (plus the contract's extra measurements, and judge
+    mode's per-case results unless `with_cases` is False: lists of jobs carry only the
+    passed/total counts)."""
     # The seed's arithmetic holds exactly: executionTimeMs = finishedAt - startedAt (compile
     # included) and totalTimeMs = queueTimeMs + executionTimeMs; the program's own run time
     # is runTimeMs (coderun_operator.time_fields defines each). All are computed from the
@@ -108,6 +125,9 @@ def job_data(job: Job) -> dict[str, Any]:
         compile_time_ms=job.compile_time_ms,
         stdout_truncated=job.stdout_truncated,
         stderr_truncated=job.stderr_truncated,
+        test_cases=case_results(job) if with_cases else None,
+        test_cases_passed=job.test_cases_passed,
+        test_cases_total=job.test_cases_total,
     ).as_json()
 
 
@@ -131,13 +151,19 @@ class JobStore:
         *,
         idempotency_key: str | None = None,
         owner: str | None = None,
+        judge: JudgeSpec | None = None,
     ) -> Accepted:
         """Store a new queued job, or return the earlier one for a replayed Idempotency-Key.
 
         Raises NoCredits when the balance does not cover this run on top of the runs
-        already queued or running (each of which may still succeed and cost a credit).
+        already queued or running (each of which may still succeed and cost a credit). A
+        run reserves its weight: one credit, or one per test case (`judge`), since each
+        case that succeeds costs one; finalize charges what was earned and the rest of
+        the reservation ends with the job.
         """
-        fingerprint = request_fingerprint(request)
+        fingerprint = request_fingerprint(request, judge)
+        columns = job_columns(request, judge)
+        needed = int(columns["weight"])
         with Session(self.engine, expire_on_commit=False) as session:
             # The first statement takes the account's write lock (a row lock on PostgreSQL,
             # the database write lock on SQLite), so concurrent submissions by one account
@@ -166,14 +192,14 @@ class JobStore:
             credits = session.execute(
                 select(col(Account.credits)).where(col(Account.id) == account_id)
             ).scalar_one()
-            in_flight = session.execute(
-                select(func.count())
-                .select_from(Job)
-                .where(col(Job.account_id) == account_id, col(Job.status).in_(NOT_FINAL))
+            reserved = session.execute(
+                select(func.coalesce(func.sum(col(Job.weight)), 0)).where(
+                    col(Job.account_id) == account_id, col(Job.status).in_(NOT_FINAL)
+                )
             ).scalar_one()
-            if credits - in_flight <= 0:
+            if credits - reserved < needed:
                 session.rollback()
-                raise NoCredits
+                raise NoCredits(needed, max(0, credits - reserved))
             now = utc_now()
             job = Job(
                 id=new_job_id(),
@@ -190,6 +216,7 @@ class JobStore:
                 lease_until=None,
                 idempotency_key=idempotency_key,
                 request_hash=fingerprint,
+                **columns,
             )
             session.add(job)
             session.commit()
@@ -263,7 +290,6 @@ class JobStore:
         """
         if not result.status.is_final:
             raise ValueError(f"finalize needs a final result, not {result.status}")
-        success = result.status == Status.SUCCESS
         now = utc_now()
         with Session(self.engine, expire_on_commit=False) as session:
             job = session.get(Job, job_id)
@@ -271,6 +297,12 @@ class JobStore:
                 return False
             if coderun_uid is not None and job.coderun_uid != coderun_uid:
                 return False
+            # Judge mode: the verdicts against the expected outputs, which only this side
+            # holds (whatever the runner's result said of them is recomputed).
+            options = judge_options(job)
+            if options is not None:
+                result = judge_result(result, options)
+            charge = credits_for(result)
             # When the job left the queue (mark_running), not when the runner's run phase
             # began: compilation is part of the job's time, not of its queue time. An
             # executor that learns it more precisely at the end passes `started_at` (the
@@ -291,9 +323,16 @@ class JobStore:
                 "stderr_truncated": result.stderr_truncated,
                 "started_at": max(started_at, job.queued_at),
                 "finished_at": max(result.finished_at or now, job.queued_at),
-                "charged": success,
+                "charged": charge > 0,
+                "credits_charged": charge,
                 "lease_until": None,
             }
+            if options is not None:
+                cases = result.test_cases or ()
+                values |= {
+                    "case_results": cases_json(cases),
+                    "test_cases_passed": sum(1 for case in cases if case.passed is True),
+                }
             made_final = session.execute(
                 update(Job)
                 .where(
@@ -306,16 +345,19 @@ class JobStore:
             if made_final.rowcount != 1:  # type: ignore[attr-defined]
                 session.rollback()
                 return False
-            if success:
+            if charge:
                 session.execute(
                     update(Account)
                     .where(col(Account.id) == job.account_id)
-                    .values(credits=Account.credits - 1, credits_used=Account.credits_used + 1)
+                    .values(
+                        credits=Account.credits - charge,
+                        credits_used=Account.credits_used + charge,
+                    )
                 )
             session.commit()
             language = job.language
-        if success:
-            metrics.CREDITS_CHARGED.inc()
+        if charge:
+            metrics.CREDITS_CHARGED.inc(charge)
         metrics.VERDICTS.labels(
             language=language,
             status=result.status.value,
@@ -328,7 +370,7 @@ class JobStore:
                 status=result.status.value,
                 errorType=result.error_type.value if result.error_type else None,
                 executionTimeMs=result.execution_time_ms,
-                charged=success,
+                charged=charge,
             ),
         )
         self.notifier.publish(job_id)
@@ -436,6 +478,14 @@ class JobStore:
     def get(self, job_id: str) -> Job | None:
         with Session(self.engine, expire_on_commit=False) as session:
             return session.get(Job, job_id)
+
+    def get_many_for_account(self, job_ids: Sequence[str], account_id: int) -> dict[str, Job]:
+        """The account's own jobs among `job_ids`, by id (others' and unknown ids absent)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            rows = session.execute(
+                select(Job).where(col(Job.id).in_(list(job_ids)), col(Job.account_id) == account_id)
+            ).scalars()
+            return {job.id: job for job in rows}
 
     def get_for_account(self, job_id: str, account_id: int) -> Job | None:
         with Session(self.engine, expire_on_commit=False) as session:

@@ -42,6 +42,7 @@ from coderun_api.ratelimit import RateLimits
 from coderun_api.routes import (
     account,
     auth,
+    batch,
     deliveries,
     events,
     jobs,
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(Exception, unhandled_error_handler)
     for module in (
         runner,
+        batch,
         events,
         deliveries,
         auth,

@@ -15,6 +15,30 @@ from pydantic.alias_generators import to_camel
 Data = TypeVar("Data")
 
 
+class CaseResultOut(BaseModel):
+    """One test case's result (judge mode, docs/api.md)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    index: int = Field(description="The case's place in testCases, from 0.")
+    status: str = Field(description="success, failed or skipped.")
+    sandbox_error_type: str | None = Field(
+        description="Null, a seed error type, or WrongAnswer (the output did not match)."
+    )
+    sandbox_error_message: str = Field(description='What went wrong; "" on success.')
+    stdout: str = Field(description="The case's stdout, up to its cap (docs/api.md).")
+    stderr: str = Field(description="The case's stderr, up to its cap.")
+    stdout_truncated: bool
+    stderr_truncated: bool
+    exit_code: int | None
+    execution_time_ms: int | None = Field(description="The case's run time (wall), ms.")
+    cpu_time_ms: int | None
+    memory_kb: int | None = Field(description="The case's peak memory, KiB.")
+    passed: bool | None = Field(
+        description="Whether the output matched; null without an expected output or if skipped."
+    )
+
+
 class JobResult(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
@@ -31,7 +55,7 @@ class JobResult(BaseModel):
     )
     sandbox_error_type: str | None = Field(
         description="Null, or TLE, MLE, CompilationError, RuntimeError, SandboxError, "
-        "InternalError."
+        "InternalError; with test cases also WrongAnswer (the first failing case's)."
     )
     sandbox_error_message: str = Field(description='What went wrong, for a person; "" on success.')
     queued_at: str = Field(description="When the job was accepted (ISO-8601 UTC, milliseconds).")
@@ -45,6 +69,15 @@ class JobResult(BaseModel):
     compile_time_ms: int | None = Field(description=t.COMPILE_TIME_MS)
     stdout_truncated: bool = Field(description="True if stdout was cut at 64 KiB.")
     stderr_truncated: bool = Field(description="True if stderr was cut at 64 KiB.")
+    test_cases: list[CaseResultOut] | None = Field(
+        default=None,
+        description="Judge mode: one result per test case, in order, once the job is final "
+        "(null for a run without cases, and in lists of jobs).",
+    )
+    test_cases_passed: int | None = Field(
+        default=None, description="Judge mode: cases whose output matched (null until final)."
+    )
+    test_cases_total: int | None = Field(default=None, description="Judge mode: the cases.")
 
     def as_json(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True)

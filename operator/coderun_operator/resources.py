@@ -69,6 +69,8 @@ VERDICT_REASONS: dict[str, str] = {
     ErrorType.RUNTIME_ERROR: "RuntimeError",
     ErrorType.SANDBOX_ERROR: "SandboxError",
     ErrorType.INTERNAL_ERROR: "InternalError",
+    # Judge mode: set by the API, which alone holds expected outputs (never by a sandbox).
+    ErrorType.WRONG_ANSWER: "WrongAnswer",
 }
 
 MAX_NAME = 63

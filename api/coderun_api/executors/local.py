@@ -13,22 +13,29 @@ import socket
 import threading
 
 from coderun_sandbox.contract import RunRequest, RunResult, Status
+from coderun_sandbox.judge import JudgeOptions, judge_case
 
 from coderun_api.config import Settings
 from coderun_api.executors.base import Executor
 from coderun_api.job_queue import JobQueue
 from coderun_api.jobs import JobStore
+from coderun_api.judging import judge_options, request_of
 from coderun_api.logs import job_log
 from coderun_api.models import Job
 
 log = logging.getLogger(__name__)
 
 
-def _execute(request: RunRequest) -> RunResult:
+def _execute(request: RunRequest, options: JudgeOptions | None = None) -> RunResult:
     # Imported on first use: the runner needs root and cgroups, the API module does not.
     from coderun_sandbox.runner import execute
 
-    return execute(request)
+    if options is None:
+        return execute(request)
+    # Each case is judged here, in this (trusted) process, once the case's sandbox has
+    # ended: the expected outputs never enter a sandbox. JobStore.finalize judges again
+    # from the job row, which gives the same verdicts.
+    return execute(request, on_case=lambda case: judge_case(case, options))
 
 
 class LocalExecutor(Executor):
@@ -146,9 +153,10 @@ class LocalExecutor(Executor):
                     self._held.discard(job.id)
 
     def _run_held(self, job: Job) -> None:
-        request = RunRequest(language=job.language, code=job.code, input=job.input)
+        request = request_of(job)
+        options = judge_options(job)
         try:
-            result = _execute(request)
+            result = _execute(request) if options is None else _execute(request, options)
         except Exception as error:  # the runner promises not to raise; be honest if it does
             log.exception("runner raised", extra=job_log(job.id))
             self.jobs.fail_internal(job.id, f"the runner failed: {type(error).__name__}")

@@ -141,7 +141,7 @@ def list_jobs(
     )
     return respond(
         {
-            "items": [job_data(job) for job in rows],
+            "items": [job_data(job, with_cases=False) for job in rows],
             "page": page,
             "pageSize": page_size,
             "total": total,

@@ -7,16 +7,17 @@ import contextlib
 import logging
 from typing import Annotated, Any
 
-from coderun_sandbox.contract import InvalidRequest, RunRequest, Status
+from coderun_sandbox.contract import InvalidRequest, Status
 from coderun_sandbox.languages import supported
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from coderun_api.deps import CurrentPrincipal, StateDep, submit_rate_limit
 from coderun_api.envelope import ApiError, openapi_example, respond
-from coderun_api.jobs import IdempotencyConflict, NoCredits, job_data
+from coderun_api.jobs import Accepted, IdempotencyConflict, NoCredits, job_data
+from coderun_api.judging import JudgeFields, request_and_spec
 from coderun_api.logs import job_log
 from coderun_api.models import Job
 from coderun_api.results import Envelope, JobResult
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/runner", tags=["runner"])
 
 
-class SubmitRequest(BaseModel):
+class SubmitRequest(JudgeFields):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"code": "print('Hello, World!')", "language": "python", "input": ""}]
@@ -116,7 +117,25 @@ def submit(
 ) -> JSONResponse:
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
         raise ApiError(400, "Idempotency-Key must be 1 to 255 characters")
-    request = RunRequest(language=body.language, code=body.code, input=body.input)
+    accepted = accept_submission(body, principal, state, idempotency_key)
+    request_.state.job_id = accepted.job.id  # for the access log line
+    headers = {} if accepted.created else {"Idempotent-Replayed": "true"}
+    return respond(
+        {"jobId": accepted.job.id, "status": accepted.job.status},
+        "job submitted successfully",
+        headers=headers,
+    )
+
+
+def accept_submission(
+    body: SubmitRequest,
+    principal: CurrentPrincipal,
+    state: StateDep,
+    idempotency_key: str | None,
+) -> Accepted:
+    """Validate, store and hand over one submission (the single route and each item of a
+    batch); raises ApiError with what to fix."""
+    request, judge = request_and_spec(body.language, body.code, body.input, body)
     try:
         request.validate(supported())
     except InvalidRequest as invalid:
@@ -129,8 +148,17 @@ def submit(
             request,
             idempotency_key=idempotency_key,
             owner=state.executor.lease_owner,
+            judge=judge,
         )
-    except NoCredits:
+    except NoCredits as short:
+        if short.needed > 1:
+            raise ApiError(
+                402,
+                f"not enough credits: this submission's {short.needed} test cases reserve "
+                f"{short.needed} credits (one per case; only successful cases are charged), "
+                f"and {short.available} are available (your balance less what runs still "
+                "queued or running reserve)",
+            ) from None
         raise ApiError(
             402,
             "no credits left: your balance is used up (or reserved by runs still queued or "
@@ -142,7 +170,6 @@ def submit(
             "Idempotency-Key was already used with a different request body; "
             "use a new key for a new submission",
         ) from None
-    request_.state.job_id = accepted.job.id  # for the access log line
     if body.callback_url is not None:
         # Before the hand-over, so the job cannot be final without its delivery row; also on
         # a replay, in case the first request died between the two writes.
@@ -154,12 +181,7 @@ def submit(
             # The job is committed: the executor's recovery (lease expiry, or the Kubernetes
             # reconciler) picks it up, so the client still gets its jobId.
             log.exception("handing the job to the executor failed", extra=job_log(accepted.job.id))
-    headers = {} if accepted.created else {"Idempotent-Replayed": "true"}
-    return respond(
-        {"jobId": accepted.job.id, "status": accepted.job.status},
-        "job submitted successfully",
-        headers=headers,
-    )
+    return accepted
 
 
 @router.get(

@@ -35,6 +35,39 @@ OUTPUT_CAP_BYTES = 64 * 1024
 # Largest file the program may write (RLIMIT_FSIZE) and size of its writable work dir.
 MAX_FILE_BYTES = 16 * 1024 * 1024
 WORKDIR_SIZE_BYTES = 64 * 1024 * 1024
+# Judge mode (docs/api.md, "Test cases"). Up to 64 cases, compiled once, each run in a fresh
+# process under the full limits.
+MAX_TEST_CASES = 64
+# What the cases of one submission may print, shared between them: each case keeps up to
+# budget / cases bytes (at most OUTPUT_CAP_BYTES) of stdout and of stderr. Chosen so that
+# the worst case still fits where a result travels on Kubernetes: the runner's result line
+# escapes a control byte as \u00XX (6 bytes), and the operator reads at most 1 MiB of log;
+# (96 + 32) KiB x 6 = 768 KiB, leaving room for the other fields of 64 cases. The CodeRun
+# status that carries it stays well inside etcd's 1.5 MiB object limit beside a spec that
+# the request body cap (256 KiB) bounds.
+CASES_STDOUT_BUDGET_BYTES = 96 * 1024
+CASES_STDERR_BUDGET_BYTES = 32 * 1024
+# The program's argv after its own name, and the compiler options a request may add.
+MAX_ARGUMENTS = 32
+MAX_ARGUMENT_BYTES = 1024
+MAX_COMPILER_OPTIONS = 16
+
+
+def case_output_caps(cases: int) -> tuple[int, int]:
+    """(stdout cap, stderr cap) in bytes for each case of a submission with `cases` cases."""
+    count = max(1, cases)
+    return (
+        min(OUTPUT_CAP_BYTES, CASES_STDOUT_BUDGET_BYTES // count),
+        min(OUTPUT_CAP_BYTES, CASES_STDERR_BUDGET_BYTES // count),
+    )
+
+
+def cases_wall_budget_ms(cases: int, time_limit_ms: int) -> int:
+    """The wall time all cases of a submission get together: each its own time limit plus a
+    second for starting and cleaning up its sandbox. Cases not started when it is spent are
+    skipped. The whole submission's wall time is then at most the compile limit plus this
+    plus the overrun of the one case running when it ran out (docs/api.md)."""
+    return cases * (time_limit_ms + 1000)
 
 
 class Status(enum.StrEnum):
@@ -55,6 +88,9 @@ class ErrorType(enum.StrEnum):
     RUNTIME_ERROR = "RuntimeError"
     SANDBOX_ERROR = "SandboxError"
     INTERNAL_ERROR = "InternalError"
+    # Judge mode: the case ran within its limits and exited 0, but its output did not match
+    # the expected output (judged on the trusted side, never in the sandbox).
+    WRONG_ANSWER = "WrongAnswer"
 
 
 class InvalidRequest(ValueError):
@@ -108,6 +144,14 @@ class RunRequest(Record):
     code: str
     input: str = ""
     limits: Limits = Limits()  # immutable, so one shared default is safe
+    # Judge mode: the inputs of the test cases, one process each. Only the inputs: expected
+    # outputs never reach a sandbox (they are compared on the trusted side, coderun_api).
+    cases: tuple[str, ...] = ()
+    # Stop at the first case that fails (the rest are skipped).
+    stop_on_failure: bool = False
+    # argv after the program (every case, or the single run), and allowed compiler options.
+    arguments: tuple[str, ...] = ()
+    compiler_options: tuple[str, ...] = ()
 
     def validate(self, known_languages: list[str]) -> None:
         """Refuse what cannot be run, with a message that says what to fix."""
@@ -127,6 +171,38 @@ class RunRequest(Record):
             if "\x00" in text:
                 raise InvalidRequest(f"{name} contains a NUL byte; remove it")
         self.limits.validate()
+        self._validate_judge_fields()
+
+    def _validate_judge_fields(self) -> None:
+        if len(self.cases) > MAX_TEST_CASES:
+            raise InvalidRequest(
+                f"testCases has {len(self.cases)} cases; at most {MAX_TEST_CASES} are allowed"
+            )
+        for index, text in enumerate(self.cases):
+            size = len(text.encode("utf-8", "surrogatepass"))
+            if size > MAX_INPUT_BYTES:
+                raise InvalidRequest(
+                    f"testCases[{index}].input is {size} bytes; the limit is {MAX_INPUT_BYTES}"
+                )
+            if "\x00" in text:
+                raise InvalidRequest(f"testCases[{index}].input contains a NUL byte; remove it")
+        if len(self.arguments) > MAX_ARGUMENTS:
+            raise InvalidRequest(
+                f"commandLineArguments has {len(self.arguments)} items; at most {MAX_ARGUMENTS}"
+            )
+        for index, argument in enumerate(self.arguments):
+            size = len(argument.encode("utf-8", "surrogatepass"))
+            if size > MAX_ARGUMENT_BYTES:
+                raise InvalidRequest(
+                    f"commandLineArguments[{index}] is {size} bytes; the limit is "
+                    f"{MAX_ARGUMENT_BYTES}"
+                )
+            if "\x00" in argument:
+                raise InvalidRequest(f"commandLineArguments[{index}] contains a NUL byte")
+        if self.compiler_options:
+            from .languages import languages
+
+            languages()[self.language].check_compiler_options(self.compiler_options)
 
     def to_wire(self) -> bytes:
         """The request as the sandbox runner reads it from its stdin (see `frame_request`).
@@ -276,6 +352,79 @@ INCOMPLETE_KEY = "coderunIncomplete"
 RUNNER_STARTED_AT = "runnerStartedAt"
 
 
+class CaseStatus(enum.StrEnum):
+    SUCCESS = "success"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class CaseResult(Record):
+    """One test case's run (judge mode). `passed` is set only on the trusted side, where
+    the expected output is: True/False when one was given, else None."""
+
+    case_index: int
+    status: CaseStatus
+    error_type: ErrorType | None = None
+    error_message: str = ""
+    stdout: str = ""
+    stderr: str = ""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    exit_code: int | None = None
+    execution_time_ms: int | None = None
+    cpu_time_ms: int | None = None
+    memory_kb: int | None = None
+    passed: bool | None = None
+
+    @classmethod
+    def skipped(cls, index: int, message: str) -> CaseResult:
+        return cls(case_index=index, status=CaseStatus.SKIPPED, error_message=message)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.case_index,
+            "status": str(self.status),
+            "sandboxErrorType": str(self.error_type) if self.error_type else None,
+            "sandboxErrorMessage": self.error_message,
+            "stdout": self.stdout,
+            "stderr": self.stderr,
+            "stdoutTruncated": self.stdout_truncated,
+            "stderrTruncated": self.stderr_truncated,
+            "exitCode": self.exit_code,
+            "executionTimeMs": self.execution_time_ms,
+            "cpuTimeMs": self.cpu_time_ms,
+            "memoryKb": self.memory_kb,
+            "passed": self.passed,
+        }
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> CaseResult:
+        err = data.get("sandboxErrorType")
+        passed = data.get("passed")
+        return cls(
+            case_index=int(data["index"]),
+            status=CaseStatus(data["status"]),
+            error_type=ErrorType(err) if err else None,
+            error_message=str(data.get("sandboxErrorMessage") or ""),
+            stdout=str(data.get("stdout") or ""),
+            stderr=str(data.get("stderr") or ""),
+            stdout_truncated=bool(data.get("stdoutTruncated")),
+            stderr_truncated=bool(data.get("stderrTruncated")),
+            exit_code=_int_or_none(data.get("exitCode")),
+            execution_time_ms=_int_or_none(data.get("executionTimeMs")),
+            cpu_time_ms=_int_or_none(data.get("cpuTimeMs")),
+            memory_kb=_int_or_none(data.get("memoryKb")),
+            passed=passed if isinstance(passed, bool) else None,
+        )
+
+    def replace(self, **changes: Any) -> CaseResult:
+        return self._replace(**changes)
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class RunResult(Record):
     """What one execution produced. JSON names follow the seed's `data` object."""
 
@@ -293,12 +442,15 @@ class RunResult(Record):
     compile_time_ms: int | None = None
     stdout_truncated: bool = False
     stderr_truncated: bool = False
+    # Judge mode: one item per test case, in order (None for a run without cases).
+    test_cases: tuple[CaseResult, ...] | None = None
 
     @classmethod
     def failure(cls, error_type: ErrorType, message: str, **extra: Any) -> RunResult:
         return cls(status=Status.FAILED, error_type=error_type, error_message=message, **extra)
 
     def to_json_dict(self) -> dict[str, Any]:
+        cases = {} if self.test_cases is None else {"testCases": self._cases_json()}
         return {
             "status": str(self.status),
             "stdout": self.stdout,
@@ -314,7 +466,11 @@ class RunResult(Record):
             "compileTimeMs": self.compile_time_ms,
             "stdoutTruncated": self.stdout_truncated,
             "stderrTruncated": self.stderr_truncated,
+            **cases,
         }
+
+    def _cases_json(self) -> list[dict[str, Any]]:
+        return [case.to_json_dict() for case in self.test_cases or ()]
 
     @classmethod
     def from_json_dict(cls, data: dict[str, Any]) -> RunResult:
@@ -336,13 +492,24 @@ class RunResult(Record):
             compile_time_ms=data.get("compileTimeMs"),
             stdout_truncated=bool(data.get("stdoutTruncated")),
             stderr_truncated=bool(data.get("stderrTruncated")),
+            test_cases=_cases_from_json(data.get("testCases")),
         )
 
     def to_json(self, indent: int | None = None) -> str:
+        if self.test_cases is not None:  # not flat: the json module, for judge mode only
+            import json
+
+            return json.dumps(self.to_json_dict(), ensure_ascii=False, indent=indent)
         return dumps_flat(self.to_json_dict(), indent)
 
     def replace(self, **changes: Any) -> RunResult:
         return self._replace(**changes)
+
+
+def _cases_from_json(items: object) -> tuple[CaseResult, ...] | None:
+    if not isinstance(items, list):
+        return None
+    return tuple(CaseResult.from_json_dict(dict(item)) for item in items if isinstance(item, dict))
 
 
 # The result as JSON without the json module: json imports re (and re imports enum and more),

@@ -20,6 +20,8 @@ BUILTIN_TABLE = os.path.join(os.path.dirname(__file__), "languages.toml")
 # Bumped when the cache's layout changes, so an old cache is never misread.
 CACHE_FORMAT = 1
 _SAFE_NAME = r"^[A-Za-z_$][A-Za-z0-9_$]{0,63}$"  # compiled on use: most languages never need it
+# In a compile argv: where a request's allowed compilerOptions go (none: the slot vanishes).
+OPTIONS_SLOT = "{options}"
 
 
 class Language(Record):
@@ -35,6 +37,11 @@ class Language(Record):
     oom_markers: tuple[str, ...] = ()
     max_processes: int = 64
     starter: str = ""
+    # Judge mode: the options a request may add to the compile step (exact strings only,
+    # never a prefix: "-std=c++20" is allowed, "-specs=..." is not), and the files of the
+    # compiled program that each test case's fresh work dir gets.
+    compiler_options: tuple[str, ...] = ()
+    artifacts: tuple[str, ...] = ()
 
     @property
     def compiled(self) -> bool:
@@ -50,15 +57,57 @@ class Language(Record):
                 return found.group("name")
         return self.default_name
 
-    def _expand(self, argv: tuple[str, ...], name: str, memory_limit_mb: int) -> list[str]:
+    def _expand(
+        self,
+        argv: tuple[str, ...],
+        name: str,
+        memory_limit_mb: int,
+        options: tuple[str, ...] = (),
+    ) -> list[str]:
         heap_mb = max(16, int(memory_limit_mb * (self.heap_fraction or 1.0)))
-        return [a.replace("{name}", name).replace("{heap_mb}", str(heap_mb)) for a in argv]
+        expanded: list[str] = []
+        for arg in argv:
+            if arg == OPTIONS_SLOT:
+                expanded += options  # checked against the allowlist (check_compiler_options)
+            else:
+                expanded.append(arg.replace("{name}", name).replace("{heap_mb}", str(heap_mb)))
+        return expanded
+
+    def check_compiler_options(self, options: tuple[str, ...]) -> None:
+        """Refuse any option not in this language's allowlist (exact match), with what to
+        send instead. Free-form flags could make the compiler read host files
+        (`-include /etc/passwd`, `@file`, `-specs=`), load code (`-fplugin=`) or swap its
+        own programs (`-B`); an allowlist of whole strings admits none of them."""
+        from .contract import MAX_COMPILER_OPTIONS, InvalidRequest
+
+        if not self.compiler_options or OPTIONS_SLOT not in self.compile:
+            raise InvalidRequest(f"{self.key} takes no compilerOptions; remove them")
+        if len(options) > MAX_COMPILER_OPTIONS:
+            raise InvalidRequest(
+                f"compilerOptions has {len(options)} items; at most {MAX_COMPILER_OPTIONS}"
+            )
+        for option in options:
+            if option not in self.compiler_options:
+                raise InvalidRequest(
+                    f"compiler option {option[:80]!r} is not allowed for {self.key}; "
+                    f"allowed: {' '.join(self.compiler_options)}"
+                )
+
+    def artifact_names(self, code: str) -> tuple[str, ...]:
+        """Patterns of the compiled program's files ("*.class": any name with that end);
+        interpreted languages: the source file itself."""
+        name = self.program_name(code)
+        if not self.compiled:
+            return (self.source_file(code),)
+        return tuple(pattern.replace("{name}", name) for pattern in self.artifacts)
 
     def source_file(self, code: str) -> str:
         return self.source.replace("{name}", self.program_name(code))
 
-    def compile_argv(self, code: str, memory_limit_mb: int) -> list[str]:
-        return self._expand(self.compile, self.program_name(code), memory_limit_mb)
+    def compile_argv(
+        self, code: str, memory_limit_mb: int, options: tuple[str, ...] = ()
+    ) -> list[str]:
+        return self._expand(self.compile, self.program_name(code), memory_limit_mb, options)
 
     def run_argv(self, code: str, memory_limit_mb: int) -> list[str]:
         return self._expand(self.run, self.program_name(code), memory_limit_mb)
@@ -79,6 +128,8 @@ def _language(key: str, entry: dict[str, Any]) -> Language:
             oom_markers=tuple(str(m) for m in entry.get("oom_markers", ())),
             max_processes=int(entry.get("max_processes", 64)),
             starter=str(entry.get("starter", "")),
+            compiler_options=tuple(str(o) for o in entry.get("compiler_options", ())),
+            artifacts=tuple(str(a) for a in entry.get("artifacts", ())),
         )
     except KeyError as missing:
         raise ValueError(f"language {key!r} lacks required key {missing}") from None

@@ -65,6 +65,8 @@ class Limits(Record):
     max_processes: int
     output_cap: int
     file_bytes: int = MAX_FILE_BYTES
+    # stderr's own cap (judge mode's cases keep less of it); 0: the same as output_cap.
+    error_cap: int = 0
 
 
 class Stream:
@@ -302,7 +304,7 @@ def run_limited(
     usage: ContainerUsage | None = None
     memory_exceeded = False
     stdout = Stream(limits.output_cap)
-    stderr = Stream(limits.output_cap)
+    stderr = Stream(limits.error_cap or limits.output_cap)
     status = Stream(4096)
     start_mark = Stream(64)
     timed_out = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from .cases import FreshLocalDir, not_run, run_cases, snapshot_program
 from .classify import classify_compile, classify_run
 from .contract import ErrorType, RunRequest, RunResult, Status, utc_now
 from .isolation import (
@@ -18,12 +19,18 @@ from .isolation import (
     Isolation,
     find_program,
 )
+from .judge import summarize
 from .languages import Language, languages
 from .process import Limits, Outcome, run_limited, sealed_input
 from .records import Record
 from .workdirs import private_workdir
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .cases import CaseJudge
+
 MB = 1024 * 1024
+NOT_COMPILED = "not run: the program did not compile"
 # The compiler's process cap: g++ and javac start a few helpers and many threads.
 COMPILE_MAX_PROCESSES = 256
 
@@ -84,7 +91,7 @@ def compile_phase(request: RunRequest, workdir: str, isolation: Isolation) -> Ru
         return None
     limits = request.limits
     phase = Phase(
-        language.compile_argv(request.code, limits.memory_limit_mb),
+        language.compile_argv(request.code, limits.memory_limit_mb, request.compiler_options),
         Limits(
             wall_s=limits.compile_time_limit_ms / 1000,
             cpu_ms=limits.compile_time_limit_ms,
@@ -114,11 +121,21 @@ def compile_phase(request: RunRequest, workdir: str, isolation: Isolation) -> Ru
     )
 
 
-def run_phase(request: RunRequest, workdir: str, isolation: Isolation) -> RunResult:
+def run_phase(
+    request: RunRequest,
+    workdir: str,
+    isolation: Isolation,
+    *,
+    input_text: str | None = None,
+    caps: tuple[int, int] | None = None,
+) -> RunResult:
+    """Run the program once: on the request's input, or (a test case) on `input_text`
+    with `caps` as its (stdout, stderr) caps."""
     language = languages()[request.language]
     limits = request.limits
+    stdout_cap, stderr_cap = caps or (limits.output_cap_bytes, limits.output_cap_bytes)
     phase = Phase(
-        language.run_argv(request.code, limits.memory_limit_mb),
+        [*language.run_argv(request.code, limits.memory_limit_mb), *request.arguments],
         Limits(
             # The time limit bounds the CPU time of all the program's processes and the wall
             # time of the run alike, with no hidden grace: a success never ran longer than
@@ -127,13 +144,15 @@ def run_phase(request: RunRequest, workdir: str, isolation: Isolation) -> RunRes
             cpu_ms=limits.time_limit_ms,
             memory_bytes=limits.memory_limit_mb * MB,
             max_processes=language.max_processes,
-            output_cap=limits.output_cap_bytes,
+            output_cap=stdout_cap,
+            error_cap=stderr_cap,
         ),
     )
     missing = missing_tool(phase.argv)
     if missing:
         return missing
-    outcome = _launch(phase, workdir, isolation, request.input.encode("utf-8", "surrogatepass"))
+    text = request.input if input_text is None else input_text
+    outcome = _launch(phase, workdir, isolation, text.encode("utf-8", "surrogatepass"))
     verdict = classify_run(
         outcome, limits.time_limit_ms, limits.memory_limit_mb, language.oom_markers
     )
@@ -154,8 +173,11 @@ def run_phase(request: RunRequest, workdir: str, isolation: Isolation) -> RunRes
     )
 
 
-def execute(request: RunRequest, isolation: Isolation | None = None) -> RunResult:
-    """Compile and run one program; always returns a final result.
+def execute(
+    request: RunRequest, isolation: Isolation | None = None, on_case: CaseJudge | None = None
+) -> RunResult:
+    """Compile and run one program (once, or once per test case); always returns a final
+    result. `on_case` judges each case as it ends (the trusted side's, cases.run_cases).
 
     Raises InvalidRequest for a request that cannot be run (the caller's input to fix).
     """
@@ -172,9 +194,19 @@ def execute(request: RunRequest, isolation: Isolation | None = None) -> RunResul
             write_source(workdir, language, request.code, isolation.uid)
             failed = compile_phase(request, workdir, isolation)
             if failed is not None:
+                if request.cases:
+                    return failed.replace(test_cases=not_run(request, NOT_COMPILED))
                 return failed
             compile_ms = round((utc_now() - started).total_seconds() * 1000)
-            result = run_phase(request, workdir, isolation)
+            if request.cases:
+                files = snapshot_program(workdir, language, request.code)
+                cases = run_cases(
+                    request, isolation, lambda: FreshLocalDir(files, isolation.uid), on_case
+                )
+                result = summarize(RunResult(status=Status.SUCCESS, started_at=started), cases)
+                result = result.replace(finished_at=utc_now())
+            else:
+                result = run_phase(request, workdir, isolation)
             return result.replace(compile_time_ms=compile_ms) if language.compiled else result
     except OSError as error:
         return RunResult.failure(

@@ -92,8 +92,12 @@ def unmount(path: str) -> bool:
     raise error
 
 
-def remove_tree(path: str) -> None:
+def remove_tree(path: str, *, keep_root: bool = False, writable: bool = False) -> None:
     """Delete the directory `path` and everything in it, following no symlink.
+
+    With `keep_root`, `path` itself stays (emptied). With `writable`, each subdirectory is
+    made 0700 before it is entered: a program running as our own uid (a sandbox pod) may
+    have left one without permissions, which its owner can still change.
 
     Iterative, holding one descriptor at a time: each directory is read once (its files
     unlinked, its subdirectories noted), then each subdirectory is entered with O_NOFOLLOW
@@ -109,6 +113,9 @@ def remove_tree(path: str) -> None:
             if pending:
                 child = pending.pop()
                 try:
+                    if writable:
+                        # scandir said a directory, not a link; nothing else runs by now.
+                        os.chmod(child, 0o700, dir_fd=fd)
                     sub = os.open(child, _DIR_FLAGS, dir_fd=fd)
                 except FileNotFoundError:
                     continue
@@ -125,7 +132,8 @@ def remove_tree(path: str) -> None:
             os.rmdir(name, dir_fd=fd)
     finally:
         os.close(fd)
-    os.rmdir(path)
+    if not keep_root:
+        os.rmdir(path)
 
 
 def _unlink_files(fd: int) -> list[str]:
