@@ -64,12 +64,14 @@ def _compare_lines(actual: list[str], expected: list[str]) -> Comparison:
     if lines < wanted:
         return Comparison(
             False,
-            f"the output ends after {lines} lines; line {lines + 1} should be {_quote(expected[lines])}",
+            f"the output ends after {lines} lines; "
+            f"line {lines + 1} should be {_quote(expected[lines])}",
         )
     if lines > wanted:
         return Comparison(
             False,
-            f"{lines - wanted} more lines than expected, from line {wanted + 1}: {_quote(actual[wanted])}",
+            f"{lines - wanted} more lines than expected, "
+            f"from line {wanted + 1}: {_quote(actual[wanted])}",
         )
     return Comparison(True)
 
