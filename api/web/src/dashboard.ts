@@ -8,9 +8,11 @@ import { dateTime, ms, percent, verdictBadge } from "./format";
 import { renderJob } from "./jobview";
 import { languageName, loadLanguages } from "./languages";
 import { hidePageError, requireAccount, showPageError } from "./session";
+import { deliveriesPending, initWebhookSecret, renderDeliveries } from "./webhooks";
 
 const PAGE_SIZE = 20;
 const PENDING_REFRESH_MS = 2000;
+const DELIVERY_REFRESH_MS = 5000;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
@@ -447,6 +449,31 @@ function initJobDialog(): (job: Job | string) => void {
     body.replaceChildren(renderJob(job, { showMeta: true }));
   };
 
+  // The job's webhook deliveries: read when the dialog opens and when the job ends, and again
+  // while one is pending (its next try is scheduled), until the dialog closes.
+  const deliveriesBox = byId("job-deliveries");
+  let deliveryTimer: number | undefined;
+  const loadDeliveries = (jobId: string, signal: AbortSignal) => {
+    window.clearTimeout(deliveryTimer);
+    api.deliveries(jobId, signal).then(
+      ({ deliveries }) => {
+        if (signal.aborted) return;
+        const log = renderDeliveries(deliveries);
+        deliveriesBox.replaceChildren(...(log ? [log] : []));
+        if (deliveriesPending(deliveries)) {
+          deliveryTimer = window.setTimeout(() => loadDeliveries(jobId, signal), DELIVERY_REFRESH_MS);
+        }
+      },
+      (err: unknown) => {
+        if (signal.aborted) return;
+        deliveriesBox.replaceChildren(
+          h("p", { class: "alert" }, `Could not load the webhook deliveries: ${errorText(err)}`),
+        );
+      },
+    );
+  };
+  dialog.addEventListener("close", () => window.clearTimeout(deliveryTimer));
+
   return (jobOrId) => {
     opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     const jobId = typeof jobOrId === "string" ? jobOrId : jobOrId.jobId;
@@ -465,13 +492,23 @@ function initJobDialog(): (job: Job | string) => void {
     watching?.abort();
     const controller = new AbortController();
     watching = controller;
+    let sawPending = false;
     const showUnlessStale = (job: Job) => {
+      if (isPending(job)) sawPending = true;
       if (!controller.signal.aborted) show(job);
     };
-    waitForResult(jobId, showUnlessStale, controller.signal).catch((err: unknown) => {
-      if (controller.signal.aborted) return;
-      body.append(h("p", { class: "alert" }, `Could not load this job: ${errorText(err)}`));
-    });
+    deliveriesBox.replaceChildren();
+    loadDeliveries(jobId, controller.signal);
+    waitForResult(jobId, showUnlessStale, controller.signal).then(
+      () => {
+        // A job's delivery is made when it ends: read the log again if it ended meanwhile.
+        if (sawPending && !controller.signal.aborted) loadDeliveries(jobId, controller.signal);
+      },
+      (err: unknown) => {
+        if (controller.signal.aborted) return;
+        body.append(h("p", { class: "alert" }, `Could not load this job: ${errorText(err)}`));
+      },
+    );
   };
 }
 
@@ -485,6 +522,7 @@ async function init(): Promise<void> {
     h("option", { value: "" }, "All languages"),
     ...languages.map((l) => h("option", { value: l.key }, l.display)),
   );
+  void initWebhookSecret();
   initApiKey(
     () => account,
     (a) => {

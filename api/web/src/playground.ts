@@ -1,7 +1,7 @@
 // Playground: pick a language, edit, run. It calls the same runner routes as API clients
 // (submit, then poll the result), authenticated by the session cookie instead of X-API-KEY.
 import "./styles.css";
-import { ApiError, type Job, type JudgeOptions, api, waitForResult } from "./api";
+import { ApiError, type Job, type JudgeOptions, api } from "./api";
 import { initCasesPanel } from "./cases";
 import { type SentCases, casesSummary } from "./caseview";
 import { byId, h } from "./dom";
@@ -10,6 +10,7 @@ import { verdictOf } from "./format";
 import { renderJob } from "./jobview";
 import { loadLanguages } from "./languages";
 import { hidePageError, requireAccount, showPageError } from "./session";
+import { followJob } from "./stream";
 
 const LAST_LANGUAGE_KEY = "coderun.playground.language";
 
@@ -118,7 +119,7 @@ async function init(): Promise<void> {
       const submitted = await api.submit(editor.getCode(), current, stdin.value, judge);
       status.dataset.state = submitted.status;
       status.textContent = `Queued as job ${submitted.jobId}…`;
-      const job: Job = await waitForResult(submitted.jobId, (update) => {
+      const job: Job = await followJob(submitted.jobId, (update) => {
         if (update.status === "running") {
           status.dataset.state = "running";
           status.textContent = `Running job ${update.jobId}…`;
