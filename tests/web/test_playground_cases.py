@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.web.conftest import MOBILE, ApiServer, OpenPage, openapi_has, screenshot
+from tests.web.conftest import DESKTOP, MOBILE, ApiServer, OpenPage, openapi_has, screenshot
 from tests.web.test_pages import (
     RUN_TIMEOUT_MS,
     assert_fits,
@@ -66,7 +66,9 @@ def test_cases_badges_diff_compare_stop_and_history(open_page: OpenPage) -> None
         page.get_by_label(f"Expected output of case {number}", exact=True).fill(wanted)
     expect(page.locator("#case-count")).to_have_text("4 cases")
     expect(stdin).to_be_disabled()  # each case gives its own input
-    page.get_by_role("button", name="Remove case 2", exact=True).click()
+    # removed from the keyboard: its button focused, then Enter
+    page.get_by_role("button", name="Remove case 2", exact=True).focus()
+    page.keyboard.press("Enter")
     expect(page.locator("li.case-editor")).to_have_count(3)
     # the cases after it moved up: the old third is now case 2, and the focus stayed in the list
     expect(page.get_by_label("Input of case 2", exact=True)).to_have_value("2")
@@ -116,6 +118,12 @@ def test_cases_badges_diff_compare_stop_and_history(open_page: OpenPage) -> None
     expect(row.nth(0).locator("[data-testid=cases-passed]")).to_have_text("0/3 passed")
     expect(row.nth(1).locator("[data-testid=cases-passed]")).to_have_text("2/3 passed")
     assert_fits(page, "the history with cases")
+    # both runs ended WrongAnswer (the first failing case's type): the verdict filter knows it
+    page.get_by_label("Verdict").select_option("TLE")
+    expect_rows(page, 0)
+    page.get_by_label("Verdict").select_option("WrongAnswer")
+    expect_rows(page, 2)
+    page.get_by_label("Verdict").select_option("")
     # Each passing case costs a credit, nothing else does: 2 in all.
     expect(page.locator("#credits-used")).to_have_text("2")
     page.get_by_role("button", name=f"View job {first_job}").click()
@@ -126,3 +134,25 @@ def test_cases_badges_diff_compare_stop_and_history(open_page: OpenPage) -> None
     )
     screenshot(page, "mobile-dashboard-cases", full_page=False)
     assert_no_errors(watched, "the history with cases")
+
+
+HOSTILE = '<img src="/x" onerror="document.body.dataset.pwned = 1"><b>bold</b>'
+
+
+def test_hostile_output_in_a_diff_stays_text(open_page: OpenPage) -> None:
+    """A program that prints markup, and an expected output that is markup too: the diff shows
+    both as the characters they are, and neither becomes an element of the page."""
+    page, watched = open_page(DESKTOP)
+    sign_up(page, new_email())
+    page.goto("/playground")
+    wait_ready(page)
+    set_code(page, f"print({HOSTILE!r})\n")
+    page.get_by_role("button", name="Add test case").click()
+    page.get_by_label("Expected output of case 1", exact=True).fill("<script>alert(1)</script>")
+    run_and_wait(page)
+    changed = case_result(page, 0).locator("[data-testid=diff] tr[data-diff=changed]")
+    expect(changed.locator("[data-side=actual]")).to_have_text(HOSTILE)
+    expect(changed.locator("[data-side=expected]")).to_have_text("<script>alert(1)</script>")
+    assert page.locator("#result img, #result b, #result script").count() == 0
+    assert page.locator("body").get_attribute("data-pwned") is None
+    assert_no_errors(watched, "hostile output in a diff")
