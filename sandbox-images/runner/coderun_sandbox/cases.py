@@ -28,9 +28,10 @@ from .contract import (
     Status,
     case_output_caps,
     cases_wall_budget_ms,
+    utc_now,
 )
-from .judge import SKIPPED_AFTER_FAILURE
-from .languages import Language
+from .judge import SKIPPED_AFTER_FAILURE, summarize
+from .languages import Language, languages
 from .records import Record
 from .workdirs import private_workdir, remove_tree
 
@@ -208,6 +209,25 @@ def run_cases(
         results.append(case)
         stopped = request.stop_on_failure and case.status is not CaseStatus.SUCCESS
     return tuple(results)
+
+
+def run_in_pod(
+    request: RunRequest, workdir: str, isolation: Isolation, scratch: tuple[str, ...] = ("/tmp",)
+) -> RunResult:
+    """The sandbox pod's run container: the request's one run, or each of its cases in the
+    pod's emptied work dir and `scratch` dirs (ResetPodDirs). The compile container, or
+    write_source for interpreted languages, has left the program in `workdir`, and no case
+    has run yet when it is read."""
+    from .runner import run_phase
+
+    if not request.cases:
+        return run_phase(request, workdir, isolation)
+    language = languages()[request.language]
+    files = snapshot_program(workdir, language, request.code)
+    started = utc_now()
+    cases = run_cases(request, isolation, lambda: ResetPodDirs(files, workdir, scratch))
+    result = summarize(RunResult(status=Status.SUCCESS, started_at=started), cases)
+    return result.replace(finished_at=utc_now())
 
 
 def not_run(request: RunRequest, message: str) -> tuple[CaseResult, ...]:

@@ -62,12 +62,19 @@ def case_output_caps(cases: int) -> tuple[int, int]:
     )
 
 
+# The cases of one submission share at most this much wall time, whatever their number:
+# 64 cases that each time out would otherwise hold a sandbox (and a pool pod, whose
+# deadline a claim can only lower) for over four minutes.
+MAX_CASES_WALL_MS = 60_000
+
+
 def cases_wall_budget_ms(cases: int, time_limit_ms: int) -> int:
     """The wall time all cases of a submission get together: each its own time limit plus a
-    second for starting and cleaning up its sandbox. Cases not started when it is spent are
-    skipped. The whole submission's wall time is then at most the compile limit plus this
-    plus the overrun of the one case running when it ran out (docs/api.md)."""
-    return cases * (time_limit_ms + 1000)
+    second for starting and cleaning up its sandbox, at most MAX_CASES_WALL_MS. Cases not
+    started when it is spent fail unrun with TLE. The whole submission's wall time is then
+    at most the compile limit plus this plus one time limit (the case running when it ran
+    out) and its clean-up (docs/api.md)."""
+    return min(MAX_CASES_WALL_MS, cases * (time_limit_ms + 1000))
 
 
 class Status(enum.StrEnum):

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 SKIPPED_AFTER_FAILURE = "skipped: an earlier case failed and stopOnFirstFailure is set"
+NOT_COMPILED = "not run: the program did not compile"
+NOT_STARTED = "not run: the submission failed before its cases"
 
 
 class JudgeOptions(Record):
@@ -122,10 +124,8 @@ def judge_result(result: RunResult, options: JudgeOptions) -> RunResult:
     """A runner's result with cases, judged and summarized; a result without cases (the
     runner failed before any case, e.g. a SandboxError) gets every case skipped."""
     if result.test_cases is None:
-        skipped = tuple(
-            CaseResult.skipped(index, "not run: the submission failed before its cases")
-            for index in range(len(options.expected))
-        )
+        why = NOT_COMPILED if result.error_type is ErrorType.COMPILATION_ERROR else NOT_STARTED
+        skipped = tuple(CaseResult.skipped(index, why) for index in range(len(options.expected)))
         return result.replace(test_cases=skipped)
     if result.error_type is ErrorType.COMPILATION_ERROR:
         return result

@@ -19,7 +19,7 @@ from .isolation import (
     Isolation,
     find_program,
 )
-from .judge import summarize
+from .judge import NOT_COMPILED, summarize
 from .languages import Language, languages
 from .process import Limits, Outcome, run_limited, sealed_input
 from .records import Record
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from .cases import CaseJudge
 
 MB = 1024 * 1024
-NOT_COMPILED = "not run: the program did not compile"
 # The compiler's process cap: g++ and javac start a few helpers and many threads.
 COMPILE_MAX_PROCESSES = 256
 
