@@ -28,6 +28,7 @@ router = APIRouter(prefix="/api/v1", tags=["meta"])
                                 "key": "python",
                                 "display": "Python 3",
                                 "starter": "print('Hello, World!')\n",
+                                "compilerOptions": [],
                             }
                         ],
                     }
@@ -39,7 +40,13 @@ router = APIRouter(prefix="/api/v1", tags=["meta"])
 def list_languages() -> JSONResponse:
     return respond(
         [
-            {"key": lang.key, "display": lang.display, "starter": lang.starter}
+            {
+                "key": lang.key,
+                "display": lang.display,
+                "starter": lang.starter,
+                # Judge mode: the options a submission may send in compilerOptions.
+                "compilerOptions": list(lang.compiler_options),
+            }
             for lang in languages().values()
         ],
         "languages fetched successfully",
