@@ -1,8 +1,10 @@
 """`make bench`: run every benchmark section and write docs/benchmarks.md.
 
 Sections: runner (this machine's sandbox), api (REST API on SQLite and PostgreSQL),
-kubernetes (the test cluster), helm (the chart's install and upgrade to a first result). A section whose prerequisites are missing is reported as
-skipped, with the reason, rather than failing the whole run.
+kubernetes (the test cluster), helm (the chart's install and upgrade to a first result),
+judge (test cases as one submission against single submissions, both executors). A
+section whose prerequisites are missing is reported as skipped, with the reason, rather
+than failing the whole run.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-SECTIONS = ("runner", "api", "kubernetes", "helm")
+SECTIONS = ("runner", "api", "kubernetes", "helm", "judge")
 HEADER = """# Benchmarks
 
 Measured by `make bench`, which runs `python -m tests.bench` and rewrites this file.
