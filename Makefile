@@ -97,7 +97,8 @@ clients-openapi: | $(VENV)/.installed
 # two equal.
 crds: | $(VENV)/.installed
 	$(BIN)/python -m coderun_operator.crd > crds/coderun.dev_coderuns.yaml
-	cp crds/coderun.dev_coderuns.yaml helm/coderun/crds/coderun.dev_coderuns.yaml
+	$(BIN)/python -m coderun_operator.crd pools > crds/coderun.dev_coderunpools.yaml
+	cp crds/coderun.dev_coderuns.yaml crds/coderun.dev_coderunpools.yaml helm/coderun/crds/
 
 cluster-up: test-os-deps
 	bash tests/cluster/cluster.sh up

@@ -36,6 +36,8 @@ class RunRef:
     account: str = field(default="", compare=False)
     # How many runs it counts as (fair_share); a later spec field (test cases) sets it.
     weight: int = field(default=1, compare=False)
+    # Whether it asks for the promised limits, which pool pods serve (others start cold).
+    default_limits: bool = field(default=True, compare=False)
 
     @property
     def key(self) -> str:

@@ -67,10 +67,11 @@ def describe_failure(error: BaseException, server: str, action: str) -> str:
                 f"{action} (403 Forbidden): grant it the chart's RBAC (rbac.create=true, "
                 "templates/rbac.yaml)"
             )
+        pools = "CodeRunPool" in action
         return (
             f"the Kubernetes API server at {server} does not know the resource to {action} "
-            "(404 Not Found): install the CodeRun CRD "
-            "(kubectl apply -f crds/coderun.dev_coderuns.yaml)"
+            f"(404 Not Found): install the {'CodeRunPool' if pools else 'CodeRun'} CRD "
+            f"(kubectl apply -f crds/coderun.dev_{'coderunpools' if pools else 'coderuns'}.yaml)"
         )
     verify = next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None)
     if verify is not None or any("CERTIFICATE_VERIFY_FAILED" in str(e) for e in chain):

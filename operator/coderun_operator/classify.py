@@ -25,6 +25,8 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from coderun_sandbox.contract import (
+    READY_KEY,
+    RECEIVED_KEY,
     RUNNER_STARTED_AT,
     ErrorType,
     Limits,
@@ -146,6 +148,16 @@ def runner_clock(run_log: str, compile_log: str | None) -> RunnerClock:
     return RunnerClock(
         started_at=min(starts, default=None),
         compile_time_ms=compile_ms if isinstance(compile_ms, int) and compile_ms >= 0 else None,
+    )
+
+
+def all_started(pod: Mapping[str, Any]) -> bool:
+    """Every container of the pod has started (running or already ended): each can take
+    its request (a compile and a run container start together, not always at one instant)."""
+    names = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+    return all(
+        _state(pod, str(name), "running") is not None or terminated(pod, str(name)) is not None
+        for name in names
     )
 
 
@@ -340,6 +352,15 @@ def classify(
     if status.get("reason") == "DeadlineExceeded":
         if run_end is not None and run_end.get("reason") == "OOMKilled":
             return _classify_run(run_end, logs.get(RUN_CONTAINER, ""), limits)
+        run_log = logs.get(RUN_CONTAINER, "")
+        if READY_KEY in run_log and RECEIVED_KEY not in run_log:
+            # The runner waited for a request that never came: the program never ran, so
+            # this is no verdict about it.
+            return RunResult.failure(
+                ErrorType.SANDBOX_ERROR,
+                "the sandbox pod passed its deadline waiting for its run request; "
+                "the program did not run",
+            )
         return RunResult.failure(
             ErrorType.TLE,
             f"time limit exceeded: the sandbox pod passed its deadline "

@@ -1,6 +1,7 @@
-"""The CodeRun CustomResourceDefinition, generated from the shared contract.
+"""The CodeRun and CodeRunPool CustomResourceDefinitions, generated from the shared contract.
 
     python -m coderun_operator.crd > crds/coderun.dev_coderuns.yaml
+    python -m coderun_operator.crd pools > crds/coderun.dev_coderunpools.yaml
 
 Languages, limits, sizes and verdicts come from `coderun_sandbox` (the contract the runner,
 the API and the operator share); tests/operator/unit/test_crd.py fails when the committed
@@ -27,10 +28,13 @@ from coderun_sandbox.contract import (
 )
 from coderun_sandbox.languages import supported
 
+from coderun_operator import pools
 from coderun_operator import resources as r
 from coderun_operator import time_fields as t
+from coderun_operator.job_builder import DEFAULT_MAX_IDLE_SECONDS
 
 CRD_FILE = "crds/coderun.dev_coderuns.yaml"
+POOL_CRD_FILE = "crds/coderun.dev_coderunpools.yaml"
 
 
 def _string(description: str, **extra: Any) -> dict[str, Any]:
@@ -154,8 +158,17 @@ def status_schema() -> dict[str, Any]:
                 "x-kubernetes-list-map-keys": ["type"],
             },
             "verdict": _string("Success or the error type, once final.", enum=list(r.VERDICTS)),
-            "jobName": _string("The Job that runs this CodeRun."),
+            "jobName": _string(
+                "The Job that runs this CodeRun: its own (cold start), or the pool Job it "
+                "claimed (warm start)."
+            ),
             "podName": _string("The pod that ran the program."),
+            "start": _string(
+                "warm: it ran on a claimed pool pod (CodeRunPool) that was already past its "
+                "start; cold: on a Job made for it (no pool pod ready, a language without a "
+                "pool, or limits other than the promised ones).",
+                enum=[r.START_WARM, r.START_COLD],
+            ),
             "scheduledAt": _string("When the Job was created.", format="date-time"),
             "startedAt": _string(
                 "When the sandbox started on the run, to the millisecond: the pod's first "
@@ -181,8 +194,10 @@ def crd() -> dict[str, Any]:
             "type": "integer",
             "jsonPath": ".status.result.executionTimeMs",
         },
+        {"name": "Start", "type": "string", "jsonPath": ".status.start"},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
         {"name": "Account", "type": "string", "priority": 1, "jsonPath": ".spec.account"},
+        {"name": "Pod", "type": "string", "priority": 1, "jsonPath": ".status.podName"},
         {
             "name": "Message",
             "type": "string",
@@ -238,15 +253,137 @@ def crd() -> dict[str, Any]:
     }
 
 
+def pool_crd() -> dict[str, Any]:
+    """CodeRunPool: warm, single-use sandbox pods of one language (pool_controller.py)."""
+    condition = status_schema()["properties"]["conditions"]
+    spec = {
+        "type": "object",
+        "description": "How many idle pods to keep, of which language, for how long.",
+        "required": ["language", "replicas"],
+        "properties": {
+            "language": _string(
+                "The language its pods run (a key of the language table). Immutable.",
+                enum=supported(),
+                **{
+                    "x-kubernetes-validations": [
+                        {"rule": "self == oldSelf", "message": "spec.language is immutable"}
+                    ]
+                },
+            ),
+            "replicas": _int(
+                "Idle pods to keep ready. Each run of this language with the promised limits "
+                "claims one (and a replacement starts at once); with none ready it starts "
+                "cold. The scale subresource sets it (kubectl scale, an HPA, KEDA).",
+                minimum=0,
+                maximum=pools.MAX_REPLICAS,
+            ),
+            "maxIdleSeconds": _int(
+                "An idle pod older than this is replaced, so that image and setting changes "
+                "roll out.",
+                minimum=pools.MIN_MAX_IDLE_SECONDS,
+                maximum=pools.MAX_MAX_IDLE_SECONDS,
+                default=DEFAULT_MAX_IDLE_SECONDS,
+            ),
+        },
+    }
+    status = {
+        "type": "object",
+        "description": "What the operator observed. Written only through /status.",
+        "properties": {
+            "replicas": _int("Pods that exist and are not claimed (ready + starting).", minimum=0),
+            "ready": _int("Idle pods whose containers wait for a run.", minimum=0),
+            "starting": _int("Idle pods still starting (or Jobs without a pod yet).", minimum=0),
+            "claimed": _int("Pods claimed by runs since the pool was created.", minimum=0),
+            "selector": _string("Label selector of the pool's idle pods (for the scale API)."),
+            "observedGeneration": _int("The spec generation last acted on.", minimum=0),
+            "conditions": condition,
+        },
+    }
+    columns = [
+        {"name": "Language", "type": "string", "jsonPath": ".spec.language"},
+        {"name": "Desired", "type": "integer", "jsonPath": ".spec.replicas"},
+        {"name": "Ready", "type": "integer", "jsonPath": ".status.ready"},
+        {"name": "Starting", "type": "integer", "jsonPath": ".status.starting"},
+        {"name": "Claimed", "type": "integer", "jsonPath": ".status.claimed"},
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        {
+            "name": "Message",
+            "type": "string",
+            "priority": 1,
+            "jsonPath": '.status.conditions[?(@.type=="Ready")].message',
+        },
+    ]
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": f"{r.POOL_PLURAL}.{r.GROUP}",
+            "labels": {"app.kubernetes.io/part-of": "coderun"},
+        },
+        "spec": {
+            "group": r.GROUP,
+            "scope": "Namespaced",
+            "names": {
+                "kind": r.POOL_KIND,
+                "listKind": f"{r.POOL_KIND}List",
+                "plural": r.POOL_PLURAL,
+                "singular": r.POOL_SINGULAR,
+                "shortNames": [r.POOL_SHORT_NAME],
+                "categories": ["coderun"],
+            },
+            "versions": [
+                {
+                    "name": r.VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {
+                        "status": {},
+                        "scale": {
+                            "specReplicasPath": ".spec.replicas",
+                            "statusReplicasPath": ".status.replicas",
+                            "labelSelectorPath": ".status.selector",
+                        },
+                    },
+                    "additionalPrinterColumns": columns,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "description": (
+                                "Warm, single-use sandbox pods of one language, in the "
+                                "namespace of the CodeRuns they serve: each is a CodeRun's "
+                                "locked-down Job made ahead, past its start, waiting for one "
+                                "run, and deleted after it."
+                            ),
+                            "required": ["spec"],
+                            "properties": {
+                                "apiVersion": {"type": "string"},
+                                "kind": {"type": "string"},
+                                "metadata": {"type": "object"},
+                                "spec": spec,
+                                "status": status,
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
 HEADER = (
     "# Generated by `python -m coderun_operator.crd` from the shared contract\n"
     "# (sandbox-images/runner/coderun_sandbox). Do not edit by hand.\n"
 )
+POOL_HEADER = HEADER.replace("coderun_operator.crd`", "coderun_operator.crd pools`")
 
 
 def render() -> str:
     return HEADER + yaml.safe_dump(crd(), sort_keys=False, width=100)
 
 
+def render_pools() -> str:
+    return POOL_HEADER + yaml.safe_dump(pool_crd(), sort_keys=False, width=100)
+
+
 if __name__ == "__main__":
-    sys.stdout.write(render())
+    sys.stdout.write(render_pools() if sys.argv[1:] == ["pools"] else render())

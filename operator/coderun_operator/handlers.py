@@ -4,7 +4,11 @@
   kopf runs no handler before every index is filled from the initial listing, so admission
   after a restart counts every active run and sees every queued one.
 - `coderun_event`: every CodeRun event → admit queued runs in order, up to the cap.
-- `pod_event`: every sandbox pod event → Running, or the final result.
+- `pod_event`: every sandbox pod event → Running, or the final result; pool pods also go
+  to the pool controller.
+- `claimed_pods`: kopf's index of claimed pool pods by the claiming CodeRun's uid, so that
+  after a restart a run whose claim was made but not yet recorded finds its pod.
+- `pool_event`: every CodeRunPool event → the pool controller keeps its pods.
 - `startup` / `cleanup`: settings, metrics server, and the sweep task.
 
 No changing handlers (on.create/update): kopf then stores no progress or diff-base on the
@@ -24,6 +28,7 @@ from aiohttp import web
 from coderun_operator import metrics
 from coderun_operator import resources as r
 from coderun_operator.admission import RunRef
+from coderun_operator.claim import claimed_by
 from coderun_operator.kube import Kube
 from coderun_operator.readiness import Readiness
 from coderun_operator.readiness import serve as serve_readiness
@@ -101,15 +106,51 @@ def coderuns_by_lifecycle(body: kopf.Body, **_: Any) -> dict[str, RunRef]:
 async def coderun_event(type: str, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
     # kopf calls no event handler before its CodeRun index holds the whole initial listing.
     memo.readiness.handled_event = True
-    index: Mapping[str, Any] = kwargs["coderuns_by_lifecycle"]
-    await reconciler().on_coderun(type, body, index)
+    rec = reconciler()
+    _take_indexes(rec, kwargs)
+    await rec.on_coderun(type, body, kwargs["coderuns_by_lifecycle"])
+
+
+@kopf.index(
+    "",
+    "v1",
+    "pods",
+    labels={r.LABEL_SANDBOX: "true", r.LABEL_POOL: kopf.PRESENT, r.LABEL_WARM: r.WARM_CLAIMED},
+)
+def claimed_pods(body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]] | None:
+    uid = claimed_by(body)
+    if not uid:
+        return None
+    meta = body.get("metadata") or {}
+    return {
+        uid: {
+            "metadata": {
+                "name": meta.get("name"),
+                "namespace": meta.get("namespace"),
+                "labels": dict(meta.get("labels") or {}),
+            }
+        }
+    }
+
+
+def _take_indexes(rec: Reconciler, kwargs: Mapping[str, Any]) -> None:
+    # kopf calls no handler before every index is complete, so these are the whole picture.
+    if rec.index is None:
+        rec.index = kwargs["coderuns_by_lifecycle"]
+    if rec.claims is None:
+        rec.claims = kwargs["claimed_pods"]
 
 
 @kopf.on.event("", "v1", "pods", labels={r.LABEL_SANDBOX: "true", r.LABEL_MANAGED_BY: r.MANAGED_BY})
 async def pod_event(type: str, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
     memo.readiness.handled_event = True
-    # kopf calls no handler before the index is complete, so this is the whole picture.
     rec = reconciler()
-    if rec.index is None:
-        rec.index = kwargs["coderuns_by_lifecycle"]
+    _take_indexes(rec, kwargs)
     await rec.on_pod(type, body)
+
+
+@kopf.on.event(r.GROUP, r.VERSION, r.POOL_PLURAL)
+async def pool_event(type: str, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+    rec = reconciler()
+    _take_indexes(rec, kwargs)
+    rec.pools.on_pool(type, body)

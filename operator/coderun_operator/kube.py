@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 from coderun_sandbox.contract import iso_utc, utc_now
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+from kubernetes.stream import stream
 
 from coderun_operator import metrics
 from coderun_operator import resources as r
@@ -192,6 +193,101 @@ class Kube:
         metrics.API_WRITES.labels("delete", "jobs").inc()
         await self._call_unless((404,), None, call)
 
+    async def patch_job(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        """Merge-patch a Job's metadata (a claimed pool Job's owner, labels, annotations)."""
+
+        def call() -> None:
+            self.batch.patch_namespaced_job(
+                name,
+                namespace,
+                cast(Any, dict(patch)),
+                # A JSON merge patch replaces lists (ownerReferences) whole; the client's
+                # default, a strategic merge, would add to them.
+                _content_type="application/merge-patch+json",
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT_S,
+            )
+
+        metrics.API_WRITES.labels("patch", "jobs").inc()
+        await self._call_unless((404,), None, call)
+
+    async def patch_pod(
+        self, namespace: str, name: str, patch: Mapping[str, Any], resource_version: str
+    ) -> dict[str, Any]:
+        """Merge-patch a pod, guarded by `resource_version`: ApiException 409 if the pod
+        changed since (someone else claimed it first), 404 if it is gone."""
+        body = {
+            **patch,
+            "metadata": {**(patch.get("metadata") or {}), "resourceVersion": resource_version},
+        }
+
+        def call() -> dict[str, Any]:
+            return _json(
+                self.core.patch_namespaced_pod(
+                    name,
+                    namespace,
+                    cast(Any, body),
+                    _content_type="application/merge-patch+json",
+                    _preload_content=False,
+                    _request_timeout=REQUEST_TIMEOUT_S,
+                )
+            )
+
+        metrics.API_WRITES.labels("patch", "pods").inc()
+        return await self._call(call)
+
+    async def attach_write(self, namespace: str, pod: str, container: str, data: bytes) -> None:
+        """Write `data` to a container's stdin through pods/attach, then close the stream
+        (with `stdinOnce`, its end is the stdin's end). The container waits for it."""
+
+        def call() -> None:
+            # kubernetes.stream swaps the transport of the ApiClient it is given while the
+            # call runs: on the shared one, other threads' calls would go over a websocket.
+            # A client of its own per attach (no connection pool is used for websockets).
+            own = client.ApiClient(self.api_client.configuration)
+            try:
+                attach(client.CoreV1Api(own))
+            finally:
+                own.close()  # type: ignore[no-untyped-call]
+
+        def attach(core: client.CoreV1Api) -> None:
+            session: Any = stream(
+                core.connect_get_namespaced_pod_attach,
+                pod,
+                namespace,
+                container=container,
+                stdin=True,
+                stdout=False,
+                stderr=False,
+                tty=False,
+                _preload_content=False,
+                _request_timeout=REQUEST_TIMEOUT_S,
+            )
+            try:
+                session.write_stdin(data)
+            finally:
+                session.close()
+
+        metrics.API_WRITES.labels("create", "pods/attach").inc()
+        await self._call(call)
+
+    # -- CodeRunPools --------------------------------------------------------------------
+
+    async def patch_pool_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        def call() -> None:
+            self.custom.patch_namespaced_custom_object_status(
+                r.GROUP,
+                r.VERSION,
+                namespace,
+                r.POOL_PLURAL,
+                name,
+                {"status": dict(status)},
+                _request_timeout=REQUEST_TIMEOUT_S,
+            )
+
+        metrics.API_WRITES.labels("patch", "coderunpools/status").inc()
+        await self._call_unless((404,), None, call)
+
     async def read_log(self, namespace: str, pod: str, container: str) -> str:
         """The container's log, or "" if it is gone (the classifier then says so)."""
 
@@ -235,14 +331,17 @@ class Kube:
             except (ApiException, OSError):
                 return None
             seen = bytearray()
+            checked = 0  # bytes of whole lines already looked at
             try:
                 for chunk in response.stream(4096):
                     seen += chunk
-                    if b"\n" in chunk:
-                        text = bytes(seen).decode("utf-8", errors="replace")
-                        last = text.rstrip("\n").rsplit("\n", 1)[-1]
-                        if until(last):
-                            return text
+                    end = seen.rfind(b"\n")
+                    if end < checked:
+                        continue
+                    lines = bytes(seen[checked:end]).decode("utf-8", errors="replace")
+                    checked = end + 1
+                    if any(until(line) for line in lines.split("\n")):
+                        return bytes(seen).decode("utf-8", errors="replace")
             except Exception:
                 return None
             finally:
@@ -251,10 +350,20 @@ class Kube:
 
         return await asyncio.get_running_loop().run_in_executor(self.follow_pool, call)
 
+    async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        def call() -> dict[str, Any] | None:
+            return _json(
+                self.core.read_namespaced_pod(
+                    name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_S
+                )
+            )
+
+        return await self._call_unless((404,), None, call)
+
     async def post_event(
         self, body: Mapping[str, Any], type_: str, reason: str, message: str
     ) -> None:
-        """A core/v1 Event on the CodeRun (what `kubectl describe crun` shows)."""
+        """A core/v1 Event on a CodeRun or CodeRunPool (what `kubectl describe` shows)."""
         meta = body.get("metadata") or {}
         namespace = str(meta.get("namespace") or "default")
         stamp = iso_utc(utc_now())
@@ -264,7 +373,7 @@ class Kube:
             "metadata": {"generateName": f"{meta.get('name', 'coderun')}.", "namespace": namespace},
             "involvedObject": {
                 "apiVersion": r.API_VERSION,
-                "kind": r.KIND,
+                "kind": str(body.get("kind") or r.KIND),
                 "name": meta.get("name"),
                 "namespace": namespace,
                 "uid": meta.get("uid"),

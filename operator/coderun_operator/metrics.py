@@ -43,3 +43,22 @@ ERRORS = Counter("coderun_operator_errors_total", "Failed reconcile steps (retri
 def serve(port: int) -> None:
     if port:
         start_http_server(port)
+
+
+# Warm pools (pool_controller.py, the claim in reconciler.py).
+POOL_CLAIMS = Counter(
+    "coderun_pool_claims_total",
+    "Runs that looked for a pool pod: hit (claimed one) or miss (started cold)",
+    ["language", "result"],
+)
+POOL_CLAIM_SECONDS = Histogram(
+    "coderun_pool_claim_seconds",
+    "From a run's admission to its pool pod claimed (the guarded patch included)",
+    ["language"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+POOL_PODS = Gauge(
+    "coderun_pool_pods",
+    "Idle pool pods by language and state (ready: waiting for a run; starting)",
+    ["language", "state"],
+)

@@ -81,6 +81,7 @@ async def _probe(kube: Kube, namespaces: Sequence[str]) -> tuple[str | None, boo
         calls: list[tuple[str, Callable[[], Any]]] = [
             (f"list CodeRuns {where}", functools.partial(_list_coderuns, kube, namespace)),
             (f"list sandbox pods {where}", functools.partial(_list_pods, kube, namespace)),
+            (f"list CodeRunPools {where}", functools.partial(_list_pools, kube, namespace)),
         ]
         for action, call in calls:
             try:
@@ -103,6 +104,16 @@ def _list_coderuns(kube: Kube, namespace: str | None) -> Any:
         )
     return kube.custom.list_namespaced_custom_object(
         r.GROUP, r.VERSION, namespace, r.PLURAL, limit=1, _request_timeout=_TIMEOUT
+    )
+
+
+def _list_pools(kube: Kube, namespace: str | None) -> Any:
+    if namespace is None:
+        return kube.custom.list_cluster_custom_object(
+            r.GROUP, r.VERSION, r.POOL_PLURAL, limit=1, _request_timeout=_TIMEOUT
+        )
+    return kube.custom.list_namespaced_custom_object(
+        r.GROUP, r.VERSION, namespace, r.POOL_PLURAL, limit=1, _request_timeout=_TIMEOUT
     )
 
 

@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from coderun_sandbox.contract import (
+    DEFAULT_MEMORY_LIMIT_MB,
+    DEFAULT_TIME_LIMIT_MS,
     ErrorType,
     InvalidRequest,
     RunRequest,
@@ -34,14 +36,28 @@ from kubernetes.client.exceptions import ApiException
 from coderun_operator import classify, metrics, status
 from coderun_operator import resources as r
 from coderun_operator.admission import Admission, RunRef
-from coderun_operator.job_builder import build_job, request_of
+from coderun_operator.claim import claim_patch, claimed_by, claimed_deadline, job_handover
+from coderun_operator.delivery import Delivery, UndeliverableError, was_incomplete
+from coderun_operator.job_builder import (
+    build_job,
+    has_default_limits,
+    request_for_pod,
+    request_of,
+    validate,
+)
 from coderun_operator.kube import Kube
+from coderun_operator.pool_controller import PoolController
 from coderun_operator.settings import OperatorSettings
 
 log = logging.getLogger("coderun_operator")
 
 # kopf.Index[str, RunRef]: lifecycle ("queued", "active", "final") -> the CodeRuns in it.
 IndexView = Mapping[str, Iterable[RunRef]]
+# kopf.Index of claimed pool pods: CodeRun uid -> the pod(s) claimed for it (handlers.py).
+ClaimsView = Mapping[str, Iterable[Mapping[str, Any]]]
+# A claim's guarded patch is retried this often on a stale resourceVersion (the kubelet
+# updated the pod meanwhile) before the run takes another pod or goes cold.
+CLAIM_ATTEMPTS = 3
 RETENTION_SWEEP_EVERY = 15  # sweeps
 MAX_DELETES_PER_SWEEP = 200
 
@@ -60,7 +76,15 @@ def run_ref(body: Mapping[str, Any]) -> RunRef:
         # The spec, not a label: the spec is immutable (CRD rule), labels are anyone's who
         # may patch the object.
         account=str((body.get("spec") or {}).get("account") or ""),
+        default_limits=_default_limits(body.get("spec") or {}),
     )
+
+
+def _default_limits(spec: Mapping[str, Any]) -> bool:
+    """The promised limits, which pool pods are built for (others go cold)."""
+    time_ms = int(spec.get("timeLimitMs") or DEFAULT_TIME_LIMIT_MS)
+    memory_mb = int(spec.get("memoryLimitMb") or DEFAULT_MEMORY_LIMIT_MB)
+    return time_ms == DEFAULT_TIME_LIMIT_MS and memory_mb == DEFAULT_MEMORY_LIMIT_MB
 
 
 def _with_compile_time(result: RunResult, clock: classify.RunnerClock) -> RunResult:
@@ -69,6 +93,16 @@ def _with_compile_time(result: RunResult, clock: classify.RunnerClock) -> RunRes
     if result.compile_time_ms is not None or clock.compile_time_ms is None:
         return result
     return result.replace(compile_time_ms=clock.compile_time_ms)
+
+
+def _incomplete(where: str) -> RunResult:
+    """A request cut short on its way (the operator died while writing it): nothing ran,
+    and no verdict about the program is made up."""
+    return RunResult.failure(
+        ErrorType.SANDBOX_ERROR,
+        f"the run request reached {where} incomplete (the operator restarted while "
+        "delivering it); the program did not run",
+    )
 
 
 def uid_of(body: Mapping[str, Any] | None) -> str:
@@ -94,6 +128,12 @@ class Reconciler:
         self.tasks: set[asyncio.Task[None]] = set()
         self.sweeps = 0
         self.stopping = asyncio.Event()
+        self.pools = PoolController(settings, kube, self.spawn)
+        self.claims: ClaimsView | None = None
+        self.delivery = Delivery(kube)
+        # Runs whose pod this process created or claimed: delivered without reading its
+        # log first (delivery.py). After a restart none are, so each is checked.
+        self.fresh: set[str] = set()
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -123,6 +163,7 @@ class Reconciler:
         self.marked_running.discard(key)
         self.following.discard(key)
         self.marked_queued.discard(key)
+        self.fresh.discard(key)
         self.locks.pop(key, None)
 
     # -- CodeRun events ------------------------------------------------------------------
@@ -162,7 +203,10 @@ class Reconciler:
         metrics.ACTIVE.set(busy)
         metrics.QUEUED.set(len(waiting))
         for ref in admit:
-            self.spawn("start", self.start(ref))
+            # A ready pool pod is taken here, in the fair order admission chose, so the next
+            # run in that order gets it, not whichever start reaches the API first.
+            pod = self.pools.take(ref.namespace, ref.language) if ref.default_limits else None
+            self.spawn("start", self.start(ref, pod))
         for ref in waiting:
             if not ref.marked_queued and ref.key not in self.marked_queued:
                 self.marked_queued.add(ref.key)
@@ -196,8 +240,11 @@ class Reconciler:
             )
             await self._patch_status(ref.key, doc)
 
-    async def start(self, ref: RunRef) -> None:
+    async def start(self, ref: RunRef, pod: Mapping[str, Any] | None = None) -> None:
+        """Start an admitted run: on `pod` (a pool pod taken for it) if the claim succeeds,
+        on the pod an earlier operator claimed for it, else cold on a Job of its own."""
         key = ref.key
+        began = utc_now()
         try:
             async with self.lock(key):
                 body = await self._body(key)
@@ -205,19 +252,30 @@ class Reconciler:
                     self.admission.unstart(key)
                     return
                 try:
-                    job = build_job(body, self.settings)
+                    request = validate(body)
                 except InvalidRequest as error:
                     invalid = RunResult.failure(
                         ErrorType.SANDBOX_ERROR, f"invalid CodeRun spec: {error}"
                     )
                     self.spawn("finalize", self.finalize(key, invalid))
                     return
-                created = await self.kube.create_job(job)
-                job_name = str(job["metadata"]["name"])
-                if created is None:
-                    await self._check_existing_job(body, job_name)
+                claimed = self._claimed_for(ref)
+                fresh = claimed is None
+                if claimed is None and pod is not None and has_default_limits(request):
+                    claimed = await self._claim(ref, body, request, pod)
+                    pod = None
+                if claimed is not None:
+                    await self._start_warm(ref, body, claimed, fresh)
+                    metrics.POOL_CLAIMS.labels(ref.language, "hit").inc()
+                    metrics.POOL_CLAIM_SECONDS.labels(ref.language).observe(
+                        (utc_now() - began).total_seconds()
+                    )
+                    how = f"claimed pool pod {claimed['metadata']['name']} (warm start)"
+                else:
+                    if has_default_limits(request):
+                        metrics.POOL_CLAIMS.labels(ref.language, "miss").inc()
+                    how = await self._start_cold(ref, body)
                 now = utc_now()
-                await self._patch_status(key, status.scheduled(body, job_name, now))
                 labels = (body.get("metadata") or {}).get("labels") or {}
                 if labels.get(r.LABEL_LANGUAGE) != ref.language:
                     await self.kube.patch_coderun_labels(
@@ -226,11 +284,91 @@ class Reconciler:
             metrics.QUEUE_SECONDS.labels(ref.language).observe(
                 (now - parse_iso_utc(ref.created)).total_seconds() if ref.created else 0
             )
-            await self.kube.post_event(body, "Normal", "Scheduled", f"created Job {job_name}")
+            await self.kube.post_event(body, "Normal", "Scheduled", how)
         except BaseException:
             # Not started after all: the next dispatch (event or sweep) tries again.
             self.admission.unstart(key)
             raise
+        finally:
+            if pod is not None:
+                self.pools.release(pod)
+
+    async def _start_cold(self, ref: RunRef, body: dict[str, Any]) -> str:
+        job = build_job(body, self.settings)
+        created = await self.kube.create_job(job)
+        job_name = str(job["metadata"]["name"])
+        if created is None:
+            await self._check_existing_job(body, job_name)
+        else:
+            self.fresh.add(ref.key)  # no one can have delivered to its pod yet
+        await self._patch_status(ref.key, status.scheduled(body, job_name, utc_now()))
+        return f"created Job {job_name} (cold start)"
+
+    def _claimed_for(self, ref: RunRef) -> dict[str, Any] | None:
+        """The pool pod an earlier operator claimed for this run (then died before its
+        status said so): kopf's index of claimed pods, complete before any handler runs."""
+        if self.claims is None:
+            return None
+        for found in self.claims.get(ref.uid, ()):
+            if str(found.get("metadata", {}).get("namespace")) == ref.namespace:
+                return dict(found)
+        return None
+
+    async def _claim(
+        self,
+        ref: RunRef,
+        body: Mapping[str, Any],
+        request: RunRequest,
+        pod: Mapping[str, Any] | None,
+    ) -> dict[str, Any] | None:
+        """Claim `pod` (or, when someone else got it, another ready one) with the guarded
+        patch (claim.py); the claimed pod, or None: the run goes cold."""
+        tries = 0
+        while pod is not None and tries < CLAIM_ATTEMPTS * 2:
+            tries += 1
+            meta = pod.get("metadata") or {}
+            name, version = str(meta.get("name")), str(meta.get("resourceVersion") or "")
+            deadline = claimed_deadline(pod, request, self.settings, utc_now())
+            try:
+                claimed = await self.kube.patch_pod(
+                    ref.namespace, name, claim_patch(body, deadline), version
+                )
+            except ApiException as error:
+                if error.status not in (404, 409, 422):
+                    self.pools.release(pod)
+                    raise
+                fresh = (
+                    await self.kube.get_pod(ref.namespace, name) if error.status == 409 else None
+                )
+                if fresh is not None and not claimed_by(fresh) and tries < CLAIM_ATTEMPTS:
+                    pod = fresh  # only its resourceVersion was stale: the same pod again
+                    continue
+                self.pools.release(pod)
+                pod = self.pools.take(ref.namespace, ref.language)
+                continue
+            self.pools.claimed(claimed)
+            return claimed
+        if pod is not None:
+            self.pools.release(pod)
+        return None
+
+    async def _start_warm(
+        self, ref: RunRef, body: dict[str, Any], pod: Mapping[str, Any], fresh: bool
+    ) -> None:
+        """The claimed pod is the run's: deliver at once; the status and the Job's new
+        owner are written while the request travels (under the run's lock, so no final
+        status can come before them)."""
+        key = ref.key
+        meta = pod.get("metadata") or {}
+        pod_name = str(meta.get("name"))
+        job_name = str((meta.get("labels") or {}).get(r.LABEL_JOB_NAME) or "")
+        self.pods[key] = dict(pod)
+        self.following.add(key)
+        request = request_for_pod(body, self.settings)
+        self.spawn("follow", self.follow(key, pod_name, request, check_first=not fresh))
+        self.spawn("handover", self.kube.patch_job(ref.namespace, job_name, job_handover(body)))
+        self.marked_running.add(key)
+        await self._patch_status(key, status.claimed(body, job_name, pod_name, utc_now()))
 
     async def _check_existing_job(self, body: Mapping[str, Any], job_name: str) -> None:
         meta = body["metadata"]
@@ -255,6 +393,8 @@ class Reconciler:
 
     async def on_pod(self, event_type: str | None, pod: Mapping[str, Any]) -> None:
         meta = pod.get("metadata") or {}
+        if r.LABEL_POOL in (meta.get("labels") or {}):
+            self.pools.on_pod(event_type, pod)
         annotations = meta.get("annotations") or {}
         coderun = annotations.get(r.ANNOTATION_CODERUN)
         coderun_uid = annotations.get(r.ANNOTATION_CODERUN_UID)
@@ -284,9 +424,19 @@ class Reconciler:
         request = request_of(body) if body is not None else None
         progress = classify.progress(pod)
         if progress is classify.Progress.RUNNING:
-            if key not in self.following and request is not None:
+            if body is not None and not self._runs_in(body, pod):
+                return  # claimed, but its run's status does not say so yet: start() adopts it
+            if key not in self.following and body is not None and classify.all_started(pod):
                 self.following.add(key)
-                self.spawn("follow", self.follow(key, pod_name, request))
+                self.spawn(
+                    "follow",
+                    self.follow(
+                        key,
+                        pod_name,
+                        request_for_pod(body, self.settings),
+                        check_first=key not in self.fresh,
+                    ),
+                )
             if key not in self.marked_running and body is not None and not r.is_running(body):
                 self.marked_running.add(key)
                 started = classify.sandbox_started_at(pod) or utc_now()
@@ -327,24 +477,67 @@ class Reconciler:
         clock = classify.runner_clock(logs.get(r.RUN_CONTAINER, ""), compile_log)
         await self.finalize(key, _with_compile_time(result, clock), pod_name, clock.started_at)
 
-    async def follow(self, key: str, pod_name: str, request: RunRequest) -> None:
-        """Read the result line as soon as the runner prints it (see Kube.follow_log)."""
+    @staticmethod
+    def _runs_in(body: Mapping[str, Any], pod: Mapping[str, Any]) -> bool:
+        """Whether the CodeRun's status names this pod's Job (a pool pod's Job is named in
+        status once claimed; a cold pod's is the CodeRun's own)."""
+        job = ((pod.get("metadata") or {}).get("labels") or {}).get(r.LABEL_JOB_NAME)
+        if not job or not ((pod.get("metadata") or {}).get("labels") or {}).get(r.LABEL_POOL):
+            return True
+        return r.is_admitted(body) and r.job_of(body) == job
+
+    async def follow(self, key: str, pod_name: str, request: RunRequest, check_first: bool) -> None:
+        """Deliver the request and read the result line as soon as the runner prints it;
+        for compiled languages, the compile container first (delivery.py)."""
         namespace = r.split_key(key)[0]
         budget = request.limits.time_limit_ms / 1000 + 60
-        log_text = await self.kube.follow_log(
-            namespace, pod_name, r.RUN_CONTAINER, classify.is_result_line, budget
-        )
+        compile_log = None
+        try:
+            if languages()[request.language].compiled:
+                compile_log = await self.delivery.exchange(
+                    namespace,
+                    pod_name,
+                    r.COMPILE_CONTAINER,
+                    request,
+                    request.limits.compile_time_limit_ms / 1000 + 60,
+                    check_first,
+                )
+                if compile_log is None or key in self.done:
+                    return
+                failed = self._compile_failure(compile_log)
+                if failed is not None:
+                    await self.finalize(key, failed, pod_name, delete_job=True)
+                    return
+            log_text = await self.delivery.exchange(
+                namespace, pod_name, r.RUN_CONTAINER, request, budget, check_first
+            )
+        except UndeliverableError as error:
+            lost = RunResult.failure(ErrorType.SANDBOX_ERROR, f"{error}; nothing ran")
+            await self.finalize(key, lost, pod_name, delete_job=True)
+            return
         if log_text is None or key in self.done:
+            return
+        if was_incomplete(log_text):
+            await self.finalize(key, _incomplete(pod_name), pod_name, delete_job=True)
             return
         result = classify.classify_streamed(log_text, request.limits)
         if result is None:
             return
-        # The run container runs, so a compile step (if any) succeeded and its line is there.
-        compile_log = None
-        if languages()[request.language].compiled:
-            compile_log = await self.kube.read_log(namespace, pod_name, r.COMPILE_CONTAINER)
         clock = classify.runner_clock(log_text, compile_log)
         await self.finalize(key, _with_compile_time(result, clock), pod_name, clock.started_at)
+
+    @staticmethod
+    def _compile_failure(compile_log: str) -> RunResult | None:
+        """The compile container's answer, if it is not a successful compile."""
+        if was_incomplete(compile_log):
+            return _incomplete("the compile container")
+        payload = classify.parse_result_line(compile_log) or {}
+        if payload.get("compiled") is True:
+            return None
+        try:
+            return RunResult.from_json_dict(payload)
+        except (KeyError, ValueError, TypeError):
+            return RunResult.failure(ErrorType.SANDBOX_ERROR, "the compile step reported no result")
 
     # -- the end of a run ----------------------------------------------------------------
 
@@ -364,8 +557,11 @@ class Reconciler:
         async with self.lock(key):
             if key in self.done:
                 return
+            job = r.job_name(name)
             for _ in range(5):
                 body = await self._fetch(key)
+                if body is not None:
+                    job = r.job_of(body)
                 if body is None or r.is_final(body):
                     break
                 doc = status.final(body, result, utc_now(), pod_name, started_at)
@@ -385,7 +581,7 @@ class Reconciler:
             self.admission.unstart(key)
             self._forget(key)
         if delete_job:
-            await self.kube.delete_job(namespace, r.job_name(name))
+            await self.kube.delete_job(namespace, job)
         await self.dispatch()
 
     async def _after_final(self, body: Mapping[str, Any], result: RunResult) -> None:
@@ -425,22 +621,27 @@ class Reconciler:
                 continue
             pod = self.pods.get(key)
             if pod is not None:
-                if classify.progress(pod) is not classify.Progress.RUNNING:
+                # A running pod nobody follows yet (its status write raced its last event)
+                # would wait for its request until the deadline: examine starts the delivery.
+                running = classify.progress(pod) is classify.Progress.RUNNING
+                if not running or key not in self.following:
                     self.spawn("examine", self.examine(key, pod))
                 continue
             body = self.bodies.get(key) or {}
             scheduled_at = (body.get("status") or {}).get("scheduledAt")
             if scheduled_at and now - parse_iso_utc(str(scheduled_at)) > grace:
                 self.spawn("lost", self.check_lost(key))
+        await self.pools.sweep()
         if self.sweeps % RETENTION_SWEEP_EVERY == 0:
             await self.expire(now)
 
     async def check_lost(self, key: str) -> None:
         """An admitted run with no pod seen for a grace period: find out why, end it."""
         namespace, name, _ = r.split_key(key)
-        job = await self.kube.get_job(namespace, r.job_name(name))
+        job_name = r.job_of(self.bodies.get(key) or {"metadata": {"name": name}})
+        job = await self.kube.get_job(namespace, job_name)
         if job is None:
-            message = f"the Job {r.job_name(name)} was deleted before the run finished"
+            message = f"the Job {job_name} was deleted before the run finished"
         else:
             conditions = (job.get("status") or {}).get("conditions") or []
             detail = "; ".join(

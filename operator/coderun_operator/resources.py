@@ -37,7 +37,34 @@ MANAGED_BY = "coderun-operator"
 ANNOTATION_CODERUN = f"{GROUP}/coderun"
 ANNOTATION_CODERUN_UID = f"{GROUP}/coderun-uid"
 
-# Container names in the sandbox pod, init containers in the order they run.
+# Warm pools (pool_controller.py): the CodeRunPool resource, in the namespace of the
+# CodeRuns it serves (an ownerReference cannot cross namespaces).
+POOL_KIND = "CodeRunPool"
+POOL_PLURAL = "coderunpools"
+POOL_SINGULAR = "coderunpool"
+POOL_SHORT_NAME = "crpool"
+# On a pool's Jobs and pods: which pool, and idle or claimed. An idle pod that is claimed
+# changes `warm` to `claimed` and gains `claimed-by` (the CodeRun's uid) in one patch
+# guarded by its resourceVersion, so two claims of one pod cannot both succeed.
+LABEL_POOL = f"{GROUP}/pool"
+LABEL_WARM = f"{GROUP}/warm"
+LABEL_CLAIMED_BY = f"{GROUP}/claimed-by"
+WARM_IDLE = "idle"
+WARM_CLAIMED = "claimed"
+# Set by the Job controller on the pods of a Job.
+LABEL_JOB_NAME = "batch.kubernetes.io/job-name"
+# The pool pod's template (settings, image, language) as a hash: a pod built from an older
+# one is recycled rather than claimed.
+ANNOTATION_TEMPLATE = f"{GROUP}/template-hash"
+POOL_JOB_PREFIX = "crpool-"
+# How a CodeRun started (status.start): on a claimed pool pod, or a Job made for it.
+START_WARM = "warm"
+START_COLD = "cold"
+
+# Container names in the sandbox pod. Compiled languages have two containers that start
+# together, each waiting for its request on stdin: compile (under the compile limits) gets
+# it first; run (under the run limits) once compile reported success. INIT_CONTAINERS names
+# the steps before run, in order.
 COMPILE_CONTAINER = "compile"
 RUN_CONTAINER = "run"
 INIT_CONTAINERS = (COMPILE_CONTAINER,)
@@ -78,6 +105,20 @@ JOB_PREFIX = "crun-"
 # The Job controller appends "-" and 5 characters to pod names, and puts the Job's name in
 # a label value (at most 63 characters).
 MAX_JOB_NAME = 52
+
+
+def pool_job_name(pool_name: str, token: str) -> str:
+    """A pool Job's name: the pool's, shortened if need be, and a random token (pool pods
+    are interchangeable, and a retried create that made one anyway is trimmed as surplus)."""
+    room = MAX_JOB_NAME - len(POOL_JOB_PREFIX) - len(token) - 1
+    head = pool_name if len(pool_name) <= room else pool_name[:room]
+    return f"{POOL_JOB_PREFIX}{head.replace('.', '-').rstrip('-')}-{token}"
+
+
+def job_of(body: Mapping[str, Any]) -> str:
+    """The name of the Job that runs a CodeRun: a pool's Job once claimed, else its own."""
+    named = (body.get("status") or {}).get("jobName")
+    return str(named) if named else job_name(str((body.get("metadata") or {}).get("name")))
 
 
 def verdict_of(status: Status, error_type: ErrorType | None) -> str:

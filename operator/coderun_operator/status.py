@@ -85,6 +85,7 @@ def queued(
 
 
 def scheduled(body: Mapping[str, Any], job_name: str, now: datetime) -> dict[str, Any]:
+    """A cold start: the CodeRun's own Job was created."""
     conditions, generation = _base(body)
     conditions = set_condition(
         conditions,
@@ -100,7 +101,43 @@ def scheduled(body: Mapping[str, Any], job_name: str, now: datetime) -> dict[str
         "observedGeneration": generation,
         "conditions": conditions,
         "jobName": job_name,
+        "start": r.START_COLD,
         "scheduledAt": iso_utc(now),
+    }
+
+
+def claimed(body: Mapping[str, Any], job_name: str, pod_name: str, now: datetime) -> dict[str, Any]:
+    """A warm start: a pool pod was claimed, already running, its request on the way. One
+    write for what a cold start takes two (Scheduled, then Running)."""
+    conditions, generation = _base(body)
+    conditions = set_condition(
+        conditions,
+        r.COND_SCHEDULED,
+        "True",
+        "PodClaimed",
+        f"pool pod {pod_name} (Job {job_name}) claimed",
+        now,
+        generation,
+    )
+    conditions = set_condition(
+        conditions,
+        r.COND_RUNNING,
+        "True",
+        "PodRunning",
+        f"the program runs in pod {pod_name}",
+        now,
+        generation,
+    )
+    return {
+        "phase": r.PHASE_RUNNING,
+        "observedGeneration": generation,
+        "conditions": conditions,
+        "jobName": job_name,
+        "podName": pod_name,
+        "start": r.START_WARM,
+        "scheduledAt": iso_utc(now),
+        # Replaced at the end by the runner's own clock (when it received the request).
+        "startedAt": iso_utc(now),
     }
 
 

@@ -1,16 +1,18 @@
 """The sandbox and service images, run the way the cluster runs them: non-root, read-only
 root filesystem, no network, /work the only writable place, compile and run as two
-containers sharing /work (the init container and the main container of a sandbox pod)."""
+containers sharing /work (the compile and run containers of a sandbox pod), each given its
+request on stdin as the operator writes it through pods/attach (contract.frame_request)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from coderun_sandbox.contract import RUNNER_STARTED_AT
+from coderun_sandbox.contract import RUNNER_STARTED_AT, RunRequest, frame_request
 from coderun_sandbox.languages import languages
 
 from tests.fixtures.cluster import K8sCluster
@@ -39,13 +41,29 @@ def images(k8s_cluster: K8sCluster) -> Iterator[K8sCluster]:
     yield k8s_cluster
 
 
+def docker_with_request(
+    cluster: K8sCluster, *args: str, language: str, program_input: str, frames: int = 1
+) -> subprocess.CompletedProcess[str]:
+    """`docker run -i ...` with the framed request on stdin, as the runner gets it in a pod."""
+    framed = frame_request(RunRequest(language, PROGRAMS[language], program_input))
+    return subprocess.run(
+        ["docker", *args],
+        input=framed.decode("utf-8") * frames,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**cluster.env, "DOCKER_BUILDKIT": "0"},
+    )
+
+
 def _phase(
     cluster: K8sCluster, language: str, phase: str, work: str, user: str = IMAGE_USER
 ) -> dict[str, Any]:
-    """One container of a sandbox pod: the request in the environment, the result on stdout."""
-    result = docker(
+    """One container of a sandbox pod: the request on stdin, the result on stdout."""
+    result = docker_with_request(
         cluster,
         "run",
+        "-i",
         "--rm",
         "--read-only",
         "--network",
@@ -60,15 +78,10 @@ def _phase(
         "1g",
         "-v",
         work,
-        "-e",
-        f"CODERUN_LANGUAGE={language}",
-        "-e",
-        f"CODERUN_CODE={PROGRAMS[language]}",
-        "-e",
-        "CODERUN_INPUT=ab",
         sandbox_image(language),
         phase,
-        check=False,
+        language=language,
+        program_input="ab",
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     assert lines, f"{language} {phase}: no result line\n{result.stdout}\n{result.stderr}"
@@ -104,11 +117,14 @@ def test_any_non_root_uid_works_with_a_tmpfs_work_dir(images: K8sCluster, langua
     assume the image's own user. One container, both phases, /work a plain tmpfs."""
     uid = 2_000_123
     script = "exec python3 -m coderun_sandbox run"
-    if languages()[language].compiled:
+    compiled = languages()[language].compiled
+    if compiled:
+        # Each phase reads exactly one framed request from the shared stdin.
         script = f"python3 -m coderun_sandbox compile >/dev/null && {script}"
-    result = docker(
+    result = docker_with_request(
         images,
         "run",
+        "-i",
         "--rm",
         "--read-only",
         "--network",
@@ -117,18 +133,14 @@ def test_any_non_root_uid_works_with_a_tmpfs_work_dir(images: K8sCluster, langua
         f"{uid}:{uid}",
         "--tmpfs",
         "/work:exec",
-        "-e",
-        f"CODERUN_LANGUAGE={language}",
-        "-e",
-        f"CODERUN_CODE={PROGRAMS[language]}",
-        "-e",
-        "CODERUN_INPUT=xy",
         "--entrypoint",
         "sh",
         sandbox_image(language),
         "-c",
         script,
-        check=False,
+        language=language,
+        program_input="xy",
+        frames=2 if compiled else 1,
     )
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout.splitlines()[-1])["coderunResult"]

@@ -25,6 +25,7 @@ __all__ = ["free_port"]
 
 CODERUN = str(Path(sys.executable).with_name("coderun"))
 CRD_FILE = REPO_ROOT / "crds" / "coderun.dev_coderuns.yaml"
+POOL_CRD_FILE = REPO_ROOT / "crds" / "coderun.dev_coderunpools.yaml"
 FINAL = ("success", "failed")
 # At most this many runs at once in the tests: the queue is exercised, the node not swamped.
 MAX_CONCURRENT = 4
@@ -289,9 +290,13 @@ def prepare_namespace(cluster: K8sCluster, prefix: str = "coderun-op") -> str:
     """A fresh namespace like the chart's: CRD applied, Pod Security "restricted", deny-all
     NetworkPolicy for sandbox pods."""
     namespace = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    cluster.kubectl("apply", "-f", str(CRD_FILE))
+    cluster.kubectl("apply", "-f", str(CRD_FILE), "-f", str(POOL_CRD_FILE))
     cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/coderuns.coderun.dev", "--timeout=60s"
+        "wait",
+        "--for=condition=Established",
+        "crd/coderuns.coderun.dev",
+        "crd/coderunpools.coderun.dev",
+        "--timeout=60s",
     )
     cluster.kubectl("create", "namespace", namespace)
     cluster.kubectl(

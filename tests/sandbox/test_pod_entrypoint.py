@@ -19,6 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from coderun_sandbox.contract import (
+    INCOMPLETE_KEY,
+    READY_KEY,
+    RECEIVED_KEY,
+    Limits,
+    RunRequest,
+    frame_request,
+)
 
 RUNNER_DIR = Path(__file__).resolve().parents[2] / "sandbox-images" / "runner"
 CONTROLLERS = ("memory", "cpu", "cpuacct", "pids")
@@ -76,7 +84,13 @@ def pod_run() -> Iterator[PodRun]:
     groups: list[Path] = []
 
     def run(
-        code: str, memory_limit_mb: int = 256, pythonpath: str = "", cpus: int = 1, **env: str
+        code: str,
+        memory_limit_mb: int = 256,
+        pythonpath: str = "",
+        cpus: int = 1,
+        stdin: bytes | None = None,
+        program_input: str = "",
+        **env: str,
     ) -> dict[str, Any]:
         name = f"coderun-podsim-{os.getpid()}-{len(groups) // len(CONTROLLERS)}"
         root = base / name
@@ -104,15 +118,23 @@ def pod_run() -> Iterator[PodRun]:
             "PYTHONPATH": os.pathsep.join(p for p in (pythonpath, str(RUNNER_DIR)) if p),
             "CODERUN_CGROUP_ROOT": str(root),
             "CODERUN_WORKDIR": str(work),
-            "CODERUN_LANGUAGE": "python",
-            "CODERUN_CODE": code,
-            "CODERUN_MEMORY_LIMIT_MB": str(memory_limit_mb),
             **env,
         }
-        done = subprocess.run(argv, env=environment, capture_output=True, timeout=60)
+        stdin_given = stdin
+        if stdin is None:
+            # As the operator delivers it: framed on the container's stdin (pods/attach).
+            request = RunRequest(
+                "python", code, program_input, Limits(memory_limit_mb=memory_limit_mb)
+            )
+            stdin = frame_request(request)
+        done = subprocess.run(argv, env=environment, input=stdin, capture_output=True, timeout=60)
         assert done.stdout.endswith(b"\n"), (done.stdout, done.stderr)
-        last = done.stdout.decode("ascii").rstrip("\n").split("\n")[-1]
-        result: dict[str, Any] = json.loads(last)["coderunResult"]
+        lines = [json.loads(line) for line in done.stdout.decode("ascii").splitlines()]
+        marks = [key for line in lines for key in line]
+        result: dict[str, Any] = lines[-1].get("coderunResult") or {"marks": marks, **lines[-1]}
+        assert marks[0] == READY_KEY, marks
+        if "coderunResult" in lines[-1] and stdin_given is None:
+            assert marks == [READY_KEY, RECEIVED_KEY, "coderunResult"], marks
         return result
 
     yield run
@@ -185,3 +207,36 @@ def test_no_syscall_filter_means_no_run(pod_run: PodRun) -> None:
     assert "syscall filter" in result["sandboxErrorMessage"]
     assert result["stdout"] == ""
     shutil.rmtree(broken)
+
+
+STDIN_IS_ITS_OWN = """\
+import os, sys, stat
+mode = os.fstat(0).st_mode
+print(stat.S_ISFIFO(mode), repr(sys.stdin.read()))
+print(sorted(os.listdir("/proc/self/fd")))
+"""
+
+
+def test_the_program_reads_its_own_input_never_the_attach_stream(pod_run: PodRun) -> None:
+    request = RunRequest("python", STDIN_IS_ITS_OWN, "mine\n")
+    # Bytes after the frame (a second writer, a retried delivery) reach nobody.
+    result = pod_run("", stdin=frame_request(request) + b"print('injected')\n" * 100)
+    assert result["status"] == "success", result
+    first, fds = result["stdout"].splitlines()
+    assert first == "False 'mine\\n'", result  # a sealed copy, not the pipe
+    assert "injected" not in result["stdout"]
+    assert fds == "['0', '1', '2', '3']", result  # stdin, stdout, stderr, listdir's own
+
+
+@pytest.mark.parametrize("cut", [0, 10, -5])
+def test_a_request_cut_short_runs_nothing_and_reports_no_verdict(pod_run: PodRun, cut: int) -> None:
+    framed = frame_request(RunRequest("python", "print('ran')"))
+    result = pod_run("", stdin=framed[:cut])
+    assert result["marks"] == [READY_KEY, INCOMPLETE_KEY], result
+    assert "coderunResult" not in result
+
+
+def test_a_request_that_is_not_one_is_a_sandbox_error(pod_run: PodRun) -> None:
+    result = pod_run("", stdin=b"coderun-request/1 2\n[]")
+    assert result["sandboxErrorType"] == "SandboxError", result
+    assert "invalid request" in result["sandboxErrorMessage"]

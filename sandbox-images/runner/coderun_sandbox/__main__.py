@@ -1,18 +1,29 @@
 """Entrypoint of the Kubernetes sandbox images.
 
-    python3 -m coderun_sandbox compile   # init container: write the source, compile it
-    python3 -m coderun_sandbox run       # main container: run it, print the result
+    python3 -m coderun_sandbox compile   # compile container: write the source, compile it
+    python3 -m coderun_sandbox run       # run container: run it, print the result
 
-The request arrives in environment variables set by the operator (CODERUN_LANGUAGE,
-CODERUN_CODE, CODERUN_INPUT, CODERUN_TIME_LIMIT_MS, CODERUN_MEMORY_LIMIT_MB), so the trusted
-side never writes into a volume the program can touch. The result is one JSON line on this
-process's stdout, which becomes the container log the operator reads. The program cannot
-write there: its stdout/stderr are pipes to us, and we are PID 1 and not dumpable, so it can
-neither open /proc/1/fd/1 nor signal us.
+Each container starts (behind the network gate, gate.py), hardens itself, says it is ready
+(a READY line on its log and, where CODERUN_READY_FILE names one, a file the pod's
+startupProbe looks for), then waits for its one request on stdin: the operator attaches to
+the container (pods/attach, `stdin: true`, `stdinOnce: true`) and writes it framed
+(contract.frame_request). A pool pod waits like this for minutes, a cold pod for a moment;
+both get the request the same way. The trusted side therefore never writes into a volume
+the program can touch, and no size limit of environment variables applies.
+
+Once a whole request has arrived the runner logs RECEIVED (an operator restarted after that
+follows the log instead of delivering again); a stream that ends first logs INCOMPLETE and
+nothing runs. The attach stream never reaches the program: fd 0 is replaced by /dev/null
+before anything starts, and the program's stdin is a sealed copy of its own input.
+
+The result is one JSON line on this process's stdout, which becomes the container log the
+operator reads. The program cannot write there: its stdout/stderr are pipes to us, and we
+are PID 1 and not dumpable, so it can neither open /proc/1/fd/1 nor signal us.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -21,14 +32,18 @@ import sys
 from datetime import datetime
 
 from .contract import (
+    INCOMPLETE_KEY,
+    READY_KEY,
+    RECEIVED_KEY,
     RUNNER_STARTED_AT,
     ErrorType,
+    IncompleteRequest,
     InvalidRequest,
-    Limits,
     RunRequest,
     RunResult,
     iso_utc,
     ms_between,
+    read_framed_request,
     utc_now,
 )
 from .isolation import SANDBOX_WORKDIR, ContainerIsolation
@@ -50,18 +65,39 @@ def harden_self() -> None:
         signal.signal(sig, signal.SIG_DFL)
 
 
-def request_from_env() -> RunRequest:
-    env = os.environ
-    return RunRequest(
-        language=env.get("CODERUN_LANGUAGE", ""),
-        code=env.get("CODERUN_CODE", ""),
-        input=env.get("CODERUN_INPUT", ""),
-        limits=Limits(
-            time_limit_ms=int(env.get("CODERUN_TIME_LIMIT_MS", "3000")),
-            memory_limit_mb=int(env.get("CODERUN_MEMORY_LIMIT_MB", "256")),
-            compile_time_limit_ms=int(env.get("CODERUN_COMPILE_TIME_LIMIT_MS", "10000")),
-        ),
-    )
+def read_request() -> RunRequest:
+    """The one request, read from fd 0 (unbuffered: nothing past its frame is consumed).
+
+    Then fd 0 becomes /dev/null, so the attach stream is held by no one but the container
+    runtime, whatever the program later inherits or opens."""
+    try:
+        return read_framed_request(lambda size: os.read(0, size))
+    finally:
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+
+
+def mark_ready(ready_file: str | None) -> None:
+    emit_mark(READY_KEY, {})
+    if ready_file:
+        # No untrusted code has run in this pod yet, so nothing can have put a link here.
+        fd = os.open(ready_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        os.close(fd)
+
+
+def unmark_ready(ready_file: str | None) -> None:
+    """Leave /tmp as the program should find it: empty."""
+    if ready_file:
+        with contextlib.suppress(OSError):
+            os.unlink(ready_file)
+
+
+def emit_mark(key: str, payload: dict[str, object]) -> None:
+    """A progress line (READY, RECEIVED, INCOMPLETE) beside the result line; the operator
+    reads it from the log (contract.*_KEY)."""
+    sys.stdout.write(json.dumps({key: payload}, ensure_ascii=True) + "\n")
+    sys.stdout.flush()
 
 
 def emit(payload: dict[str, object], runner_started: datetime) -> None:
@@ -95,13 +131,28 @@ def main(argv: list[str]) -> int:
     if phase not in ("compile", "run"):
         print("usage: python3 -m coderun_sandbox compile|run", file=sys.stderr)
         return 2
-    runner_started = utc_now()
     harden_self()
-    request = request_from_env()
     workdir = os.environ.get("CODERUN_WORKDIR", SANDBOX_WORKDIR)
+    ready_file = os.environ.get("CODERUN_READY_FILE")
     for key in [k for k in os.environ if k.startswith("CODERUN_")]:
         del os.environ[key]
     isolation = ContainerIsolation()
+    mark_ready(ready_file)
+    try:
+        request = read_request()
+    except IncompleteRequest as error:
+        # Not a result line: nothing ran, and the operator must not take this for a verdict.
+        emit_mark(INCOMPLETE_KEY, {"message": str(error)})
+        return 3
+    except InvalidRequest as error:
+        invalid = RunResult.failure(ErrorType.SANDBOX_ERROR, f"invalid request: {error}")
+        emit(invalid.to_json_dict(), utc_now())
+        return 1
+    finally:
+        unmark_ready(ready_file)
+    # The run begins now (for a pool pod, the container started long before).
+    runner_started = utc_now()
+    emit_mark(RECEIVED_KEY, {RUNNER_STARTED_AT: iso_utc(runner_started)})
     try:
         request.validate(list(languages()))
     except InvalidRequest as error:
@@ -118,14 +169,14 @@ def main(argv: list[str]) -> int:
         if failed is not None:
             emit(failed.to_json_dict(), runner_started)
             return 1
-        # As the embedded executor counts it (runner.execute): from the sandbox's start,
-        # source and set-up included, to the compiler's exit.
+        # As the embedded executor counts it (runner.execute): from the sandbox's start on
+        # this run, source and set-up included, to the compiler's exit.
         compile_ms = ms_between(runner_started, utc_now())
         emit({"compiled": True, "compileTimeMs": compile_ms}, runner_started)
         return 0
     language = languages()[request.language]
     if not language.compiled:
-        # No init container for interpreted languages: the work dir is still fresh here.
+        # No compile container for interpreted languages: the work dir is still fresh here.
         write_source(workdir, language, request.code, None)
     # Fail closed: without the filter the program does not run at all.
     refused = confine_syscalls()

@@ -62,7 +62,9 @@ def test_schema_bounds_match_the_contract() -> None:
 def test_printer_columns_answer_the_admins_first_question() -> None:
     (version,) = load()["spec"]["versions"]
     names = [c["name"] for c in version["additionalPrinterColumns"]]
-    assert names[:6] == ["Language", "Status", "Verdict", "Exit", "Time(ms)", "Age"]
+    assert names[:7] == ["Language", "Status", "Verdict", "Exit", "Time(ms)", "Start", "Age"]
+    start = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]["start"]
+    assert start["enum"] == ["warm", "cold"]
 
 
 def test_spec_account_is_immutable_and_written_by_the_api() -> None:
@@ -83,3 +85,42 @@ def test_spec_account_is_immutable_and_written_by_the_api() -> None:
     manifest = coderun_manifest(job, "runs")
     assert manifest["spec"]["account"] == r.account_label(42)
     assert set(manifest["spec"]) <= set(spec["properties"])
+
+
+POOL_CRD_PATH = Path(__file__).resolve().parents[3] / crd.POOL_CRD_FILE
+
+
+def test_committed_pool_crd_is_generated() -> None:
+    assert POOL_CRD_PATH.read_text() == crd.render_pools(), "regenerate: make crds"
+
+
+def test_pool_crd_scales_like_a_workload_and_answers_kubectl_get() -> None:
+    spec = yaml.safe_load(POOL_CRD_PATH.read_text())["spec"]
+    assert spec["names"]["kind"] == "CodeRunPool"
+    assert spec["names"]["shortNames"] == ["crpool"]
+    assert spec["scope"] == "Namespaced"
+    (version,) = spec["versions"]
+    assert version["subresources"] == {
+        "status": {},
+        "scale": {
+            "specReplicasPath": ".spec.replicas",
+            "statusReplicasPath": ".status.replicas",
+            "labelSelectorPath": ".status.selector",
+        },
+    }
+    names = [c["name"] for c in version["additionalPrinterColumns"]]
+    assert names[:6] == ["Language", "Desired", "Ready", "Starting", "Claimed", "Age"]
+    schema = version["schema"]["openAPIV3Schema"]["properties"]
+    pool_spec = schema["spec"]["properties"]
+    assert pool_spec["language"]["enum"] == supported()
+    assert (pool_spec["replicas"]["minimum"], pool_spec["replicas"]["maximum"]) == (0, 64)
+    assert pool_spec["maxIdleSeconds"]["default"] == 600
+    assert set(schema["status"]["properties"]) >= {
+        "replicas",
+        "ready",
+        "starting",
+        "claimed",
+        "selector",
+        "conditions",
+        "observedGeneration",
+    }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from coderun_operator import resources as r
 from coderun_operator.job_builder import build_job, run_uid
 from coderun_operator.settings import OperatorSettings
-from coderun_sandbox.contract import InvalidRequest
+from coderun_sandbox.contract import MAX_REQUEST_WIRE_BYTES, InvalidRequest, RunRequest
 from coderun_sandbox.languages import languages
 
 from .factories import coderun
@@ -21,13 +22,15 @@ def pod_spec(job: dict[str, Any]) -> dict[str, Any]:
 
 def all_containers(job: dict[str, Any]) -> list[dict[str, Any]]:
     spec = pod_spec(job)
-    return [*spec["initContainers"], *spec["containers"]]
+    assert "initContainers" not in spec
+    containers: list[dict[str, Any]] = spec["containers"]
+    return containers
 
 
-def init(job: dict[str, Any], name: str) -> dict[str, Any]:
-    found: list[dict[str, Any]] = [c for c in pod_spec(job)["initContainers"] if c["name"] == name]
-    (container,) = found
-    return container
+def container(job: dict[str, Any], name: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = [c for c in pod_spec(job)["containers"] if c["name"] == name]
+    (one,) = found
+    return one
 
 
 def env_of(container: dict[str, Any]) -> dict[str, str]:
@@ -97,35 +100,32 @@ def test_job_never_retries_and_has_backstops() -> None:
 def test_run_limits_are_the_programs_plus_a_fixed_runner_allowance() -> None:
     settings = OperatorSettings(runner_memory_mb=32, compile_memory_limit_mb=1024)
     job = build_job(coderun(language="cpp", code="int main(){}", memoryLimitMb=256), settings)
-    spec = pod_spec(job)
-    compile_c = init(job, "compile")
-    (run_c,) = spec["containers"]
+    compile_c, run_c = container(job, "compile"), container(job, "run")
     assert run_c["resources"]["limits"]["memory"] == "288Mi"
     assert compile_c["resources"]["limits"]["memory"] == "1056Mi"
-    for container in (compile_c, run_c):
-        limits = container["resources"]["limits"]
+    for one in (compile_c, run_c):
+        limits = one["resources"]["limits"]
         assert limits["cpu"] == "1"
         assert "ephemeral-storage" in limits
-    assert env_of(run_c)["CODERUN_MEMORY_LIMIT_MB"] == "256"
-    assert env_of(run_c)["CODERUN_TIME_LIMIT_MS"] == "3000"
+    custom = build_job(coderun(memoryLimitMb=100), settings)
+    assert container(custom, "run")["resources"]["limits"]["memory"] == "132Mi"
 
 
-def test_compiled_languages_compile_in_an_init_container_sharing_only_the_work_dir() -> None:
+def test_compiled_languages_compile_in_their_own_container_sharing_only_the_work_dir() -> None:
     for key, language in languages().items():
         code = "public class Main { public static void main(String[] a) {} }"
         job = build_job(coderun(language=key, code=code))
-        spec = pod_spec(job)
-        (run_c,) = spec["containers"]
+        names = [c["name"] for c in all_containers(job)]
+        run_c = container(job, "run")
         assert run_c["command"][-1] == "run"
         assert run_c["image"] == language.image
         mounts = {m["mountPath"]: m["name"] for m in run_c["volumeMounts"]}
         assert mounts == {"/work": "work", "/tmp": "tmp"}
-        names = [c["name"] for c in spec["initContainers"]]
         if not language.compiled:
-            assert names == []
+            assert names == ["run"]
             continue
-        assert names == ["compile"]
-        compile_c = init(job, "compile")
+        assert names == ["compile", "run"]
+        compile_c = container(job, "compile")
         assert compile_c["command"][-1] == "compile"
         assert compile_c["image"] == run_c["image"]
         assert compile_c["volumeMounts"] == run_c["volumeMounts"]
@@ -138,15 +138,25 @@ def test_work_dir_is_a_size_limited_tmpfs() -> None:
     assert set(volumes) == {"work", "tmp"}
 
 
-def test_code_and_input_travel_as_env_and_input_only_to_the_run_step() -> None:
-    job = build_job(coderun(language="cpp", code="int main(){}", input="42\n"))
-    compile_c = init(job, "compile")
-    (run_c,) = pod_spec(job)["containers"]
-    assert env_of(compile_c)["CODERUN_CODE"] == "int main(){}"
-    assert "CODERUN_INPUT" not in env_of(compile_c)
-    assert env_of(run_c)["CODERUN_INPUT"] == "42\n"
-    assert env_of(run_c)["CODERUN_CODE"] == "int main(){}"
-    assert env_of(run_c)["CODERUN_LANGUAGE"] == "cpp"
+def test_no_request_is_in_the_pod_spec_each_container_waits_on_stdin() -> None:
+    secret = "int main(){ return 4242; }"
+    job = build_job(coderun(language="cpp", code=secret, input="input-4242\n"))
+    assert "4242" not in json.dumps(job)
+    for one in all_containers(job):
+        assert one["stdin"] is True and one["stdinOnce"] is True and one["tty"] is False
+        assert not any(e["name"] in ("CODERUN_CODE", "CODERUN_INPUT") for e in one["env"])
+        ready = {e["name"]: e.get("value") for e in one["env"]}["CODERUN_READY_FILE"]
+        assert ready == f"/tmp/.coderun-ready-{one['name']}"
+
+
+def test_a_request_too_large_for_the_wire_is_refused_before_any_job() -> None:
+    body = coderun()
+    body["spec"]["code"] = "x" * 60_000
+    body["spec"]["input"] = "y" * 60_000
+    build_job(body)  # both within their own bounds, and the wire's
+    with pytest.raises(InvalidRequest):
+        validate_wire = RunRequest("python", "x", "z" * (MAX_REQUEST_WIRE_BYTES + 1))
+        validate_wire.to_wire()
 
 
 def test_labels_select_the_pod_for_network_policy() -> None:
