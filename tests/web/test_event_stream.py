@@ -61,6 +61,36 @@ def test_playground_result_arrives_over_the_stream_with_no_polling(open_page: Op
     assert_no_errors(watched, "the playground on the stream")
 
 
+def test_a_dropped_stream_is_reopened_not_polled(open_page: OpenPage) -> None:
+    """The stream's first connection is reset, as a flaky network might (a fault put in the
+    browser's way with a Playwright route): EventSource reopens it and the result still
+    arrives over the stream, with no request for /result."""
+    page, watched = open_page(DESKTOP)
+    sign_up(page, new_email())
+    attempts: list[str] = []
+
+    def drop_the_first(route: Route) -> None:
+        attempts.append(route.request.url)
+        if len(attempts) == 1:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(EVENTS, drop_the_first)
+    page.goto("/playground")
+    wait_ready(page)
+    set_code(page, SLOW_HELLO)
+    before = len(watched.requests)
+    assert run_program(page) == "Success"
+    expect(page.locator("#result [data-testid=stdout]")).to_have_text("pushed, not polled\n")
+    expect(page.locator("body")).to_have_attribute("data-result-via", "stream")
+    assert len(attempts) == 2, attempts
+    during = watched.requests[before:]
+    assert not [u for u in during if RESULT.search(u)], during
+    # The one expected error: the browser reports the reset connection.
+    assert all("ERR_CONNECTION_RESET" in e for e in watched.errors()), watched.errors()
+
+
 def test_playground_falls_back_to_polling_when_the_stream_fails(open_page: OpenPage) -> None:
     """The stream answers 502, as a proxy in front of the API might: a fault the real server
     does not make on its own, so the test puts it in the browser's way (a Playwright route)."""

@@ -7,6 +7,8 @@ export type JobUpdate = Pick<Job, "jobId" | "status">;
 
 /** How long the stream may take to open before the page polls instead (a proxy that buffers). */
 const OPEN_TIMEOUT_MS = 10_000;
+/** Times a dropped stream is reopened (by EventSource itself, with Last-Event-ID) before polling. */
+const MAX_REOPENS = 2;
 
 /** The `result` event carries the result route's envelope; take its data (or a bare result). */
 function resultOf(raw: string): Job | null {
@@ -35,7 +37,8 @@ export function followJob(
   return new Promise<Job>((resolve, reject) => {
     const source = new EventSource(`/api/v1/runner/${encodeURIComponent(jobId)}/events`);
     let done = false;
-    const openTimer = window.setTimeout(() => fallBack(), OPEN_TIMEOUT_MS);
+    let reopens = 0;
+    let openTimer = window.setTimeout(() => fallBack(), OPEN_TIMEOUT_MS);
 
     const stop = () => {
       done = true;
@@ -85,8 +88,18 @@ export function followJob(
       onUpdate(job);
       resolve(job);
     });
-    // Any error before the result (the stream closed, the route answered 4xx, the connection
-    // dropped): poll the result instead of letting EventSource reconnect in a loop.
-    source.addEventListener("error", () => fallBack());
+    // A dropped connection (readyState CONNECTING): EventSource reopens it and resumes after
+    // the last event id, a few times. An answer that is not a stream (4xx, 5xx, another
+    // type; readyState CLOSED), or drops past that: poll the result instead.
+    source.addEventListener("error", () => {
+      if (done) return;
+      if (source.readyState === EventSource.CONNECTING && reopens < MAX_REOPENS) {
+        reopens++;
+        window.clearTimeout(openTimer);
+        openTimer = window.setTimeout(() => fallBack(), OPEN_TIMEOUT_MS);
+        return;
+      }
+      fallBack();
+    });
   });
 }
