@@ -156,3 +156,33 @@ def test_hostile_output_in_a_diff_stays_text(open_page: OpenPage) -> None:
     assert page.locator("#result img, #result b, #result script").count() == 0
     assert page.locator("body").get_attribute("data-pwned") is None
     assert_no_errors(watched, "hostile output in a diff")
+
+
+def test_float_comparison_and_its_tolerances_reach_the_judge(open_page: OpenPage) -> None:
+    """0.1 + 0.2 prints 0.30000000000000004: equal to 0.3 under the default float tolerance,
+    not under a tolerance of 0, and a tolerance that is not a number is refused in the page."""
+    page, watched = open_page(DESKTOP)
+    sign_up(page, new_email())
+    page.goto("/playground")
+    wait_ready(page)
+    set_code(page, "print(0.1 + 0.2)\n")
+    page.get_by_role("button", name="Add test case").click()
+    page.get_by_label("Expected output of case 1", exact=True).fill("0.3")
+    expect(page.get_by_label("Absolute tolerance")).to_be_hidden()
+    page.get_by_label("Compare outputs").select_option("float")
+    run_and_wait(page)
+    expect(case_result(page, 0).locator("[data-testid=case-badge]")).to_have_text("Passed")
+
+    page.get_by_label("Absolute tolerance").fill("0")
+    page.get_by_label("Relative tolerance").fill("0")
+    run_and_wait(page)
+    expect(case_result(page, 0).locator("[data-testid=case-badge]")).to_have_text("Failed")
+    changed = case_result(page, 0).locator("[data-testid=diff] tr[data-diff=changed]")
+    expect(changed.locator("[data-side=actual]")).to_have_text("0.30000000000000004")
+
+    page.get_by_label("Relative tolerance").fill("a little")
+    submits = len([u for u in watched.requests if u.endswith("/api/v1/runner/submit")])
+    page.get_by_role("button", name=re.compile(r"^Run")).click()
+    expect(page.locator("#result .alert")).to_contain_text("Give both float tolerances")
+    assert len([u for u in watched.requests if u.endswith("/api/v1/runner/submit")]) == submits
+    assert_no_errors(watched, "float comparison")
