@@ -147,22 +147,31 @@ def test_rbac_grants_what_each_component_needs_and_no_more(rendered: list[Manife
     crud = {"get", "list", "watch", "patch", "update", "delete"}
     assert operator[(GROUP, PLURAL)] == crud
     assert operator[(GROUP, f"{PLURAL}/status")] == crud
-    assert operator[("batch", "jobs")] == {"create", "get", "list", "watch", "delete"}
-    assert operator[("", "pods")] == {"get", "list", "watch"}
+    # Warm pools: read the pools, write their status; never create or delete one (the chart
+    # or the user does), nor touch their scale (kubectl scale, an HPA).
+    assert operator[(GROUP, "coderunpools")] == {"get", "list", "watch", "patch"}
+    assert operator[(GROUP, "coderunpools/status")] == {"get", "list", "watch", "patch"}
+    assert (GROUP, "coderunpools/scale") not in operator
+    # patch: a claimed pool Job gets its CodeRun as owner; a claimed pod its labels.
+    assert operator[("batch", "jobs")] == {"create", "get", "list", "watch", "delete", "patch"}
+    assert operator[("", "pods")] == {"get", "list", "watch", "patch"}
     assert operator[("", "pods/log")] == {"get"}
+    # The run request, written to the sandbox container's stdin; never pods/exec.
+    assert operator[("", "pods/attach")] == {"create", "get"}
+    assert ("", "pods/exec") not in operator
     assert operator[("", "events")] == {"create", "patch"}
     api = _rules(one(rendered, "Role", "-api"))
     assert api == {(GROUP, PLURAL): {"create", "get", "list", "watch"}}
     cluster_role = one(rendered, "ClusterRole", "-operator-coderun")
     for rule in cluster_role["rules"]:
         assert set(rule["verbs"]) <= {"get", "list", "watch"}, "cluster-wide rights are read-only"
-    # The CRD hook's only right: server-side apply of the chart's one CRD, by name.
+    # The CRD hook's only right: server-side apply of the chart's CRDs, by name.
     crd_apply = one(rendered, "ClusterRole", "-crd-apply-coderun")
     assert crd_apply["rules"] == [
         {
             "apiGroups": ["apiextensions.k8s.io"],
             "resources": ["customresourcedefinitions"],
-            "resourceNames": [f"{PLURAL}.{GROUP}"],
+            "resourceNames": [f"coderunpools.{GROUP}", f"{PLURAL}.{GROUP}"],
             "verbs": ["get", "patch"],
         }
     ]
@@ -170,6 +179,7 @@ def test_rbac_grants_what_each_component_needs_and_no_more(rendered: list[Manife
     cleanup = _rules(one(rendered, "Role", "-cleanup"))
     assert cleanup == {
         (GROUP, PLURAL): {"list", "deletecollection"},
+        (GROUP, "coderunpools"): {"list", "deletecollection"},
         ("batch", "jobs"): {"list", "deletecollection"},
         ("", "pods"): {"list"},
     }

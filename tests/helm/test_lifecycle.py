@@ -45,7 +45,10 @@ HOOK = "helm.sh/hook"
 def test_the_crd_apply_hook_carries_the_charts_crd(helm: Helm) -> None:
     rendered = helm.render()
     config_map = one(rendered, "ConfigMap", "-crd-apply")
-    assert config_map["data"]["coderun.dev_coderuns.yaml"] == CRD_FILE.read_text().rstrip("\n")
+    # Every CRD the chart ships (the operator's generated crds/, copied by `make crds`).
+    crd_files = sorted((REPO_ROOT / "crds").glob("*.yaml"))
+    assert CRD_FILE in crd_files and len(crd_files) >= 2
+    assert config_map["data"] == {f.name: f.read_text().rstrip("\n") for f in crd_files}
     job = one(rendered, "Job", "-crd-apply")
     for manifest in (config_map, job, one(rendered, "ClusterRole", "-crd-apply-coderun")):
         assert manifest["metadata"]["annotations"][HOOK] == "pre-install,pre-upgrade"
@@ -54,8 +57,13 @@ def test_the_crd_apply_hook_carries_the_charts_crd(helm: Helm) -> None:
     assert config_map["metadata"]["annotations"]["helm.sh/hook-weight"] == "-10"
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["command"] == ["python", "-m", "coderun_operator.chart_hooks"]
-    checksum = hashlib.sha256(CRD_FILE.read_bytes()).hexdigest()
-    assert container["args"] == ["apply-crd", "/crd/coderun.dev_coderuns.yaml", checksum]
+    expected = ["apply-crd"]
+    for crd_file in crd_files:
+        expected += [f"/crd/{crd_file.name}", hashlib.sha256(crd_file.read_bytes()).hexdigest()]
+    assert container["args"] == expected
+    crd_names = [yaml.safe_load(f.read_text())["metadata"]["name"] for f in crd_files]
+    (rule,) = one(rendered, "ClusterRole", "-crd-apply-coderun")["rules"]
+    assert sorted(rule["resourceNames"]) == sorted(crd_names)
     # The template's lookup reads the annotation the hook writes: one key on both sides.
     template = (CHART / "templates" / "hooks-crd-apply.yaml").read_text()
     assert f'"{chart_hooks.CHECKSUM_KEY}"' in template

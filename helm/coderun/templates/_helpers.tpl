@@ -246,3 +246,14 @@ a second API replica would have its own database.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+"true" when the chart's CodeRunPool objects can be created now. Helm builds an upgrade's
+objects before its pre-upgrade hooks run, so an upgrade from a release without the
+CodeRunPool CRD would fail ("no matches for kind") before the CRD hook could install it:
+such an upgrade renders no pools (NOTES.txt says to upgrade once more). An install (Helm
+creates crds/ first) and `helm template` always render them.
+*/}}
+{{- define "coderun.pools.renderable" -}}
+{{- if or (not .Release.IsUpgrade) (.Capabilities.APIVersions.Has "coderun.dev/v1alpha1/CodeRunPool") }}true{{ end }}
+{{- end }}
