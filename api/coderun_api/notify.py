@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import threading
 from collections import defaultdict
@@ -28,6 +29,24 @@ CHANNEL = "coderun:job-final"
 STATUS_CHANNEL = "coderun:job-status"
 
 Waiters = dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]]
+
+_stamps = itertools.count(1)
+
+
+def stamp_now() -> int:
+    """A number larger than every stamp handed out before (see StampedEvent)."""
+    return next(_stamps)
+
+
+class StampedEvent(asyncio.Event):
+    """An event that remembers when it was last set, on the stamp_now() scale, so a waiter
+    can tell whether a read of the job began after the change it was woken for."""
+
+    stamp = 0
+
+    def set(self) -> None:
+        self.stamp = stamp_now()
+        super().set()
 
 
 class JobNotifier:
@@ -93,9 +112,12 @@ class JobNotifier:
     def unregister(self, job_id: str, event: asyncio.Event) -> None:
         self._remove(self._waiters, job_id, event)
 
-    def register_changes(self, job_id: str) -> asyncio.Event:
+    def register_changes(self, job_id: str) -> StampedEvent:
         """Like `register`, but set on every state change of the job, not only the final one."""
-        return self._add(self._change_waiters, job_id)
+        event = StampedEvent()
+        with self._lock:
+            self._change_waiters[job_id].add((asyncio.get_running_loop(), event))
+        return event
 
     def unregister_changes(self, job_id: str, event: asyncio.Event) -> None:
         self._remove(self._change_waiters, job_id, event)

@@ -166,3 +166,19 @@ def test_no_cors_by_default_and_only_listed_origins_when_set(make_api: MakeApi) 
     assert "access-control-allow-credentials" not in answer.headers
     evil = opened.client.get("/api/v1/languages", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in evil.headers
+
+
+def test_many_streams_on_one_job_each_get_every_event(
+    servers: list[Server], tmp_path: Path, database_url: str
+) -> None:
+    """The streams woken by one change share one read of the job (routes/events.py
+    SharedReads); none may get a stale one and miss an event."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = start(servers, base_env(tmp_path, database_url))
+    key = server.cli("account", "create", "many@example.com", "--credits", "5")
+    job_id = submit(server, key, "import time\ntime.sleep(1)\nprint('all')\n")
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        streams = list(pool.map(lambda _: stream_events(server.base, job_id, key), range(30)))
+    assert all([e.id for e in events] == [1, 2, 3] for events in streams)
+    assert all(events[-1].data["data"]["stdout"] == "all\n" for events in streams)

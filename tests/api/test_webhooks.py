@@ -137,6 +137,18 @@ def test_redirect_is_not_followed(make_api: MakeApi) -> None:
     assert len(redirecting.received) == 2
 
 
+def test_a_receiver_that_does_not_answer_in_time_is_a_failed_attempt(make_api: MakeApi) -> None:
+    api = webhook_api(make_api, webhook_timeout_seconds=1, webhook_backoff_base_seconds=60)
+    key, _ = with_secret(api)
+    with running_listener(hold_seconds=3) as listener:
+        job_id = submit_with_callback(api, key, listener.url)
+        delivery = settled_log(api, key, job_id, 1)
+    attempt = delivery["attempts"][0]
+    assert attempt["statusCode"] is None
+    assert attempt["error"] == "no answer within 1 s"
+    assert delivery["state"] == "pending" and delivery["nextAttemptAt"] is not None
+
+
 def test_rotation_signs_with_both_secrets_during_the_grace_period(make_api: MakeApi) -> None:
     api = webhook_api(make_api)
     key, old = with_secret(api)
@@ -288,3 +300,25 @@ def test_idempotent_replay_keeps_one_delivery(make_api: MakeApi) -> None:
         time.sleep(BASE * 4)
         assert len(listener.received) == 1
     assert len(delivery_log(api, key, job_id)) == 1
+
+
+def test_the_worked_example_in_docs_webhooks_md_verifies() -> None:
+    from pathlib import Path
+
+    from coderun_api.webhooks.signing import verify
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+    fields = dict(
+        line.split(None, 1)
+        for line in doc.split("```")[1].strip().splitlines()
+        if line.split(None, 1)[0] in ("secret", "webhook-id", "webhook-timestamp", "body")
+        or line.startswith("webhook-signature")
+    )
+    headers = {name: fields[name].strip() for name in ("webhook-id", "webhook-timestamp")}
+    body = fields["body"].strip().encode()
+    signature = fields["webhook-signature"].strip()
+    assert signature == expected_signature(fields["secret"].strip(), headers, body)
+    assert verify(
+        fields["secret"].strip(), headers["webhook-id"], int(headers["webhook-timestamp"]), body,
+        signature,
+    )  # fmt: skip

@@ -2,7 +2,8 @@
 
 Sections: runner (this machine's sandbox), api (REST API on SQLite and PostgreSQL),
 kubernetes (the test cluster), helm (the chart's install and upgrade to a first result),
-judge (test cases as one submission against single submissions, both executors). A
+judge (test cases as one submission against single submissions, both executors),
+webhooks (final to webhook received; 1,000 SSE streams on one API process). A
 section whose prerequisites are missing is reported as skipped, with the reason, rather
 than failing the whole run.
 """
@@ -18,7 +19,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-SECTIONS = ("runner", "api", "kubernetes", "helm", "judge")
+SECTIONS = ("runner", "api", "kubernetes", "helm", "judge", "webhooks")
 HEADER = """# Benchmarks
 
 Measured by `make bench`, which runs `python -m tests.bench` and rewrites this file.

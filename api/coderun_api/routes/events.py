@@ -24,6 +24,7 @@ from coderun_api.deps import CurrentPrincipal, StateDep
 from coderun_api.envelope import ApiError, envelope, openapi_example
 from coderun_api.jobs import job_data
 from coderun_api.models import Job
+from coderun_api.notify import stamp_now
 from coderun_api.state import AppState
 
 router = APIRouter(prefix="/api/v1/runner", tags=["runner"])
@@ -64,26 +65,76 @@ def _last_event_id(value: str | None) -> int:
         ) from None
 
 
+# The job's events so far, each as its id and the text sent; made once per read.
+Rendered = list[tuple[int, str]]
+
+
+def _read(state: AppState, job_id: str, account_id: int) -> Rendered | None:
+    job = state.jobs.get_for_account(job_id, account_id)
+    if job is None:
+        return None
+    return [
+        (event_id, format_event(event_id, name, data)) for event_id, name, data in job_events(job)
+    ]
+
+
+class SharedReads:
+    """One database read of a job for all the streams that a change woke at once (a
+    thousand viewers of one job cost one query, not a thousand). A stream joins a read only
+    if the read began after the change it was woken for (stamps: coderun_api.notify); an
+    older read may predate that change."""
+
+    def __init__(self) -> None:
+        # Keyed by the app's state too: tests run several apps (replicas) in one process.
+        self._reads: dict[tuple[int, str, int], tuple[int, asyncio.Future[Rendered | None]]] = {}
+
+    async def get(
+        self, state: AppState, job_id: str, account_id: int, since: int
+    ) -> Rendered | None:
+        key = (id(state), job_id, account_id)
+        found = self._reads.get(key)
+        if found is None or found[0] <= since:
+            started = stamp_now()
+            read = asyncio.ensure_future(run_in_threadpool(_read, state, job_id, account_id))
+            found = (started, read)
+            self._reads[key] = found
+
+            def forget(
+                _done: object, entry: tuple[int, asyncio.Future[Rendered | None]] = found
+            ) -> None:
+                if self._reads.get(key) is entry:
+                    del self._reads[key]
+
+            read.add_done_callback(forget)
+        return await asyncio.shield(found[1])
+
+
+SHARED_READS = SharedReads()
+
+
 async def _stream(state: AppState, job_id: str, account_id: int, last: int) -> AsyncIterator[str]:
     changed = state.notifier.register_changes(job_id)
     try:
         # A dropped connection is retried by EventSource after this many milliseconds.
         yield "retry: 1000\n\n"
+        since = stamp_now()  # the first read: one that starts now
         while True:
             changed.clear()  # before the read: a change during it sets it again
-            job = await run_in_threadpool(state.jobs.get_for_account, job_id, account_id)
-            if job is None:
+            rendered = await SHARED_READS.get(state, job_id, account_id, since)
+            if rendered is None:
                 return
-            for event_id, name, data in job_events(job):
+            for event_id, text in rendered:
                 if event_id > last:
-                    yield format_event(event_id, name, data)
+                    yield text
                     last = event_id
             if last >= RESULT_ID:
                 return
             try:
                 await asyncio.wait_for(changed.wait(), KEEPALIVE_SECONDS)
+                since = changed.stamp
             except TimeoutError:
                 yield ": keep-alive\n\n"
+                since = stamp_now()
     finally:
         state.notifier.unregister_changes(job_id, changed)
 
