@@ -149,6 +149,24 @@ def test_a_receiver_that_does_not_answer_in_time_is_a_failed_attempt(make_api: M
     assert delivery["state"] == "pending" and delivery["nextAttemptAt"] is not None
 
 
+def test_a_delivery_gives_up_as_failed_after_the_retry_horizon(make_api: MakeApi) -> None:
+    api = webhook_api(make_api, webhook_retry_horizon_seconds=1.5)
+    key, _ = with_secret(api)
+    with running_listener(then=503) as listener:
+        job_id = submit_with_callback(api, key, listener.url)
+        for _ in range(600):
+            delivery = delivery_log(api, key, job_id)[0]
+            if delivery["state"] != "pending":
+                break
+            time.sleep(0.05)
+        sent = len(listener.received)
+        time.sleep(BASE * 4)
+        assert len(listener.received) == sent  # no attempt after giving up
+    assert delivery["state"] == "failed" and delivery["nextAttemptAt"] is None
+    assert len(delivery["attempts"]) == sent >= 2
+    assert {a["statusCode"] for a in delivery["attempts"]} == {503}
+
+
 def test_rotation_signs_with_both_secrets_during_the_grace_period(make_api: MakeApi) -> None:
     api = webhook_api(make_api)
     key, old = with_secret(api)
