@@ -17,12 +17,17 @@ import yaml
 from coderun_sandbox.contract import (
     DEFAULT_MEMORY_LIMIT_MB,
     DEFAULT_TIME_LIMIT_MS,
+    MAX_ARGUMENT_BYTES,
+    MAX_ARGUMENTS,
     MAX_CODE_BYTES,
+    MAX_COMPILER_OPTIONS,
     MAX_INPUT_BYTES,
     MAX_MEMORY_LIMIT_MB,
+    MAX_TEST_CASES,
     MAX_TIME_LIMIT_MS,
     MIN_MEMORY_LIMIT_MB,
     MIN_TIME_LIMIT_MS,
+    CaseStatus,
     ErrorType,
     Status,
 )
@@ -94,6 +99,72 @@ def spec_schema() -> dict[str, Any]:
                     ]
                 },
             ),
+            **judge_spec_properties(),
+        },
+    }
+
+
+def judge_spec_properties() -> dict[str, Any]:
+    """Judge mode (docs/api.md, "Test cases"): the cases' inputs, never their expected
+    outputs, which only the API holds and judges by."""
+    return {
+        "testCases": {
+            "type": "array",
+            "description": "Test cases: the program is compiled once and run once per case, "
+            "each in a fresh process and work dir, on the case's input.",
+            "maxItems": MAX_TEST_CASES,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "input": _string(
+                        f"The case's stdin, at most {MAX_INPUT_BYTES} bytes of UTF-8.",
+                        maxLength=MAX_INPUT_BYTES,
+                    )
+                },
+            },
+        },
+        "stopOnFirstFailure": {
+            "type": "boolean",
+            "description": "Skip the cases after the first that fails.",
+        },
+        "commandLineArguments": {
+            "type": "array",
+            "description": "argv after the program.",
+            "maxItems": MAX_ARGUMENTS,
+            "items": _string("One argument.", maxLength=MAX_ARGUMENT_BYTES),
+        },
+        "compilerOptions": {
+            "type": "array",
+            "description": "Compiler options from the language table's allowlist (checked "
+            "exactly by the operator).",
+            "maxItems": MAX_COMPILER_OPTIONS,
+            "items": _string("One option.", maxLength=64),
+        },
+    }
+
+
+def case_result_schema() -> dict[str, Any]:
+    """One test case's run as the runner reports it (CaseResult.to_json_dict)."""
+    return {
+        "type": "object",
+        "properties": {
+            "index": _int("The case's place in spec.testCases.", minimum=0),
+            "status": _string("success, failed or skipped.", enum=[str(s) for s in CaseStatus]),
+            "sandboxErrorType": _nullable(
+                _string("Why it failed.", enum=[str(e) for e in ErrorType])
+            ),
+            "sandboxErrorMessage": _string("What happened, for a person."),
+            "stdout": _string("Standard output (capped per case)."),
+            "stderr": _string("Standard error (capped per case)."),
+            "stdoutTruncated": {"type": "boolean"},
+            "stderrTruncated": {"type": "boolean"},
+            "exitCode": _nullable(_int("The case's exit code.")),
+            "executionTimeMs": _nullable(_int("The case's run time.", minimum=0)),
+            "cpuTimeMs": _nullable(_int("The case's CPU time.", minimum=0)),
+            "memoryKb": _nullable(_int("The case's peak memory in KiB.", minimum=0)),
+            "passed": _nullable(
+                {"type": "boolean", "description": "Set by the API only (null here)."}
+            ),
         },
     }
 
@@ -128,6 +199,13 @@ def result_schema() -> dict[str, Any]:
             "compileTimeMs": _nullable(_int(t.COMPILE_TIME_MS)),
             "stdoutTruncated": {"type": "boolean"},
             "stderrTruncated": {"type": "boolean"},
+            "testCases": {
+                "type": "array",
+                "description": "Judge mode: each case's run, in order. The sandbox knows no "
+                "expected output: the API judges these (WrongAnswer, passed).",
+                "maxItems": MAX_TEST_CASES,
+                "items": case_result_schema(),
+            },
         },
     }
 

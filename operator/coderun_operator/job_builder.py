@@ -41,6 +41,7 @@ from coderun_sandbox.contract import (
     InvalidRequest,
     Limits,
     RunRequest,
+    cases_wall_budget_ms,
 )
 from coderun_sandbox.languages import Language, languages
 
@@ -63,6 +64,11 @@ def request_of(coderun: Mapping[str, Any]) -> RunRequest:
             time_limit_ms=int(spec.get("timeLimitMs") or DEFAULT_TIME_LIMIT_MS),
             memory_limit_mb=int(spec.get("memoryLimitMb") or DEFAULT_MEMORY_LIMIT_MB),
         ),
+        # Judge mode: the cases' inputs (a CodeRun never holds an expected output).
+        cases=tuple(str((case or {}).get("input") or "") for case in spec.get("testCases") or ()),
+        stop_on_failure=bool(spec.get("stopOnFirstFailure")),
+        arguments=tuple(str(a) for a in spec.get("commandLineArguments") or ()),
+        compiler_options=tuple(str(o) for o in spec.get("compilerOptions") or ()),
     )
 
 
@@ -122,7 +128,10 @@ def deadline_seconds(request: RunRequest, settings: OperatorSettings) -> int:
     runtime's start-up and the result line.
     """
     compiled = languages()[request.language].compiled
-    budget_ms = (settings.compile_time_limit_ms if compiled else 0) + request.limits.time_limit_ms
+    run_ms = request.limits.time_limit_ms
+    if request.cases:  # judge mode: the cases' shared budget, and the one that overran it
+        run_ms += cases_wall_budget_ms(len(request.cases), request.limits.time_limit_ms)
+    budget_ms = (settings.compile_time_limit_ms if compiled else 0) + run_ms
     phases = 2 if compiled else 1
     gate_s = (
         math.ceil(settings.network_gate_timeout_seconds + CONNECT_TIMEOUT_S)

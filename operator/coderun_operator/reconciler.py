@@ -77,6 +77,9 @@ def run_ref(body: Mapping[str, Any]) -> RunRef:
         # may patch the object.
         account=str((body.get("spec") or {}).get("account") or ""),
         default_limits=_default_limits(body.get("spec") or {}),
+        # Judge mode: a submission with N test cases counts N toward its account's cap and
+        # its turn (fair_share.py), as on the embedded executor.
+        weight=max(1, len((body.get("spec") or {}).get("testCases") or ())),
     )
 
 

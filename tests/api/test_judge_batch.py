@@ -25,7 +25,7 @@ def post_batch(
 
 def test_a_batch_with_one_invalid_item(api: Api) -> None:
     account_id, key = api.new_account(credits=20)
-    items = [
+    items: list[dict[str, Any]] = [
         {"code": "print('a')", "language": "python"},
         {"code": "print('b')", "language": "ruby"},
         {"code": CPP_SUM, "language": "cpp", "testCases": ten_sum_cases()[:3]},

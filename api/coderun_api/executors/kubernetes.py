@@ -32,6 +32,7 @@ from coderun_operator.status import result_of
 from coderun_sandbox.contract import (
     DEFAULT_MEMORY_LIMIT_MB,
     DEFAULT_TIME_LIMIT_MS,
+    RunRequest,
     Status,
     parse_iso_utc,
     utc_now,
@@ -43,6 +44,7 @@ from sqlmodel import Session, col
 from coderun_api.config import Settings
 from coderun_api.executors.base import Executor
 from coderun_api.jobs import NOT_FINAL, JobStore
+from coderun_api.judging import request_of
 from coderun_api.logs import job_log
 from coderun_api.models import Job
 
@@ -99,8 +101,24 @@ def coderun_manifest(job: Job, namespace: str) -> dict[str, Any]:
             # What the operator's admission shares slots by: in the spec, which is immutable,
             # not only in the label, which anyone who may patch the object can change.
             "account": r.account_label(job.account_id),
+            **judge_spec(request_of(job)),
         },
     }
+
+
+def judge_spec(request: RunRequest) -> dict[str, Any]:
+    """Judge mode's fields of a CodeRun spec: the cases' inputs only. Expected outputs stay
+    in the API's database; the API judges the cases when the CodeRun is final, so neither
+    etcd, the operator nor the pod ever holds one (docs/security.md)."""
+    fields: dict[str, Any] = {}
+    if request.cases:
+        fields["testCases"] = [{"input": text} for text in request.cases]
+        fields["stopOnFirstFailure"] = request.stop_on_failure
+    if request.arguments:
+        fields["commandLineArguments"] = list(request.arguments)
+    if request.compiler_options:
+        fields["compilerOptions"] = list(request.compiler_options)
+    return fields
 
 
 @dataclass

@@ -31,6 +31,7 @@ import signal
 import sys
 from datetime import datetime
 
+from .cases import run_in_pod
 from .contract import (
     INCOMPLETE_KEY,
     READY_KEY,
@@ -48,7 +49,7 @@ from .contract import (
 )
 from .isolation import SANDBOX_WORKDIR, ContainerIsolation
 from .languages import languages
-from .runner import compile_phase, run_phase, write_source
+from .runner import compile_phase, write_source
 
 RESULT_KEY = "coderunResult"
 PR_SET_DUMPABLE = 4
@@ -134,6 +135,8 @@ def main(argv: list[str]) -> int:
     harden_self()
     workdir = os.environ.get("CODERUN_WORKDIR", SANDBOX_WORKDIR)
     ready_file = os.environ.get("CODERUN_READY_FILE")
+    # What the cases of a judge-mode run empty besides the work dir (the pod's /tmp).
+    scratch = os.environ.get("CODERUN_SCRATCH_DIR", "/tmp")
     for key in [k for k in os.environ if k.startswith("CODERUN_")]:
         del os.environ[key]
     isolation = ContainerIsolation()
@@ -183,7 +186,7 @@ def main(argv: list[str]) -> int:
     result = (
         RunResult.failure(ErrorType.SANDBOX_ERROR, refused)
         if refused is not None
-        else run_phase(request, workdir, isolation)
+        else run_in_pod(request, workdir, isolation, (scratch,))  # once, or once per case
     )
     emit(result.to_json_dict(), runner_started)
     return 0

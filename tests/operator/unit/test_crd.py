@@ -54,8 +54,16 @@ def test_schema_bounds_match_the_contract() -> None:
     result = status["result"]["properties"]
     assert result["sandboxErrorType"]["enum"] == [str(e) for e in contract.ErrorType]
     # Every field the runner reports has a place in status.result.
-    sample = contract.RunResult(status=contract.Status.SUCCESS).to_json_dict()
+    sample = contract.RunResult(status=contract.Status.SUCCESS, test_cases=()).to_json_dict()
     assert set(sample) == set(result)
+    # Judge mode: every field of a case's run too, and the cases' bounds.
+    case = contract.CaseResult(case_index=0, status=contract.CaseStatus.SUCCESS)
+    assert set(case.to_json_dict()) == set(result["testCases"]["items"]["properties"])
+    assert spec["testCases"]["maxItems"] == result["testCases"]["maxItems"] == 64
+    assert spec["testCases"]["items"]["properties"]["input"]["maxLength"] == (
+        contract.MAX_INPUT_BYTES
+    )
+    assert "expectedOutput" not in spec["testCases"]["items"]["properties"]
     assert set(r.VERDICT_REASONS) == set(r.VERDICTS)
 
 
