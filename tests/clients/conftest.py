@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from coderun_client import Client
 from tests.api.server import Server
 
 REPO = Path(__file__).resolve().parents[2]
+TYPESCRIPT = REPO / "clients" / "typescript"
 WEBHOOK_ALLOWLIST = "127.0.0.1"
 
 
@@ -34,6 +36,7 @@ def server_env(data_dir: Path, **settings: str) -> dict[str, str]:
         # The tests' own webhook listeners live on 127.0.0.1, which callback URLs may not
         # reach by default (SSRF); this opens exactly that host.
         CODERUN_WEBHOOK_ALLOWLIST=WEBHOOK_ALLOWLIST,
+        CODERUN_WEBHOOK_BACKOFF_BASE_SECONDS="0.5",  # a retried delivery within the test
         PYTHONPATH=os.pathsep.join(sys.path),
     )
     env.update(settings)
@@ -91,3 +94,22 @@ def api_key(server: ClientServer) -> str:
 def client(server: ClientServer, api_key: str) -> Iterator[Client]:
     with Client(base_url=server.base, api_key=api_key) as made:
         yield made
+
+
+def npm(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODERUN_")}
+    env["CODERUN_BIN"] = str(Path(sys.executable).with_name("coderun"))
+    return subprocess.run(
+        ["npm", *args], cwd=TYPESCRIPT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="session")
+def built() -> Path:
+    """`npm ci` (from the lockfile) and `npm run build`: dist/ holds the ESM build."""
+    if shutil.which("npm") is None:
+        pytest.fail("npm not found: install Debian's nodejs and npm (make test does)")
+    for args, timeout in ((("ci", "--no-audit", "--no-fund"), 600), (("run", "build"), 300)):
+        done = npm(*args, timeout=timeout)
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return TYPESCRIPT / "dist"

@@ -47,10 +47,12 @@ def test_429_is_retried_after_retry_after(limited: ClientServer) -> None:
     assert all(int(value) >= 1 for value in retry_after)
 
 
-def test_without_retries_the_error_says_when(limited: ClientServer) -> None:
+def test_rate_limit_error_carries_the_message_and_retry_after(limited: ClientServer) -> None:
     key = limited.new_key()
+    # Retry-After (3 s) is beyond max_delay: raised at once, saying when.
+    policy = RetryPolicy(max_retries=3, max_delay=0.1, backoff=0.01)
     with (
-        Client(base_url=limited.base, api_key=key, retry=RetryPolicy(max_retries=0)) as client,
+        Client(base_url=limited.base, api_key=key, retry=policy) as client,
         pytest.raises(RateLimitError) as raised,
     ):
         for n in range(LIMIT + 1):

@@ -22,6 +22,7 @@ from .models import (
     Account,
     BatchEntry,
     Delivery,
+    ErrorInfo,
     Job,
     Language,
     Submission,
@@ -163,9 +164,13 @@ def submit_batch(
     )
 
 
-def batch_results(job_ids: Sequence[str]) -> Operation[list[Job]]:
-    def parse(data: Any) -> list[Job]:
-        return [Job.from_json(item) for item in data["submissions"]]
+def batch_results(job_ids: Sequence[str]) -> Operation[list[Job | ErrorInfo]]:
+    def parse(data: Any) -> list[Job | ErrorInfo]:
+        # An unknown (or another account's) jobId answers {"jobId", "error"} in its place.
+        return [
+            ErrorInfo.from_json(item["error"]) if "error" in item else Job.from_json(item)
+            for item in data["submissions"]
+        ]
 
     if not job_ids:
         raise ValueError("job_ids is empty")

@@ -119,8 +119,9 @@ class AsyncClient:
         job id or the error that refused that item alone. Idempotent like `submit`."""
         return await self._send(api.submit_batch(requests, idempotency_key or str(uuid.uuid4())))
 
-    async def batch_results(self, job_ids: Sequence[str]) -> list[Job]:
-        """The current state of several jobs, in the order asked."""
+    async def batch_results(self, job_ids: Sequence[str]) -> list[Job | ErrorInfo]:
+        """The current state of several jobs, in the order asked; an ErrorInfo in place of
+        a jobId the account does not have."""
         return await self._send(api.batch_results(job_ids))
 
     async def run_batch(

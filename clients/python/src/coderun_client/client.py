@@ -124,8 +124,9 @@ class Client:
         job id or the error that refused that item alone. Idempotent like `submit`."""
         return self._send(api.submit_batch(requests, idempotency_key or str(uuid.uuid4())))
 
-    def batch_results(self, job_ids: Sequence[str]) -> list[Job]:
-        """The current state of several jobs, in the order asked."""
+    def batch_results(self, job_ids: Sequence[str]) -> list[Job | ErrorInfo]:
+        """The current state of several jobs, in the order asked; an ErrorInfo in place of
+        a jobId the account does not have."""
         return self._send(api.batch_results(job_ids))
 
     def run_batch(

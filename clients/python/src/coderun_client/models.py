@@ -200,10 +200,12 @@ class Job(_Model):
 
 @dataclass(frozen=True)
 class ErrorInfo(_Model):
-    """Why one item of a batch was refused."""
+    """Why one item of a batch was refused (or, in batch results, why a jobId has none):
+    `type` such as "BadRequest" or "NotFound", the HTTP status it would have had as `code`."""
 
     type: str
     message: str
+    code: int | None = None
 
 
 @dataclass(frozen=True)
