@@ -81,7 +81,9 @@ def test_cpp_ten_cases_eight_right_two_wrong(api: Api) -> None:
     assert api.job(data["jobId"]).credits_charged == 8
 
 
-def test_five_credits_cannot_reserve_ten_cases(api: Api) -> None:
+def test_five_credits_cannot_reserve_ten_cases(any_db_api: Api) -> None:
+    """On SQLite and on PostgreSQL (the reservation is one SUM under the account's lock)."""
+    api = any_db_api
     account_id, key = api.new_account(credits=5)
     body = {"code": CPP_SUM, "language": "cpp", "testCases": ten_sum_cases()}
     refused = submit(api, key, body)

@@ -30,7 +30,7 @@ from tests.fixtures.cluster import K8sCluster, cluster_up
 from tests.operator.harness import ApiProcess, prepare_namespace, start_api, start_operator
 
 CASES = 20
-REPS = 5
+REPS = 3
 WRONG = (4, 13)
 CPP = """#include <iostream>
 int main() { long a, b; std::cin >> a >> b; std::cout << a * b + 1 << std::endl; return 0; }
@@ -61,7 +61,6 @@ def one_submission(api: ApiProcess, key: str) -> tuple[float, int, dict[str, Any
         key, _post(api, key, {"code": CPP, "language": "cpp", "testCases": cases()}), rounds=20
     )
     wall = time.monotonic() - start
-    assert data["testCasesPassed"] == CASES - len(WRONG), data
     return wall, before - api.account_info(key)["credits"], data
 
 
@@ -77,7 +76,6 @@ def single_submissions(api: ApiProcess, key: str) -> tuple[float, int, list[dict
     with ThreadPoolExecutor(max_workers=len(ids)) as pool:
         results = list(pool.map(lambda job_id: api.wait_final(key, job_id, rounds=40), ids))
     wall = time.monotonic() - start
-    assert all(r["status"] == "success" for r in results), results
     return wall, before - api.account_info(key)["credits"], results
 
 
@@ -85,6 +83,8 @@ def measure(api: ApiProcess, label: str) -> dict[str, Any]:
     key = api.new_key(credits=100_000)
     one_submission(api, key)  # warm-up: images, caches
     ones, singles, credits_one, credits_single, compile_ms, run_ms = [], [], 0, 0, [], []
+    # Runs that did not succeed (on a loaded machine a compile can pass its 10 s limit).
+    failed_one = failed_single = 0
     for rep in range(REPS):
         # Interleaved, alternating which goes first, so drift hits both alike.
         order = ("one", "single") if rep % 2 == 0 else ("single", "one")
@@ -92,11 +92,13 @@ def measure(api: ApiProcess, label: str) -> dict[str, Any]:
             if way == "one":
                 wall, credits_one, data = one_submission(api, key)
                 ones.append(wall)
-                compile_ms.append(data["compileTimeMs"])
-                run_ms.append(data["runTimeMs"])
+                compile_ms.append(data["compileTimeMs"] or 0)
+                run_ms.append(data["runTimeMs"] or 0)
+                failed_one += data["testCasesPassed"] != CASES - len(WRONG)
             else:
-                wall, credits_single, _ = single_submissions(api, key)
+                wall, credits_single, results = single_submissions(api, key)
                 singles.append(wall)
+                failed_single += sum(r["status"] != "success" for r in results)
         print(
             f"{label} rep {rep}: one {ones[-1]:.2f} s, singles {singles[-1]:.2f} s", file=sys.stderr
         )
@@ -107,20 +109,22 @@ def measure(api: ApiProcess, label: str) -> dict[str, Any]:
         "credits_single": credits_single,
         "compile_ms": statistics.median(compile_ms),
         "run_ms": statistics.median(run_ms),
+        "failed": f"{failed_one} of {REPS} / {failed_single} of {REPS * CASES}",
     }
 
 
 def table(rows: list[tuple[str, dict[str, Any]]]) -> str:
     lines = [
         "| executor | 1 submission x 20 cases | 20 single submissions | ratio "
-        "| credits (cases / singles) | compile, cases' run time (1 submission) |",
-        "|---|---|---|---|---|---|",
+        "| credits (cases / singles) | compile, cases' run time (1 submission) "
+        "| not as expected (submissions / singles) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, m in rows:
         lines.append(
             f"| {name} | {m['one']:.2f} s | {m['single']:.2f} s | {m['single'] / m['one']:.1f}x "
             f"| {m['credits_one']} / {m['credits_single']} | {m['compile_ms']:.0f} ms, "
-            f"{m['run_ms']:.0f} ms |"
+            f"{m['run_ms']:.0f} ms | {m['failed']} |"
         )
     return "\n".join(lines)
 
@@ -170,7 +174,10 @@ def main() -> str:
             "and 20 sandboxes, queued behind the account's cap of 2 running runs). Wall time "
             "from the first submit to the last final result. Credits: one per successful "
             "case (18) against one per successful run (20: a plain run cannot know its "
-            "output was wrong, the client compares).",
+            "output was wrong, the client compares), from the last repetition. The last "
+            "column counts submissions whose 18 right cases did not all pass and single runs "
+            "that did not succeed: on a loaded machine a compile can pass its 10 s limit "
+            "(CompilationError), which 20 compiles risk 20 times as often as one.",
             "",
             table(rows),
             "",
