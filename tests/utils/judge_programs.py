@@ -51,7 +51,11 @@ SECRET_PREFIX = "CODERUN-SECRET-"
 SECRET_HUNTER = r"""
 import os, re, sys, time
 START = time.monotonic()
-BUDGET = 2.0
+# Within the 3 s limit even on a loaded machine: it stops looking and reports in time.
+BUDGET = 1.2
+
+def out_of_time():
+    return time.monotonic() - START > BUDGET
 prefix = "CODERUN" + "-SECRET-"
 pattern = re.compile(re.escape(prefix.encode()) + rb"[0-9a-f]{32}")
 found = set()
@@ -81,7 +85,7 @@ scan("\0".join(sys.argv).encode())
 scan(sys.stdin.buffer.read() if not sys.stdin.closed else b"")
 me = str(os.getpid())
 for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
-    if pid == me:
+    if pid == me or out_of_time():
         continue
     counts["procs"] += 1
     for name in ("environ", "cmdline"):
@@ -101,7 +105,7 @@ for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
                 lo, hi = (int(x, 16) for x in span.split("-"))
                 try:
                     mem.seek(lo)
-                    scan(mem.read(min(hi - lo, 1 << 24)))
+                    scan(mem.read(min(hi - lo, 1 << 20)))
                     counts["mem_regions"] += 1
                 except (OSError, ValueError, OverflowError):
                     pass
@@ -111,7 +115,7 @@ roots = [os.getcwd(), "/tmp", "/dev/shm", "/run", "/var", "/home", "/root", "/et
 seen_dirs = set()
 for root in roots:
     for directory, subdirs, files in os.walk(root, onerror=lambda e: None):
-        if time.monotonic() - START > BUDGET:
+        if out_of_time():
             break
         skip = directory.startswith(("/proc", "/sys")) or (
             directory.startswith("/dev") and not directory.startswith("/dev/shm")
@@ -122,6 +126,8 @@ for root in roots:
         seen_dirs.add(directory)
         counts["dirs"] += 1
         for name in files:
+            if out_of_time():
+                break
             path = os.path.join(directory, name)
             if os.path.isfile(path) and not os.path.islink(path):
                 read_file(path)
