@@ -9,7 +9,7 @@ python -m coderun_operator.chart_hooks apply-crd FILE [CHECKSUM] [FILE CHECKSUM]
     one of the cluster's CRDs carries another one.
 
 python -m coderun_operator.chart_hooks cleanup NAMESPACE
-    Delete every CodeRun in the sandbox namespace and every sandbox Job left there
+    Delete the warm pools, every CodeRun in the sandbox namespace and every sandbox Job left there
     (pre-delete): once the operator is gone, nothing would delete them any more. Waits
     until they and their pods are gone.
 """
@@ -75,7 +75,17 @@ def _remaining(api: client.ApiClient, namespace: str) -> dict[str, int]:
 def cleanup(api: client.ApiClient, namespace: str) -> None:
     # Background: the garbage collector takes each CodeRun's Job and pod with it.
     options = client.V1DeleteOptions(propagation_policy="Background")
-    client.CustomObjectsApi(api).delete_collection_namespaced_custom_object(
+    custom = client.CustomObjectsApi(api)
+    # The warm pools first (their idle Jobs go with them): the operator still runs during
+    # this hook and would otherwise refill every pool Job deleted below, for ever.
+    try:
+        custom.delete_collection_namespaced_custom_object(
+            r.GROUP, r.VERSION, namespace, r.POOL_PLURAL, body=options
+        )
+    except client.ApiException as error:
+        if error.status != 404:  # 404: no CodeRunPool CRD in this cluster, so no pools
+            raise
+    custom.delete_collection_namespaced_custom_object(
         r.GROUP, r.VERSION, namespace, r.PLURAL, body=options
     )
     client.BatchV1Api(api).delete_collection_namespaced_job(
