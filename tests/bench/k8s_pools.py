@@ -19,10 +19,15 @@ def crd_installed(cluster: K8sCluster) -> bool:
 
 
 def pool_status(cluster: K8sCluster, namespace: str, language: str) -> dict[str, Any]:
+    """The pool's status; {} while the operator has not reported on its latest spec."""
     out = cluster.kubectl("get", "crpool", "-n", namespace, language, "-o", "json", check=False)
     if out.returncode != 0:
         return {}
-    status: dict[str, Any] = json.loads(out.stdout).get("status") or {}
+    body = json.loads(out.stdout)
+    status: dict[str, Any] = body.get("status") or {}
+    observed = status.get("observedGeneration")
+    if observed is not None and observed < body["metadata"].get("generation", 0):
+        return {}
     return status
 
 
@@ -48,8 +53,9 @@ def wait_ready(
     def settled() -> bool:
         status = pool_status(cluster, namespace, language)
         return (
-            status.get("ready") == replicas
-            and status.get("replicas") == replicas
+            bool(status)
+            and status.get("ready", 0) == replicas
+            and status.get("replicas", 0) == replicas
             and not status.get("starting")
         )
 
