@@ -189,7 +189,7 @@ def test_secret_shown_once_rotated_and_a_delivery_log(
     codes = delivery.locator("[data-testid=attempt-status]").all_inner_texts()
     assert codes[0] == "500" and codes[-1] == "200", codes
     expect(delivery.locator("[data-testid=next-attempt]")).to_have_count(0)
-    page.set_viewport_size(MOBILE)
+    page.set_viewport_size(MOBILE)  # type: ignore[arg-type]
     assert_fits(page, "the delivery log at 360 px")
     log.scroll_into_view_if_needed()
     screenshot(page, "mobile-delivery-log", full_page=False)
