@@ -66,6 +66,13 @@ def settled_log(api: Api, key: str, job_id: str, attempts: int) -> dict[str, Any
     raise AssertionError(f"the delivery log never showed {attempts} attempts: {deliveries}")
 
 
+def attempts_metric(outcome: str) -> float:
+    from prometheus_client import REGISTRY
+
+    value = REGISTRY.get_sample_value("coderun_webhook_attempts_total", {"outcome": outcome})
+    return value or 0.0
+
+
 def expected_signature(secret: str, headers: dict[str, str], body: bytes) -> str:
     """Standard Webhooks, computed here independently of coderun_api.webhooks.signing."""
     key = base64.b64decode(secret.removeprefix("whsec_"))
@@ -104,10 +111,18 @@ def test_delivery_is_signed_and_carries_the_result_envelope(make_api: MakeApi) -
 def test_500_twice_then_200_is_three_attempts_with_growing_waits(make_api: MakeApi) -> None:
     api = webhook_api(make_api)
     key, _ = with_secret(api)
+    retries_before = attempts_metric("retry")
+    delivered_before = attempts_metric("delivered")
     with running_listener(script=[500, 500]) as listener:
         job_id = submit_with_callback(api, key, listener.url)
         requests = listener.wait_for(3)
         delivery = settled_log(api, key, job_id, 3)
+        for _ in range(100):  # counted just after the attempt is recorded
+            if attempts_metric("delivered") > delivered_before:
+                break
+            time.sleep(0.05)
+        assert attempts_metric("retry") - retries_before == 2
+        assert attempts_metric("delivered") - delivered_before == 1
         time.sleep(BASE * 8)  # long enough for a (wrong) fourth attempt to show up
         assert len(listener.received) == 3
     assert [a["statusCode"] for a in delivery["attempts"]] == [500, 500, 200]

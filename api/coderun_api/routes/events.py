@@ -20,6 +20,7 @@ from fastapi import APIRouter, Header, Path
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from coderun_api import metrics
 from coderun_api.deps import CurrentPrincipal, StateDep
 from coderun_api.envelope import ApiError, envelope, openapi_example
 from coderun_api.jobs import job_data
@@ -114,6 +115,7 @@ SHARED_READS = SharedReads()
 
 async def _stream(state: AppState, job_id: str, account_id: int, last: int) -> AsyncIterator[str]:
     changed = state.notifier.register_changes(job_id)
+    metrics.EVENT_STREAMS.inc()
     try:
         # A dropped connection is retried by EventSource after this many milliseconds.
         yield "retry: 1000\n\n"
@@ -136,6 +138,7 @@ async def _stream(state: AppState, job_id: str, account_id: int, last: int) -> A
                 yield ": keep-alive\n\n"
                 since = stamp_now()
     finally:
+        metrics.EVENT_STREAMS.dec()
         state.notifier.unregister_changes(job_id, changed)
 
 

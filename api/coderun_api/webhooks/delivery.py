@@ -22,6 +22,7 @@ from datetime import timedelta
 
 from coderun_sandbox.contract import utc_now
 
+from coderun_api import metrics
 from coderun_api.config import Settings
 from coderun_api.envelope import envelope
 from coderun_api.jobs import JobStore, job_data
@@ -174,6 +175,11 @@ class WebhookSender:
         except Exception as failure:  # the lease lapses and the delivery is tried again
             log.warning("could not record a webhook attempt: %s", failure)
             return
+        metrics.WEBHOOK_ATTEMPTS.labels(outcome="retry" if state == "pending" else state).inc()
+        if state == "delivered":
+            metrics.WEBHOOK_LATENCY.observe(
+                max(0.0, (utc_now() - claimed.final_at).total_seconds())
+            )
         log.info(
             "webhook attempt",
             extra=job_log(

@@ -236,26 +236,20 @@ class WebhookStore:
             session.commit()
 
     def deliveries_for_job(self, job_id: str) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]:
+        # One statement (an outer join), so a delivery and its attempts are read from one
+        # snapshot: an attempt recorded meanwhile shows with its delivery's new state.
         with Session(self.engine, expire_on_commit=False) as session:
-            deliveries = (
-                session.execute(
-                    select(WebhookDelivery)
-                    .where(col(WebhookDelivery.job_id) == job_id)
-                    .order_by(col(WebhookDelivery.created_at))
+            rows = session.execute(
+                select(WebhookDelivery, WebhookAttempt)
+                .outerjoin(
+                    WebhookAttempt, col(WebhookAttempt.delivery_id) == col(WebhookDelivery.id)
                 )
-                .scalars()
-                .all()
-            )
-            result = []
-            for delivery in deliveries:
-                attempts = (
-                    session.execute(
-                        select(WebhookAttempt)
-                        .where(col(WebhookAttempt.delivery_id) == delivery.id)
-                        .order_by(col(WebhookAttempt.attempt))
-                    )
-                    .scalars()
-                    .all()
-                )
-                result.append((delivery, list(attempts)))
-            return result
+                .where(col(WebhookDelivery.job_id) == job_id)
+                .order_by(col(WebhookDelivery.created_at), col(WebhookAttempt.attempt))
+            ).all()
+            result: dict[str, tuple[WebhookDelivery, list[WebhookAttempt]]] = {}
+            for delivery, attempt in rows:
+                entry = result.setdefault(delivery.id, (delivery, []))
+                if attempt is not None:
+                    entry[1].append(attempt)
+            return list(result.values())
