@@ -83,6 +83,50 @@ def test_a_delivery_survives_an_api_killed_between_attempts(server: Server) -> N
     assert b"after the crash" in requests[1].body
 
 
+def test_an_api_killed_during_an_attempt_leaves_a_lease_that_lapses_and_is_retried(
+    tmp_path: Path,
+) -> None:
+    """The process dies with a request in flight, so its attempt is never recorded; the
+    next process waits for the lease to lapse (3 x 1 s + 30 s here), then sends again,
+    under the same webhook-id: at least once."""
+    env = base_env(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'lease.db'}",
+        CODERUN_WEBHOOK_ALLOWLIST="127.0.0.1",
+        CODERUN_WEBHOOK_TIMEOUT_SECONDS="1",
+        CODERUN_WEBHOOK_POLL_SECONDS="0.2",
+    )
+    server = Server(env)
+    key = server.cli("account", "create", "lease@example.com", "--credits", "3")
+    server.start()
+    try:
+        httpx.post(
+            server.base + "/api/v1/account/webhook-secret", headers={"X-API-KEY": key}, timeout=30
+        ).raise_for_status()
+        with running_listener(hold_seconds=5, hold_requests=1) as listener:
+            response = httpx.post(
+                server.base + "/api/v1/runner/submit",
+                json={"code": "print(1)", "language": "python", "callbackUrl": listener.url},
+                headers={"X-API-KEY": key},
+                timeout=30,
+            )
+            job_id = response.json()["data"]["jobId"]
+            listener.wait_for(1)
+            server.kill()  # mid-attempt: the receiver is still holding the request
+            server.start()
+            first, second = listener.wait_for(2, timeout=120)
+            for _ in range(600):
+                log = deliveries(server, key, job_id)
+                if log[0]["state"] == "delivered":
+                    break
+                time.sleep(0.05)
+    finally:
+        server.stop()
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == log[0]["deliveryId"]
+    assert second.at - first.at >= 30  # not before the lease lapsed
+    assert [a["statusCode"] for a in log[0]["attempts"]] == [200]  # the lost one left no row
+
+
 @pytest.mark.redis
 def test_two_replicas_never_send_one_delivery_twice_at_once(
     make_api: MakeApi, database_url: str, redis_clean: str

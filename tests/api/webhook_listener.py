@@ -28,6 +28,7 @@ class Listener:
     then: int = 200
     location: str = ""  # sent with 3xx answers
     hold_seconds: float = 0.0  # how long each request is held before the answer
+    hold_requests: int = 1 << 30  # ... only the first this many
     received: list[Received] = field(default_factory=list)
     in_flight: dict[str, int] = field(default_factory=dict)
     overlaps: int = 0  # requests for a webhook-id that arrived while another was open
@@ -61,7 +62,7 @@ class Listener:
                 )
             )
             self.arrived.notify_all()
-        if self.hold_seconds:
+        if self.hold_seconds and index < self.hold_requests:
             time.sleep(self.hold_seconds)
         with self.lock:
             self.in_flight[message_id] -= 1
