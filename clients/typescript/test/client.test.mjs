@@ -22,7 +22,7 @@ const SLEEPY = "import time\ntime.sleep(2)\nprint('late')\n";
 
 describe("CodeRunClient", () => {
   let server;
-  const clientFor = (options = {}) => new CodeRunClient({ baseUrl: server.base, apiKey: server.newKey(), ...options });
+  const clientFor = async (options = {}) => new CodeRunClient({ baseUrl: server.base, apiKey: await server.newKey(), ...options });
 
   before(async () => {
     server = await startServer();
@@ -32,7 +32,7 @@ describe("CodeRunClient", () => {
   });
 
   test("run resolves with the final result and every field", async () => {
-    const job = await clientFor().run("print(input()[::-1])", "python", "olleh");
+    const job = await (await clientFor()).run("print(input()[::-1])", "python", "olleh");
     assert.equal(job.status, "success");
     assert.equal(job.stdout, "hello\n");
     assert.equal(job.exitCode, 0);
@@ -43,7 +43,7 @@ describe("CodeRunClient", () => {
   });
 
   test("failures are verdicts, not exceptions", async () => {
-    const client = clientFor();
+    const client = await clientFor();
     const spin = await client.run("while True: pass", "python");
     assert.deepEqual([spin.status, spin.sandboxErrorType], ["failed", "TLE"]);
     const broken = await client.run("int main( {", "cpp");
@@ -53,7 +53,7 @@ describe("CodeRunClient", () => {
   });
 
   test("submit, result, wait and a timeout that leaves the job running", async () => {
-    const client = clientFor();
+    const client = await clientFor();
     const submission = await client.submit(SLEEPY, "python");
     assert.equal(submission.status, "queued");
     const first = await client.result(submission.jobId);
@@ -71,7 +71,7 @@ describe("CodeRunClient", () => {
   });
 
   test("submit is idempotent under its key", async () => {
-    const client = clientFor();
+    const client = await clientFor();
     const first = await client.submit("print('once')", "python", "", { idempotencyKey: "order-17" });
     const again = await client.submit("print('once')", "python", "", { idempotencyKey: "order-17" });
     assert.equal(again.jobId, first.jobId);
@@ -82,7 +82,7 @@ describe("CodeRunClient", () => {
   });
 
   test("errors carry the server's message and a type", async () => {
-    const client = clientFor();
+    const client = await clientFor();
     await assert.rejects(client.submit("puts 1", "ruby"), (error) => {
       assert.ok(error instanceof BadRequestError && error instanceof ApiError);
       assert.equal(error.status, 400);
@@ -99,7 +99,7 @@ describe("CodeRunClient", () => {
       assert.match(error.message, /X-API-KEY/);
       return true;
     });
-    const broke = new CodeRunClient({ baseUrl: server.base, apiKey: server.newKey(0) });
+    const broke = new CodeRunClient({ baseUrl: server.base, apiKey: await server.newKey(0) });
     await assert.rejects(broke.submit("print(1)", "python"), InsufficientCreditsError);
   });
 
@@ -109,7 +109,7 @@ describe("CodeRunClient", () => {
   });
 
   test("account, credits and languages", async () => {
-    const client = clientFor();
+    const client = await clientFor();
     const before = await client.account();
     await client.run("print(1)", "python");
     await client.run("raise SystemExit(1)", "python");
@@ -120,7 +120,7 @@ describe("CodeRunClient", () => {
   });
 
   test("test cases and batches", async () => {
-    const client = clientFor();
+    const client = await clientFor();
     const double = "print(int(input()) * 2)";
     const judged = await client.run(double, "python", "", {
       testCases: [{ input: "2", expectedOutput: "4" }, { input: "3", expectedOutput: "7" }],
@@ -163,7 +163,7 @@ describe("retries", () => {
       statuses.push(response.status);
       return response;
     };
-    const client = new CodeRunClient({ baseUrl: server.base, apiKey: server.newKey(), fetch: counting });
+    const client = new CodeRunClient({ baseUrl: server.base, apiKey: await server.newKey(), fetch: counting });
     const ids = [];
     for (let n = 0; n < 4; n++) ids.push((await client.submit(`print(${n})`, "python")).jobId);
     assert.equal(new Set(ids).size, 4);
@@ -174,7 +174,7 @@ describe("retries", () => {
   test("a Retry-After beyond the cap is thrown as RateLimitError, saying when", async () => {
     // a dropped keep-alive connection is still retried (backoff 10 ms), a 429's 3 s is not
     const retry = { maxRetries: 3, maxDelayMs: 100, backoffMs: 10 };
-    const client = new CodeRunClient({ baseUrl: server.base, apiKey: server.newKey(), retry });
+    const client = new CodeRunClient({ baseUrl: server.base, apiKey: await server.newKey(), retry });
     await assert.rejects(
       // at once: the limit is hit whatever this machine's pace
       Promise.all([0, 1, 2, 3].map((n) => client.submit(`print(${n})`, "python"))),

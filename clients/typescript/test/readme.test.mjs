@@ -33,7 +33,7 @@ for (const [index, code] of blocks.entries()) {
   test(`README example ${index + 1}: ${code.split("\n")[0]}`, async () => {
     const file = join(scratch, `example-${index + 1}.mjs`);
     writeFileSync(file, code);
-    const env = { ...process.env, CODERUN_URL: server.base, CODERUN_API_KEY: server.newKey() };
+    const env = { ...process.env, CODERUN_URL: server.base, CODERUN_API_KEY: await server.newKey() };
     const { stdout } = await promisify(execFile)(process.execPath, [file], { env, cwd: root, timeout: 120_000 });
     if (code.includes("sandboxErrorType); // failed TLE")) assert.match(stdout, /failed TLE/);
     if (code.includes("BadRequestError")) assert.match(stdout, /400 bad_request unsupported language 'ruby'/);

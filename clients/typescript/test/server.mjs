@@ -33,6 +33,8 @@ export async function startServer(settings = {}) {
     // the tests' own webhook listener lives on 127.0.0.1, refused by default (SSRF)
     CODERUN_WEBHOOK_ALLOWLIST: "127.0.0.1",
     CODERUN_WEBHOOK_BACKOFF_BASE_SECONDS: "0.5",
+    // keys come from sign-ups (newKey): the default 10/minute per address would pace the suite
+    CODERUN_AUTH_RATE_LIMIT: "1000/minute",
     ...settings,
   });
   const port = await freePort();
@@ -58,15 +60,34 @@ export async function startServer(settings = {}) {
   let accounts = 0;
   return {
     base,
-    /** A new account's API key (`coderun account create` prints it last). */
-    newKey(credits = 100) {
+    /**
+     * A new account's API key: a sign-up and the dashboard's key route, as a user gets one
+     * (a `coderun account create` process per key is much slower); `credits` other than the
+     * sign-up default go through the CLI.
+     */
+    async newKey(credits = null) {
       const email = `ts-${process.pid}-${++accounts}-${Date.now()}@example.com`;
-      const out = execFileSync(CODERUN, ["account", "create", email, "--credits", String(credits)], {
-        env,
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
+      if (credits !== null) {
+        const out = execFileSync(CODERUN, ["account", "create", email, "--credits", String(credits)], {
+          env,
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        return out.trim().split("\n").at(-1).trim();
+      }
+      const signup = await fetch(`${base}/api/v1/auth/signup`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ email, password: "a long enough password" }),
       });
-      return out.trim().split("\n").at(-1).trim();
+      if (signup.status !== 201) throw new Error(`sign-up: ${signup.status} ${await signup.text()}`);
+      const cookie = signup.headers.get("set-cookie").split(";")[0];
+      const key = await fetch(`${base}/api/v1/account/api-key`, {
+        method: "POST",
+        headers: { Cookie: cookie, "X-Requested-With": "coderun-web" },
+      });
+      if (key.status !== 201) throw new Error(`api-key: ${key.status} ${await key.text()}`);
+      return (await key.json()).data.apiKey;
     },
     async stop() {
       child.kill("SIGTERM");

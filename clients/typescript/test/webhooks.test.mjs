@@ -121,7 +121,7 @@ describe("real deliveries", () => {
   }
 
   test("the server's signature verifies, the body is the result, the log says delivered", async () => {
-    const client = new CodeRunClient({ baseUrl: server.base, apiKey: server.newKey() });
+    const client = new CodeRunClient({ baseUrl: server.base, apiKey: await server.newKey() });
     assert.equal((await client.webhookSecretStatus()).configured, false);
     const old = (await client.rotateWebhookSecret()).secret;
     const url = `http://127.0.0.1:${listener.address().port}/hook`;
