@@ -8,6 +8,8 @@
   to the pool controller.
 - `claimed_pods`: kopf's index of claimed pool pods by the claiming CodeRun's uid, so that
   after a restart a run whose claim was made but not yet recorded finds its pod.
+- `idle_pool_pods`: kopf's index of idle pool pods by pool, complete before any handler
+  runs, so that a restarted operator knows a pool's pods before it reconciles the pool.
 - `pool_event`: every CodeRunPool event → the pool controller keeps its pods.
 - `startup` / `cleanup`: settings, metrics server, and the sweep task.
 
@@ -18,6 +20,7 @@ objects and adds no finalizer, so a run costs only the writes it needs.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -54,8 +57,7 @@ async def startup(
     config = OperatorSettings.from_env()
     # kopf retries this handler (TemporaryError below): everything here runs once.
     if "kube" not in memo:
-        # One log stream per running sandbox: as many stream threads as runs may be active.
-        memo.kube = Kube(followers=config.max_concurrent_runs + 2)
+        memo.kube = Kube()
     state: Readiness = memo.readiness
     if memo.get("readiness_url") and "readiness_server" not in memo:
         memo.readiness_server = await serve_readiness(memo.readiness_url, state, memo.kube)
@@ -94,6 +96,7 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     sweeper: asyncio.Task[None] | None = _state.get("sweeper")
     if sweeper is not None:
         await sweeper
+    await rec.kube.streams.close()
     rec.kube.close()
 
 
@@ -133,12 +136,26 @@ def claimed_pods(body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]] | None:
     }
 
 
+@kopf.index(
+    "",
+    "v1",
+    "pods",
+    labels={r.LABEL_SANDBOX: "true", r.LABEL_POOL: kopf.PRESENT, r.LABEL_WARM: r.WARM_IDLE},
+)
+def idle_pool_pods(body: kopf.Body, **_: Any) -> dict[str, dict[str, Any]]:
+    meta = body.get("metadata") or {}
+    key = f"{meta.get('namespace')}/{(meta.get('labels') or {}).get(r.LABEL_POOL)}"
+    return {key: copy.deepcopy(dict(body))}
+
+
 def _take_indexes(rec: Reconciler, kwargs: Mapping[str, Any]) -> None:
     # kopf calls no handler before every index is complete, so these are the whole picture.
     if rec.index is None:
         rec.index = kwargs["coderuns_by_lifecycle"]
     if rec.claims is None:
         rec.claims = kwargs["claimed_pods"]
+    if rec.pools.index is None:
+        rec.pools.index = kwargs["idle_pool_pods"]
 
 
 @kopf.on.event("", "v1", "pods", labels={r.LABEL_SANDBOX: "true", r.LABEL_MANAGED_BY: r.MANAGED_BY})

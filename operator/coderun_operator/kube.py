@@ -15,10 +15,10 @@ from typing import Any, TypeVar, cast
 from coderun_sandbox.contract import iso_utc, utc_now
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
-from kubernetes.stream import stream
 
 from coderun_operator import metrics
 from coderun_operator import resources as r
+from coderun_operator.kube_streams import KubeStreams
 
 T = TypeVar("T")
 REQUEST_TIMEOUT_S = 30
@@ -45,15 +45,14 @@ class Kube:
         self,
         configuration: client.Configuration | None = None,
         workers: int = 16,
-        followers: int = 8,
     ):
         self.api_client = client.ApiClient(configuration or load_client_config())
         self.core = client.CoreV1Api(self.api_client)
         self.batch = client.BatchV1Api(self.api_client)
         self.custom = client.CustomObjectsApi(self.api_client)
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kube")
-        # Log streams of running sandboxes get their own threads: they last a whole run.
-        self.follow_pool = ThreadPoolExecutor(max_workers=followers, thread_name_prefix="follow")
+        # Log streams and attaches, on the event loop rather than a thread each.
+        self.streams = KubeStreams(self.api_client.configuration)
 
     async def _call(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
@@ -74,7 +73,6 @@ class Kube:
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
-        self.follow_pool.shutdown(wait=False, cancel_futures=True)
         self.api_client.close()  # type: ignore[no-untyped-call]
 
     # -- CodeRuns ------------------------------------------------------------------------
@@ -239,37 +237,8 @@ class Kube:
     async def attach_write(self, namespace: str, pod: str, container: str, data: bytes) -> None:
         """Write `data` to a container's stdin through pods/attach, then close the stream
         (with `stdinOnce`, its end is the stdin's end). The container waits for it."""
-
-        def call() -> None:
-            # kubernetes.stream swaps the transport of the ApiClient it is given while the
-            # call runs: on the shared one, other threads' calls would go over a websocket.
-            # A client of its own per attach (no connection pool is used for websockets).
-            own = client.ApiClient(self.api_client.configuration)
-            try:
-                attach(client.CoreV1Api(own))
-            finally:
-                own.close()  # type: ignore[no-untyped-call]
-
-        def attach(core: client.CoreV1Api) -> None:
-            session: Any = stream(
-                core.connect_get_namespaced_pod_attach,
-                pod,
-                namespace,
-                container=container,
-                stdin=True,
-                stdout=False,
-                stderr=False,
-                tty=False,
-                _preload_content=False,
-                _request_timeout=REQUEST_TIMEOUT_S,
-            )
-            try:
-                session.write_stdin(data)
-            finally:
-                session.close()
-
         metrics.API_WRITES.labels("create", "pods/attach").inc()
-        await self._call(call)
+        await self.streams.attach_write(namespace, pod, container, data)
 
     # -- CodeRunPools --------------------------------------------------------------------
 
@@ -315,40 +284,9 @@ class Kube:
     ) -> str | None:
         """Stream a running container's log until a line satisfies `until`; the log so far,
         or None if the stream ended (or failed) first. Lets the operator read the runner's
-        result the moment it is printed instead of after the kubelet's next status update."""
-
-        def call() -> str | None:
-            try:
-                response: Any = self.core.read_namespaced_pod_log(
-                    pod,
-                    namespace,
-                    container=container,
-                    follow=True,
-                    limit_bytes=1024 * 1024,
-                    _preload_content=False,
-                    _request_timeout=(5, timeout_s),
-                )
-            except (ApiException, OSError):
-                return None
-            seen = bytearray()
-            checked = 0  # bytes of whole lines already looked at
-            try:
-                for chunk in response.stream(4096):
-                    seen += chunk
-                    end = seen.rfind(b"\n")
-                    if end < checked:
-                        continue
-                    lines = bytes(seen[checked:end]).decode("utf-8", errors="replace")
-                    checked = end + 1
-                    if any(until(line) for line in lines.split("\n")):
-                        return bytes(seen).decode("utf-8", errors="replace")
-            except Exception:
-                return None
-            finally:
-                response.release_conn()
-            return None
-
-        return await asyncio.get_running_loop().run_in_executor(self.follow_pool, call)
+        result the moment it is printed instead of after the kubelet's next status update.
+        On the event loop (kube_streams.py): a run in flight holds no thread."""
+        return await self.streams.follow_log(namespace, pod, container, until, timeout_s)
 
     async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         def call() -> dict[str, Any] | None:

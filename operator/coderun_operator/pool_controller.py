@@ -16,7 +16,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,13 +32,13 @@ from coderun_operator.settings import OperatorSettings
 log = logging.getLogger("coderun_operator.pools")
 
 Spawn = Callable[[str, Awaitable[None]], None]
+# The longest wait between replacements of pods that keep failing before any run.
+MAX_BACKOFF_S = 60
 
 
 @dataclass
 class PoolState:
     body: dict[str, Any]
-    # Its pods as last seen (watch events), by pod name.
-    pods: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Jobs created whose pod was not seen yet: job name -> time.monotonic() of the create.
     pending: dict[str, float] = field(default_factory=dict)
     # Jobs this controller deleted (failed, stale, surplus): not deleted or reported again.
@@ -48,6 +48,11 @@ class PoolState:
     # Claims since the pool was made: status.claimed as read at start, plus ours since.
     claimed_total: int = 0
     failing: str | None = None
+    # Pods that failed before any run, in a row, and when the next may be made: a pool
+    # whose pods cannot start (no NetworkPolicy, a missing image) backs off instead of
+    # churning pods.
+    failures: int = 0
+    next_create: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     dirty: bool = True
 
@@ -62,8 +67,21 @@ class PoolController:
         self.kube = kube
         self.spawn = spawn
         self.pools: dict[str, PoolState] = {}
+        # kopf's index of idle pool pods: "namespace/pool" -> their latest bodies.
+        self.index: Mapping[str, Iterable[Mapping[str, Any]]] | None = None
         # Pods taken for a claim in progress (namespace/name): not offered twice.
         self.reserved: set[str] = set()
+        # Pods claimed here that the index may still show idle for a moment (namespace/name).
+        self.taken: set[str] = set()
+
+    def pods(self, key: str) -> dict[str, Mapping[str, Any]]:
+        """The pool's idle pods by name, as the index shows them, minus those just claimed."""
+        found = {}
+        for pod in (self.index or {}).get(key, ()):
+            meta = pod.get("metadata") or {}
+            if f"{meta.get('namespace')}/{meta.get('name')}" not in self.taken:
+                found[str(meta.get("name"))] = pod
+        return found
 
     # -- events --------------------------------------------------------------------------
 
@@ -92,11 +110,12 @@ class PoolController:
             return
         job = str(labels.get(r.LABEL_JOB_NAME) or "")
         state.pending.pop(job, None)
+        if event_type == "DELETED" and not pools.is_claimed(pod) and job not in state.deleted:
+            # Not by us (someone, or an eviction): its Job has failed for good (backoffLimit
+            # 0), so it goes too, and the pool reports the loss.
+            self.spawn("pool", self._lost(state, name, job))
         if event_type == "DELETED" or pools.is_claimed(pod):
-            state.pods.pop(name, None)
             self.reserved.discard(f"{meta.get('namespace')}/{name}")
-        else:
-            state.pods[name] = dict(pod)
         state.dirty = True
         self.spawn("pool", self.reconcile(key))
 
@@ -112,14 +131,14 @@ class PoolController:
             spec = state.spec
             if spec.namespace != namespace or spec.language != language:
                 continue
-            for name, pod in state.pods.items():
+            for name, pod in self.pods(spec.key).items():
                 if f"{namespace}/{name}" in self.reserved:
                     continue
                 seen = pools.view(
                     pod, now, self.settings.start_grace_seconds, spec.max_idle_seconds, template
                 )
                 if seen.state is pools.PodState.READY:
-                    candidates.append((seen.created, pod))
+                    candidates.append((seen.created, dict(pod)))
         if not candidates:
             return None
         pod = min(candidates, key=lambda c: c[0])[1]
@@ -136,10 +155,10 @@ class PoolController:
         labels = meta.get("labels") or {}
         key = f"{meta.get('namespace')}/{labels.get(r.LABEL_POOL)}"
         self.reserved.discard(f"{meta.get('namespace')}/{meta.get('name')}")
+        self.taken.add(f"{meta.get('namespace')}/{meta.get('name')}")
         state = self.pools.get(key)
         if state is None:
             return
-        state.pods.pop(str(meta.get("name")), None)
         state.claimed_total += 1
         state.dirty = True
         self.spawn("pool", self.reconcile(key))
@@ -166,13 +185,10 @@ class PoolController:
             self._expire_pending(state, grace)
             views = [
                 pools.view(pod, now, grace, spec.max_idle_seconds, template)
-                for pod in state.pods.values()
+                for pod in self.pods(key).values()
             ]
-            views = [
-                v
-                for v in views
-                if v.job_name not in state.deleted or v.state is pools.PodState.READY
-            ]
+            # Pods of Jobs we deleted are on their way out: neither counted nor reported.
+            views = [v for v in views if v.job_name not in state.deleted]
             decided = pools.plan(spec, views, len(state.pending))
             failing = None
             for pod_view in decided.delete:
@@ -182,12 +198,18 @@ class PoolController:
                     failing = f"pod {pod_view.name}: {pod_view.reason}"
                     await self._report(state, pod_view)
                 await self._delete(state, pod_view)
-            for _ in range(decided.create):
-                await self._create(state)
             if failing is not None:
                 state.failing = failing
+                state.failures += 1
+                state.next_create = time.monotonic() + min(
+                    MAX_BACKOFF_S, 2 ** min(state.failures, 8)
+                )
             elif any(v.state is pools.PodState.READY for v in views):
                 state.failing = None
+                state.failures = 0
+            if time.monotonic() >= state.next_create:
+                for _ in range(decided.create):
+                    await self._create(state)
             live = [v for v in views if v.job_name not in state.deleted]
             ready = sum(1 for v in live if v.state is pools.PodState.READY)
             starting = sum(1 for v in live if v.state is pools.PodState.STARTING)
@@ -221,7 +243,6 @@ class PoolController:
 
     async def _delete(self, state: PoolState, pod_view: pools.PodView) -> None:
         await self._delete_job(state, pod_view.job_name, pod_view.reason)
-        state.pods.pop(pod_view.name, None)
 
     async def _delete_job(self, state: PoolState, job: str, reason: str) -> None:
         if not job or job in state.deleted:
@@ -230,15 +251,22 @@ class PoolController:
         log.info("pool %s: deleting Job %s: %s", state.spec.key, job, reason or "surplus")
         await self.kube.delete_job(state.spec.namespace, job)
 
+    async def _lost(self, state: PoolState, pod: str, job: str) -> None:
+        message = f"pool pod {pod} replaced: {pools.DELETED_REASON}"
+        log.warning("pool %s: %s", state.spec.key, message)
+        await self._delete_job(state, job, "its pod was deleted")
+        await self.kube.post_event(
+            {"kind": r.POOL_KIND, **state.body}, "Warning", "PodDeleted", message
+        )
+
     async def _report(self, state: PoolState, pod_view: pools.PodView) -> None:
         if pod_view.name in state.reported:
             return
         state.reported.add(pod_view.name)
         message = f"pool pod {pod_view.name} replaced: {pod_view.reason}"
         log.warning("pool %s: %s", state.spec.key, message)
-        await self.kube.post_event(
-            {"kind": r.POOL_KIND, **state.body}, "Warning", "PodFailed", message
-        )
+        reason = "PodDeleted" if pod_view.reason == pools.DELETED_REASON else "PodFailed"
+        await self.kube.post_event({"kind": r.POOL_KIND, **state.body}, "Warning", reason, message)
 
     async def _write_status(self, state: PoolState, live: list[pools.PodView], now: Any) -> None:
         spec = state.spec
@@ -256,11 +284,18 @@ class PoolController:
         most this often (claims do not each cost a status write)."""
         for key in list(self.pools):
             await self.reconcile(key, write_status=True)
-        for state in self.pools.values():
-            # Forget deletions once their pods are gone (bounded memory).
+        shown = {
+            f"{(p.get('metadata') or {}).get('namespace')}/{(p.get('metadata') or {}).get('name')}"
+            for pods in (self.index or {}).values()
+            for p in pods
+        }
+        self.taken &= shown  # the index caught up with these claims
+        for key, state in self.pools.items():
+            # Forget deletions and reports once their pods are gone (bounded memory).
+            pods = self.pods(key)
             jobs = {
                 str(((p.get("metadata") or {}).get("labels") or {}).get(r.LABEL_JOB_NAME))
-                for p in state.pods.values()
+                for p in pods.values()
             }
             state.deleted &= jobs
-            state.reported &= set(state.pods)
+            state.reported &= set(pods)

@@ -30,6 +30,8 @@ from coderun_operator import resources as r
 from coderun_operator.job_builder import DEFAULT_MAX_IDLE_SECONDS
 
 MAX_REPLICAS = 64
+# Why an idle pod that someone else deletes (a person, an eviction, a node drain) is lost.
+DELETED_REASON = "it was deleted while idle"
 MIN_MAX_IDLE_SECONDS = 30
 MAX_MAX_IDLE_SECONDS = 86_400
 
@@ -118,7 +120,7 @@ def _failure(pod: Mapping[str, Any], now: datetime, grace_s: float) -> str | Non
     meta = pod.get("metadata") or {}
     status = pod.get("status") or {}
     if meta.get("deletionTimestamp"):
-        return "it is being deleted"
+        return DELETED_REASON
     if status.get("phase") in ("Failed", "Succeeded"):
         reason = status.get("reason") or status.get("phase")
         return f"it ended ({reason}) before any run"
@@ -131,6 +133,8 @@ def _failure(pod: Mapping[str, Any], now: datetime, grace_s: float) -> str | Non
                 f"its {container.get('name')} container ended (exit code "
                 f"{end.get('exitCode')}) before any run" + (f": {detail}" if detail else "")
             )
+    if is_ready(pod):
+        return None
     age = age_seconds(pod, now)
     problem = classify._waiting_problem(pod)
     if problem is not None and age >= grace_s:

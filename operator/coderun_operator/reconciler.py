@@ -471,7 +471,12 @@ class Reconciler:
         if result is None:
             return
         stuck = progress is classify.Progress.PENDING
-        if stuck:
+        # A compile step that failed leaves its run container waiting for a request that
+        # will never come: the Job goes now rather than at its deadline.
+        unfinished = classify.terminated(pod, r.RUN_CONTAINER) is None and (
+            pod.get("status") or {}
+        ).get("phase") not in ("Succeeded", "Failed")
+        if stuck or unfinished:
             await self.finalize(key, result, pod_name, delete_job=True)
             return
         compile_log = logs.get(r.COMPILE_CONTAINER)

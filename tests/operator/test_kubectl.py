@@ -82,9 +82,18 @@ def test_kubectl_coderun_runs_and_is_auditable(
     ).stdout
     assert f"coderun.coderun.dev/{name}" in listed.split()
 
-    # Printer columns: language, status, verdict, exit code, execution time, age.
+    # Printer columns: language, status, verdict, exit code, execution time, start, age.
     table = k8s_cluster.kubectl("get", "coderuns", "-n", op_namespace, name).stdout.splitlines()
-    assert table[0].split() == ["NAME", "LANGUAGE", "STATUS", "VERDICT", "EXIT", "TIME(MS)", "AGE"]
+    assert table[0].split() == [
+        "NAME",
+        "LANGUAGE",
+        "STATUS",
+        "VERDICT",
+        "EXIT",
+        "TIME(MS)",
+        "START",
+        "AGE",
+    ]
     assert table[1].split()[:5] == [name, "python", "Succeeded", "Success", "0"]
     assert (
         k8s_cluster.kubectl("get", "crun", "-n", op_namespace, name, "-o", "name").returncode == 0

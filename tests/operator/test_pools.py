@@ -7,6 +7,7 @@ that change a pool's size put it back.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import time
 from collections.abc import Iterator
@@ -188,3 +189,267 @@ def test_custom_limits_go_cold_while_a_pod_is_ready(pooled: Pooled) -> None:
     assert body["status"]["jobName"] == r.job_name(name)
     # The ready pod was not taken.
     assert ready["metadata"]["name"] in [p["metadata"]["name"] for p in pooled.idle_pods("python")]
+
+
+def test_a_pool_of_two_with_ten_concurrent_runs(pooled: Pooled) -> None:
+    """All complete with their own output, no two share a pod, the surplus starts cold."""
+    pooled.set_pool("python", 2)
+    pooled.wait_ready("python", 2)
+    keys = [pooled.api.new_key(credits=100) for _ in range(5)]
+    programs = [(keys[i % 5], f"print('run {i}')\n") for i in range(10)]
+    with concurrent.futures.ThreadPoolExecutor(10) as threads:
+        job_ids = list(threads.map(lambda kc: pooled.api.submit(kc[0], kc[1]), programs))
+        results = list(
+            threads.map(
+                lambda ij: pooled.api.wait_final(programs[ij[0]][0], ij[1]), enumerate(job_ids)
+            )
+        )
+    try:
+        for i, data in enumerate(results):
+            assert data["status"] == "success", data
+            assert data["stdout"] == f"run {i}\n", data
+        statuses = [pooled.coderun(job_id)["status"] for job_id in job_ids]
+        pods = [s["podName"] for s in statuses]
+        assert len(set(pods)) == 10, pods
+        starts = [s["start"] for s in statuses]
+        assert starts.count("warm") >= 2, starts
+        assert starts.count("cold") >= 1, starts
+        for s in statuses:
+            assert s["podName"].startswith(r.POOL_JOB_PREFIX) == (s["start"] == "warm"), s
+    finally:
+        pooled.set_pool("python", 1)
+    pooled.wait_ready("python", 1)
+
+
+def test_the_operator_killed_between_claim_and_result(pooled: Pooled) -> None:
+    """SIGKILL while a warm run runs: the restarted operator follows the same pod (it does
+    not deliver again, nor start the run anew), the run ends final and is charged once."""
+    pooled.wait_ready("python", 1)
+    key = pooled.api.new_key(credits=10)
+    job_id = pooled.api.submit(key, "import time\ntime.sleep(2)\nprint('survived')\n")
+
+    def claimed() -> bool:
+        body = get_coderun(pooled.cluster, pooled.namespace, job_id) or {}
+        return (body.get("status") or {}).get("start") == "warm"
+
+    wait_until(claimed, "the run claimed a pool pod", rounds=400, pause=0.05)
+    pooled.operator.kill()
+    try:
+        time.sleep(0.5)  # the program keeps running meanwhile; nobody follows its log
+    finally:
+        pooled.operator.restart()
+    data = pooled.api.wait_final(key, job_id)
+    assert data["status"] == "success", data
+    assert data["stdout"] == "survived\n"
+    assert pooled.api.account_info(key)["credits"] == 9
+    status = pooled.coderun(job_id)["status"]
+    assert status["start"] == "warm"
+    # The run's only Job is the claimed pool Job: no cold one was made after the restart.
+    jobs = json.loads(pooled.kubectl("get", "jobs", "-o", "json"))["items"]
+    owned = [
+        j["metadata"]["name"]
+        for j in jobs
+        if any(o.get("name") == job_id for o in j["metadata"].get("ownerReferences") or [])
+    ]
+    assert owned == [status["jobName"]], owned
+
+
+def test_the_operator_killed_right_at_the_claim(pooled: Pooled) -> None:
+    """SIGKILL as soon as a pod shows the claim (its run's status may not say so yet): the
+    restarted operator finds the claimed pod by the run's uid, and the run ends right."""
+    pooled.wait_ready("python", 1)
+    key = pooled.api.new_key(credits=10)
+    job_id = pooled.api.submit(key, "import time\ntime.sleep(1)\nprint('claimed once')\n")
+    uid = ""
+
+    def claimed_pod() -> bool:
+        nonlocal uid
+        body = get_coderun(pooled.cluster, pooled.namespace, job_id) or {}
+        uid = str((body.get("metadata") or {}).get("uid") or "")
+        return bool(uid) and bool(
+            pooled.kubectl("get", "pods", "-l", f"{r.LABEL_CLAIMED_BY}={uid}", "-o", "name")
+        )
+
+    wait_until(claimed_pod, "a pod claimed for the run", rounds=600, pause=0.02)
+    pooled.operator.kill()
+    pooled.operator.restart()
+    data = pooled.api.wait_final(key, job_id)
+    assert data["status"] == "success", data
+    assert data["stdout"] == "claimed once\n"
+    assert pooled.api.account_info(key)["credits"] == 9
+    status = pooled.coderun(job_id)["status"]
+    assert status["start"] == "warm", status
+    claimed = pooled.kubectl("get", "pods", "-l", f"{r.LABEL_CLAIMED_BY}={uid}", "-o", "name")
+    assert claimed.split() == [f"pod/{status['podName']}"]
+
+
+def test_a_pool_pod_deleted_by_hand_is_replaced_and_reported(pooled: Pooled) -> None:
+    (pod,) = pooled.wait_ready("javascript", 1)
+    name = pod["metadata"]["name"]
+    pooled.kubectl("delete", "pod", name, "--wait=false")
+
+    def replaced() -> list[dict[str, Any]] | None:
+        pods = pooled.idle_pods("javascript")
+        if [p["metadata"]["name"] for p in pods] == [name] or not pods:
+            return None
+        return pooled.wait_ready("javascript", 1)
+
+    (new,) = wait_until(replaced, "a replacement pod", rounds=300, pause=0.3)
+    assert new["metadata"]["name"] != name
+    events = json.loads(
+        pooled.kubectl(
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.kind=CodeRunPool,involvedObject.name=javascript",
+            "-o",
+            "json",
+        )
+    )["items"]
+    assert any(e["reason"] == "PodDeleted" and name in e["message"] for e in events), events
+    data = pooled.api.run(pooled.key, HELLO["javascript"], "javascript")
+    assert data["status"] == "success", data
+    assert _warm_pod_of(pooled, data["jobId"]) == new["metadata"]["name"]
+
+
+def test_kubectl_scale_changes_the_pool_size(pooled: Pooled) -> None:
+    pooled.cluster.kubectl("scale", "-n", pooled.namespace, "crpool/javascript", "--replicas=3")
+    pooled.wait_ready("javascript", 3)
+    status = pooled.pool("javascript")["status"]
+    assert (status["replicas"], status["ready"]) == (3, 3), status
+    assert status["selector"] == f"{r.LABEL_POOL}=javascript,{r.LABEL_WARM}={r.WARM_IDLE}"
+    scale = json.loads(
+        pooled.cluster.kubectl(
+            "get",
+            "--raw",
+            f"/apis/{r.API_VERSION}/namespaces/{pooled.namespace}/coderunpools/javascript/scale",
+        ).stdout
+    )
+    assert scale["status"]["replicas"] == 3 and scale["status"]["selector"], scale
+    pooled.cluster.kubectl("scale", "-n", pooled.namespace, "crpool/javascript", "--replicas=1")
+    pooled.wait_ready("javascript", 1)
+    assert pooled.pool("javascript")["status"]["replicas"] == 1
+
+
+NETWORK = """
+import json, socket
+out = {}
+for name, port in (("kubelet", 10250), ("apiserver", 6443)):
+    try:
+        socket.create_connection(("NODE", port), timeout=1.5).close()
+        out[name] = "connected"
+    except OSError:
+        out[name] = "blocked"
+try:
+    socket.getaddrinfo("kubernetes.default.svc", 443)
+    out["dns"] = "resolved"
+except OSError:
+    out["dns"] = "failed"
+print(json.dumps(out))
+"""
+ENVIRONMENT = """
+import json, os
+def readable(path):
+    try:
+        open(path, 'rb').read(1)
+        return True
+    except OSError:
+        return False
+print(json.dumps({
+    'token': os.path.exists('/var/run/secrets/kubernetes.io/serviceaccount'),
+    'env': sorted(os.environ),
+    'non_root': os.getuid() >= 1000,
+    'tmp': sorted(os.listdir('/tmp')),
+    'work': sorted(os.listdir('.')),
+    'runner_environ': readable('/proc/1/environ'),
+    'runner_stdin': readable('/proc/1/fd/0'),
+    'stdin': __import__('sys').stdin.read(),
+}))
+"""
+LEAVE_BEHIND = """
+import os, subprocess
+open('/work/left-behind', 'w').write('x')
+open('/tmp/left-behind', 'w').write('x')
+if os.fork() == 0:
+    os.setsid()
+    import time
+    time.sleep(60)
+print('left')
+"""
+FIND_LEFTOVERS = """
+import json, os
+others = [p for p in os.listdir('/proc') if p.isdigit() and int(p) not in (1, os.getpid())]
+cmdlines = sorted(open(f'/proc/{p}/cmdline', 'rb').read().replace(b'\\0', b' ').decode() for p in others)
+print(json.dumps({
+    'work': os.path.exists('/work/left-behind'),
+    'tmp': os.path.exists('/tmp/left-behind'),
+    'sleepers': [c for c in cmdlines if 'sleep' in c or 'left' in c],
+}))
+"""
+FORK_BOMB = "import os\nwhile True:\n    try: os.fork()\n    except OSError: pass\n"
+MEMORY_BOMB = "x = b'x' * (400 << 20)\nprint(len(x))\n"
+SPIN = "while True:\n    pass\n"
+
+
+def test_hostile_programs_get_the_same_verdicts_warm_as_cold(pooled: Pooled) -> None:
+    """Network, environment, files and processes left for the next run, a fork bomb, a
+    memory bomb and a time-out: each run cold (no pool pod) and warm (a claimed one)."""
+    programs = [
+        ("network", NETWORK.replace("NODE", pooled.cluster.node_ip)),
+        ("environment", ENVIRONMENT),
+        ("leave", LEAVE_BEHIND),
+        ("find", FIND_LEFTOVERS),
+        ("fork bomb", FORK_BOMB),
+        ("memory bomb", MEMORY_BOMB),
+        ("time-out", SPIN),
+    ]
+
+    def run_all(start: str) -> dict[str, dict[str, Any]]:
+        seen = {}
+        for name, code in programs:
+            if start == "warm":
+                pooled.wait_ready("python", 1)
+            data = pooled.api.run(pooled.key, code, stdin="mine\n")
+            assert pooled.coderun(data["jobId"])["status"]["start"] == start, (name, start)
+            seen[name] = data
+        return seen
+
+    pooled.set_pool("python", 0)
+    wait_until(lambda: not pooled.idle_pods("python"), "python pool empty", rounds=300, pause=0.3)
+    try:
+        cold = run_all("cold")
+    finally:
+        pooled.set_pool("python", 1)
+    warm = run_all("warm")
+    for name, _ in programs:
+        verdict = {
+            start: (d["status"], d["sandboxErrorType"])
+            for start, d in (("cold", cold[name]), ("warm", warm[name]))
+        }
+        # A bomb's verdict depends on which limit it meets first, which a loaded node moves
+        # (a memory bomb starved of CPU can reach 3 s before 256 MB): never a success.
+        allowed = {"fork bomb": {"TLE", "RuntimeError", "MLE"}, "memory bomb": {"MLE", "TLE"}}
+        if name in allowed:
+            assert all(v[0] == "failed" for v in verdict.values()), verdict
+            assert {v[1] for v in verdict.values()} <= allowed[name], verdict
+            assert warm[name]["stdout"] == "", warm[name]
+            continue
+        assert verdict["warm"] == verdict["cold"], (name, verdict)
+        if name in ("network", "environment", "find", "leave"):
+            assert warm[name]["stdout"] == cold[name]["stdout"], (name, warm[name], cold[name])
+    assert json.loads(warm["network"]["stdout"]) == {
+        "kubelet": "blocked",
+        "apiserver": "blocked",
+        "dns": "failed",
+    }
+    env = json.loads(warm["environment"]["stdout"])
+    assert env["token"] is False and env["non_root"] is True, env
+    assert env["tmp"] == [] and env["work"] == ["main.py"], env  # no ready file, no request
+    assert env["runner_environ"] is False and env["runner_stdin"] is False, env
+    assert env["stdin"] == "mine\n", env
+    assert json.loads(warm["find"]["stdout"]) == {"work": False, "tmp": False, "sleepers": []}
+    assert verdict_of(warm["time-out"]) == ("failed", "TLE")
+
+
+def verdict_of(data: dict[str, Any]) -> tuple[str, str | None]:
+    return data["status"], data["sandboxErrorType"]
