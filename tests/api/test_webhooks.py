@@ -355,3 +355,12 @@ def test_the_worked_example_in_docs_webhooks_md_verifies() -> None:
         fields["secret"].strip(), headers["webhook-id"], int(headers["webhook-timestamp"]), body,
         signature,
     )  # fmt: skip
+    # The page's stand-alone Python verifier accepts it too (the example is old: no
+    # tolerance), and refuses it once a byte of the body changes.
+    snippet = doc.split("```python", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)
+    signed = {**headers, "webhook-signature": signature}
+    assert namespace["verify"](fields["secret"].strip(), signed, body, tolerance=10**12)
+    assert not namespace["verify"](fields["secret"].strip(), signed, body + b" ", tolerance=10**12)
+    assert not namespace["verify"](fields["secret"].strip(), signed, body)  # too old
