@@ -48,7 +48,9 @@ def sign_up(page: Page, email: str) -> None:
 
 
 def wait_ready(page: Page) -> None:
-    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    # A page is ready after its first API answers (the dashboard waits for four): on a machine
+    # at load 20 that took longer than expect()'s 5 s default.
+    expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=20_000)
 
 
 def set_code(page: Page, code: str) -> None:
