@@ -453,3 +453,17 @@ def test_hostile_programs_get_the_same_verdicts_warm_as_cold(pooled: Pooled) -> 
 
 def verdict_of(data: dict[str, Any]) -> tuple[str, str | None]:
     return data["status"], data["sandboxErrorType"]
+
+
+def test_a_warm_compiled_program_gets_the_run_limit_not_the_compile_limit(pooled: Pooled) -> None:
+    """The pool pod's compile container may use 1 GiB; the program it built still gets
+    256 MB in the run container."""
+    pooled.wait_ready("cpp", 1)
+    code = (
+        "#include <cstdio>\n#include <vector>\nint main() {\n"
+        '  std::vector<char> v(400u << 20, 1);\n  std::printf("%d\\n", v[12345]);\n}\n'
+    )
+    data = pooled.api.run(pooled.key, code, "cpp")
+    assert pooled.coderun(data["jobId"])["status"]["start"] == "warm"
+    assert (data["status"], data["sandboxErrorType"]) == ("failed", "MLE"), data
+    assert data["compileTimeMs"] is not None, data

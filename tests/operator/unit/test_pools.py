@@ -3,8 +3,9 @@ patch and its deadline."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from collections.abc import Awaitable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 import pytest
 from coderun_operator import pools
@@ -17,8 +18,9 @@ from coderun_operator.job_builder import (
     pool_deadline_seconds,
     template_hash,
 )
+from coderun_operator.pool_controller import PoolController, PoolState
 from coderun_operator.settings import OperatorSettings
-from coderun_sandbox.contract import RunRequest, iso_utc, parse_iso_utc
+from coderun_sandbox.contract import RunRequest, iso_utc, parse_iso_utc, utc_now
 
 from .factories import coderun
 
@@ -44,8 +46,9 @@ def pool_pod(
     template: str | None = None,
     containers: tuple[str, ...] = ("run",),
     terminated: bool = False,
+    now: datetime = NOW,
 ) -> dict[str, Any]:
-    created = iso_utc(NOW - timedelta(seconds=age_s))
+    created = iso_utc(now - timedelta(seconds=age_s))
     state: dict[str, Any] = (
         {"terminated": {"exitCode": 1, "reason": "Error"}}
         if terminated
@@ -280,3 +283,48 @@ def test_the_claimed_job_belongs_to_its_coderun_alone() -> None:
         "uid-job42",
         True,
     )
+
+
+# -- taking pods for claims --------------------------------------------------------------
+
+
+def _close(work: Awaitable[None]) -> None:
+    if isinstance(work, Coroutine):
+        work.close()
+
+
+def controller_with(*pods: dict[str, Any]) -> PoolController:
+    # No I/O here: a claim only schedules the pool's refill, which is closed unrun.
+    controller = PoolController(SETTINGS, cast(Any, None), lambda step, work: _close(work))
+    body = pool()
+    body["metadata"]["namespace"] = "runs"
+    controller.pools["runs/python"] = PoolState(body=body)
+    controller.index = {"runs/python": list(pods)}
+    return controller
+
+
+def test_take_offers_each_ready_pod_once_oldest_first() -> None:
+    now = utc_now()  # take() judges the pods' age by the clock
+    controller = controller_with(
+        pool_pod("young", age_s=10, now=now),
+        pool_pod("old", age_s=100, now=now),
+        pool_pod("starting", ready=False, age_s=1, now=now),
+    )
+    first = controller.take("runs", "python")
+    second = controller.take("runs", "python")
+    assert first is not None and second is not None
+    assert [first["metadata"]["name"], second["metadata"]["name"]] == ["old-pod", "young-pod"]
+    assert controller.take("runs", "python") is None  # the starting one is not offered
+    assert controller.take("other", "python") is None  # nor any across namespaces
+    controller.release(first)
+    again = controller.take("runs", "python")
+    assert again is not None and again["metadata"]["name"] == "old-pod"
+
+
+def test_a_claimed_pod_is_not_offered_even_before_the_index_catches_up() -> None:
+    controller = controller_with(pool_pod("only", now=utc_now()))
+    taken = controller.take("runs", "python")
+    assert taken is not None
+    controller.claimed(taken)
+    controller.release(taken)
+    assert controller.take("runs", "python") is None
