@@ -26,7 +26,7 @@ def server(tmp_path: Path, database_url: str) -> Iterator[Server]:
         CODERUN_WEBHOOK_ALLOWLIST="127.0.0.1",
         # Long enough that the kill lands between the attempts; the attempt after the
         # restart is due at most this long after the first.
-        CODERUN_WEBHOOK_BACKOFF_BASE_SECONDS="6",
+        CODERUN_WEBHOOK_BACKOFF_BASE_SECONDS="20",
         CODERUN_WEBHOOK_POLL_SECONDS="0.2",
     )
     server = Server(env)
@@ -70,7 +70,7 @@ def test_a_delivery_survives_an_api_killed_between_attempts(server: Server) -> N
         assert len(listener.received) == 1
         assert log[0]["state"] == "pending" and log[0]["nextAttemptAt"] is not None
         server.start()
-        requests = listener.wait_for(2)
+        requests = listener.wait_for(2, timeout=120)
         for _ in range(600):
             log = deliveries(server, key, job_id)
             if log[0]["state"] != "pending":
