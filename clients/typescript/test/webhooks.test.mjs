@@ -129,7 +129,13 @@ describe("real deliveries", () => {
     const delivery = await nextDelivery(1);
     const event = await verifyWebhook(delivery.body, delivery.headers, old);
     assert.deepEqual(event.job, job);
-    const [logged] = await client.deliveries(job.jobId);
+    // The receiver has the request before the sender records its answer: wait for the log
+    // to catch up (bounded rounds, not a timed assertion).
+    let [logged] = await client.deliveries(job.jobId);
+    for (let round = 0; round < 100 && logged.state === "pending"; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      [logged] = await client.deliveries(job.jobId);
+    }
     assert.equal(logged.state, "delivered");
     assert.deepEqual(logged.attempts.map((a) => a.statusCode), [200]);
     await assert.rejects(verifyWebhook(delivery.body.toString().replace("pushed", "pulled"), delivery.headers, old), WebhookVerificationError);
