@@ -3,7 +3,7 @@ import "./styles.css";
 import { type Account, ApiError, type Job, type Stats, api, isPending, waitForResult } from "./api";
 import { type ChartPoint, renderLineChart } from "./chart";
 import { casesSummary } from "./caseview";
-import { byId, h } from "./dom";
+import { byId, h, wireCopyButton } from "./dom";
 import { dateTime, ms, percent, verdictBadge } from "./format";
 import { renderJob } from "./jobview";
 import { languageName, loadLanguages } from "./languages";
@@ -89,21 +89,7 @@ function initApiKey(getAccount: () => Account, setAccount: (a: Account) => void)
     confirm.hidden = true;
     generate.focus();
   });
-  copy.addEventListener("click", () => {
-    const done = (ok: boolean) => {
-      copyStatus.textContent = ok ? "Copied to the clipboard." : "Select the key and copy it.";
-      if (!ok) value.select();
-    };
-    if (navigator.clipboard?.writeText) {
-      navigator.clipboard.writeText(value.value).then(
-        () => done(true),
-        () => done(false),
-      );
-    } else {
-      value.select();
-      done(document.execCommand("copy"));
-    }
-  });
+  wireCopyButton(copy, value, copyStatus, "key");
 }
 
 // ---------------------------------------------------------------- usage stats and charts

@@ -41,3 +41,28 @@ export function clear(el: Element): void {
 export function show(el: HTMLElement, visible: boolean): void {
   el.hidden = !visible;
 }
+
+/** A copy button for a secret shown once in `value`: the clipboard when the browser offers
+ * it, else the text selected (and the legacy copy command); `status` says which happened. */
+export function wireCopyButton(
+  copy: HTMLElement,
+  value: HTMLInputElement,
+  status: HTMLElement,
+  noun: string,
+): void {
+  copy.addEventListener("click", () => {
+    const done = (ok: boolean) => {
+      status.textContent = ok ? "Copied to the clipboard." : `Select the ${noun} and copy it.`;
+      if (!ok) value.select();
+    };
+    if (navigator.clipboard?.writeText) {
+      navigator.clipboard.writeText(value.value).then(
+        () => done(true),
+        () => done(false),
+      );
+    } else {
+      value.select();
+      done(document.execCommand("copy"));
+    }
+  });
+}

@@ -1,7 +1,7 @@
 // The dashboard's webhook parts: the account's signing secret (created or rotated here, shown
 // once) and a job's delivery log (each attempt, its status code, the next try).
 import { ApiError, type Delivery, type WebhookSecretState, api } from "./api";
-import { byId, h } from "./dom";
+import { byId, h, wireCopyButton } from "./dom";
 import { dateTime, ms } from "./format";
 
 function errorText(err: unknown): string {
@@ -89,21 +89,7 @@ export async function initWebhookSecret(): Promise<void> {
     confirm.hidden = true;
     rotate.focus();
   });
-  copy.addEventListener("click", () => {
-    const done = (ok: boolean) => {
-      copyStatus.textContent = ok ? "Copied to the clipboard." : "Select the secret and copy it.";
-      if (!ok) value.select();
-    };
-    if (navigator.clipboard?.writeText) {
-      navigator.clipboard.writeText(value.value).then(
-        () => done(true),
-        () => done(false),
-      );
-    } else {
-      value.select();
-      done(document.execCommand("copy"));
-    }
-  });
+  wireCopyButton(copy, value, copyStatus, "secret");
 
   try {
     state = await api.webhookSecret();

@@ -1,1 +1,0 @@
-import{n as e}from"./session-C8brA32b.js";e();for(let e of document.querySelectorAll(`pre code`))e.textContent=(e.textContent??``).replaceAll(`$ORIGIN`,location.origin);
