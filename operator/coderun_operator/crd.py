@@ -299,7 +299,7 @@ def crd() -> dict[str, Any]:
                 "plural": r.PLURAL,
                 "singular": r.SINGULAR,
                 "shortNames": [r.SHORT_NAME],
-                "categories": ["coderun"],
+                "categories": [r.CATEGORY],
             },
             "versions": [
                 {
@@ -407,7 +407,7 @@ def pool_crd() -> dict[str, Any]:
                 "plural": r.POOL_PLURAL,
                 "singular": r.POOL_SINGULAR,
                 "shortNames": [r.POOL_SHORT_NAME],
-                "categories": ["coderun"],
+                "categories": [r.CATEGORY],
             },
             "versions": [
                 {

@@ -19,6 +19,10 @@ KIND = "CodeRun"
 PLURAL = "coderuns"
 SINGULAR = "coderun"
 SHORT_NAME = "crun"
+# `kubectl get coderun-all` lists CodeRuns and CodeRunPools. A category must not equal a
+# resource's name: with two kinds in category "coderun", `kubectl get coderun NAME` expanded
+# to both and failed with "you must specify only one resource".
+CATEGORY = "coderun-all"
 
 # Labels on CodeRun objects, so `kubectl get crun -l coderun.dev/verdict=TLE` filters.
 LABEL_LANGUAGE = f"{GROUP}/language"

@@ -171,10 +171,6 @@ def _catch_the_new_field(
 
 @pytest.mark.cluster
 @pytest.mark.timeout(1200)
-@pytest.mark.xfail(
-    reason="known bug (2026-12-02): with the chart's default warm pools, the CodeRun of a run that just succeeded is gone when kubectl asks for it; not yet diagnosed",
-    strict=False,
-)
 def test_an_upgrade_carries_a_new_crd_field_and_rollback_keeps_the_data(
     release: Release, tmp_path: Path
 ) -> None:

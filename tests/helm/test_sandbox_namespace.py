@@ -110,16 +110,14 @@ def release(k8s_cluster: K8sCluster) -> Iterator[Release]:
 
 
 def _json(cluster: K8sCluster, *args: str) -> dict[str, object]:
-    out: dict[str, object] = json.loads(cluster.kubectl(*args, "-o", "json").stdout)
+    done = cluster.kubectl(*args, "-o", "json", check=False)
+    assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
+    out: dict[str, object] = json.loads(done.stdout)
     return out
 
 
 @pytest.mark.cluster
 @pytest.mark.timeout(1200)
-@pytest.mark.xfail(
-    reason="known bug (2026-12-02): with the chart's default warm pools, the CodeRun of a run that just succeeded is gone when kubectl asks for it; not yet diagnosed",
-    strict=False,
-)
 def test_runs_land_in_the_sandbox_namespace_which_outlives_the_release(
     release: Release,
 ) -> None:

@@ -36,6 +36,21 @@ def test_crd_names() -> None:
     assert version["subresources"] == {"status": {}}
 
 
+def test_the_category_is_no_resource_name() -> None:
+    # kubectl resolves a category before a singular name: `kubectl get coderun NAME` failed
+    # with "you must specify only one resource" once the category held two kinds.
+    docs = [yaml.safe_load(crd.render()), yaml.safe_load(crd.render_pools())]
+    names = {
+        name
+        for doc in docs
+        for key in ("plural", "singular", "kind")
+        for name in [doc["spec"]["names"][key].lower()]
+    } | {short for doc in docs for short in doc["spec"]["names"]["shortNames"]}
+    for doc in docs:
+        assert doc["spec"]["names"]["categories"] == [r.CATEGORY]
+    assert r.CATEGORY not in names, names
+
+
 def test_schema_bounds_match_the_contract() -> None:
     (version,) = load()["spec"]["versions"]
     schema = version["schema"]["openAPIV3Schema"]["properties"]
