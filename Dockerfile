@@ -4,7 +4,7 @@
 #   docker build -t coderun:dev .                      # from the repo root
 #   docker run --rm -p 8000:8000 coderun:dev serve --host 0.0.0.0 --port 8000
 #
-# Built with the legacy builder too (tests/cluster/cluster.sh sets DOCKER_BUILDKIT=0), so no
+# Built with the legacy builder too (hack/cluster/cluster.sh sets DOCKER_BUILDKIT=0), so no
 # BuildKit-only syntax. BASE_IMAGE is any Debian bookworm root filesystem; without a registry
 # the test cluster passes its debootstrap image (coderun-base:bookworm). Python packages come
 # from PyPI during the build.

@@ -101,19 +101,19 @@ crds: | $(VENV)/.installed
 	cp crds/coderun.dev_coderuns.yaml crds/coderun.dev_coderunpools.yaml helm/coderun/crds/
 
 cluster-up: test-os-deps
-	bash tests/cluster/cluster.sh up
+	bash hack/cluster/cluster.sh up
 
 cluster-down:
-	bash tests/cluster/cluster.sh down
+	bash hack/cluster/cluster.sh down
 
 cluster-images: test-os-deps
-	bash tests/cluster/cluster.sh images
+	bash hack/cluster/cluster.sh images
 
 # Build sandbox-images/*/Dockerfile and ./Dockerfile and load them into the test cluster's node.
 images: cluster-images
 
 kind-up:
-	bash tests/cluster/kind-up.sh
+	bash hack/cluster/kind-up.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 PYTEST=".venv/bin/pytest"
 LOGS="$(mktemp -d -t coderun-suites.XXXXXX)"
 
-bash tests/cluster/cluster.sh up || { echo "cluster.sh up failed" >&2; exit 1; }
+bash hack/cluster/cluster.sh up || { echo "cluster.sh up failed" >&2; exit 1; }
 
 "$PYTEST" -q -ra -m 'not cluster' "$@" >"$LOGS/local.log" 2>&1 &
 local_pid=$!

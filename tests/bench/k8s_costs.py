@@ -5,7 +5,7 @@ requests, the CPU time of the node's processes, and the operator's CPU, memory a
   PUT, PATCH and DELETE. It counts every client's writes, so another session's tests on the
   same cluster show up in it; `WriteCounter` also keeps the counts per resource.
 - CPU: utime + stime (+ cutime + cstime, the children it waited for) from /proc/<pid>/stat of
-  the cluster's processes, whose pids `tests/cluster/cluster.sh` keeps in
+  the cluster's processes, whose pids `hack/cluster/cluster.sh` keeps in
   $CODERUN_CLUSTER_STATE/run/<name>.pid, and of the operator process the benchmark started.
   The containerd shims (one per pod, which also reap the pod's own processes) live and die
   with the pods: `ShimSampler` polls them and keeps the last figure each one showed.

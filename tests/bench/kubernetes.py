@@ -381,7 +381,7 @@ def measure(bench: Bench, base: Path) -> str:
             "--update`; the test cluster up and the images built, `CODERUN_SKIP_IMAGES=1` "
             "skips the rebuild). `tests/bench/kubernetes.py` runs `coderun serve` "
             "(CODERUN_EXECUTOR=kubernetes, SQLite) and `coderun operator` as processes on the "
-            "host against the single-node test cluster (`tests/cluster/`, containerd 1.6, "
+            "host against the single-node test cluster (`hack/cluster/`, containerd 1.6, "
             "kube-router enforcing the deny-all NetworkPolicy), everything through REST "
             "(`POST submit`, then `GET result?wait=30`). Operator caps raised to "
             f"{MAX_CONCURRENT} runs at once, {MAX_PER_ACCOUNT} per account; finished Jobs kept "

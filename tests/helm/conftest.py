@@ -17,7 +17,7 @@ from tests.fixtures.cluster import CLUSTER_SH, REPO_ROOT
 
 CHART = REPO_ROOT / "helm" / "coderun"
 SAMPLE_VALUES = CHART / "ci" / "production-values.yaml"
-# The version the test cluster runs (tests/cluster/versions.env). `helm template` has no
+# The version the test cluster runs (hack/cluster/versions.env). `helm template` has no
 # cluster to ask, and a helm built from its Go module defaults to v1.20.
 KUBE_VERSION = "1.34.4"
 
@@ -85,8 +85,8 @@ def helm() -> Iterator[Helm]:
     binary = find_helm()
     if binary is None or not binary.is_file():
         pytest.fail(
-            "no helm binary: run `bash tests/cluster/cluster.sh build` (builds helm at the "
-            "version pinned in tests/cluster/versions.env) or set CODERUN_HELM",
+            "no helm binary: run `bash hack/cluster/cluster.sh build` (builds helm at the "
+            "version pinned in hack/cluster/versions.env) or set CODERUN_HELM",
             pytrace=False,
         )
     yield Helm(binary)

@@ -2,7 +2,7 @@
 
 Session fixtures, shared by every cluster test of the operator:
 
-- `sandbox_images`: `tests/cluster/cluster.sh images` once (builds and loads every sandbox
+- `sandbox_images`: `hack/cluster/cluster.sh images` once (builds and loads every sandbox
   image; set CODERUN_SKIP_IMAGES=1 to reuse what the node has);
 - `op_namespace`: a fresh namespace with Pod Security "restricted" enforced, the CRD
   applied from crds/, and the deny-all NetworkPolicy for sandbox pods (as the chart ships it);

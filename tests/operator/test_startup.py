@@ -93,7 +93,7 @@ def chart_identity(
     cluster: K8sCluster, sandbox_namespace: str, tmp_path: Path, bind: bool = True
 ) -> Iterator[Identity]:
     helm_binary = find_helm()
-    assert helm_binary is not None, "no helm binary (bash tests/cluster/cluster.sh build)"
+    assert helm_binary is not None, "no helm binary (bash hack/cluster/cluster.sh build)"
     release_namespace = f"coderun-rel-{uuid.uuid4().hex[:8]}"
     cluster.kubectl("create", "namespace", release_namespace)
     service_account = f"{RELEASE}-coderun-operator"

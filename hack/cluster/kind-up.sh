@@ -2,8 +2,8 @@
 # For developers with Docker and internet access (NOT usable on CodeRun's build machines,
 # which cannot pull kind's node image): create a kind cluster and load CodeRun's images.
 #
-#   make kind-up                       # or: bash tests/cluster/kind-up.sh
-#   KIND_CLUSTER_NAME=coderun KIND_NODE_IMAGE=kindest/node:v1.34.0 bash tests/cluster/kind-up.sh
+#   make kind-up                       # or: bash hack/cluster/kind-up.sh
+#   KIND_CLUSTER_NAME=coderun KIND_NODE_IMAGE=kindest/node:v1.34.0 bash hack/cluster/kind-up.sh
 #
 # Builds every sandbox-images/*/Dockerfile as coderun-sandbox-<dir>:dev and the repo-root
 # Dockerfile (if any) as coderun:dev with the Docker you already have (BASE_IMAGE left at

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the test cluster's binaries from their Go modules at the versions pinned in
 # versions.env, into $CACHE_BIN (outside the clone). Sourced by cluster.sh; callable alone:
-#   bash tests/cluster/build.sh            # build if the cache is missing
+#   bash hack/cluster/build.sh            # build if the cache is missing
 set -euo pipefail
 
 _build_here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,7 +33,7 @@ _pinned() {
   done
   mkdir -p "$dir"
   cp "$_build_here/gomod/$name/go.mod" "$_build_here/gomod/$name/go.sum" "$dir/"
-  _log "using pinned $name go.mod/go.sum from tests/cluster/gomod/$name"
+  _log "using pinned $name go.mod/go.sum from hack/cluster/gomod/$name"
 }
 
 # Module 1: Kubernetes server + client binaries, etcd and helm, one go.mod so the shared
