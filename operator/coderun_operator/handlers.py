@@ -11,7 +11,11 @@
 - `idle_pool_pods`: kopf's index of idle pool pods by pool, complete before any handler
   runs, so that a restarted operator knows a pool's pods before it reconciles the pool.
 - `pool_event`: every CodeRunPool event → the pool controller keeps its pods.
-- `startup` / `cleanup`: settings, metrics server, and the sweep task.
+- `startup` / `cleanup`: kopf's settings, the metrics server, and the sweep task.
+
+What the handlers share lives in kopf's `memo`, filled by main.py (`config`, `readiness`)
+and `startup` (`kube`, `reconciler`, `sweeper`); kopf gives each object's handlers a
+shallow copy of it, made after `startup` has finished.
 
 No changing handlers (on.create/update): kopf then stores no progress or diff-base on the
 objects and adds no finalizer, so a run costs only the writes it needs.
@@ -38,11 +42,9 @@ from coderun_operator.readiness import serve as serve_readiness
 from coderun_operator.reconciler import Reconciler, run_ref
 from coderun_operator.settings import OperatorSettings, configure_kopf
 
-_state: dict[str, Any] = {}
 
-
-def reconciler() -> Reconciler:
-    found: Reconciler = _state["reconciler"]
+def reconciler(memo: kopf.Memo) -> Reconciler:
+    found: Reconciler = memo.reconciler
     return found
 
 
@@ -54,7 +56,7 @@ async def startup(
     **_: Any,
 ) -> None:
     configure_kopf(settings)
-    config = OperatorSettings.from_env()
+    config: OperatorSettings = memo.config
     # kopf retries this handler (TemporaryError below): everything here runs once.
     if "kube" not in memo:
         memo.kube = Kube()
@@ -73,9 +75,9 @@ async def startup(
     if problem is not None:
         raise kopf.TemporaryError(problem, delay=5)
     rec = Reconciler(config, memo.kube)
-    _state["reconciler"] = rec
+    memo.reconciler = rec
     metrics.serve(config.metrics_port)
-    _state["sweeper"] = asyncio.get_running_loop().create_task(rec.run_sweeps())
+    memo.sweeper = asyncio.get_running_loop().create_task(rec.run_sweeps())
     state.started = True
     logger.info(
         "coderun operator started: at most %d runs at once, retention %d s",
@@ -89,11 +91,11 @@ async def cleanup(memo: kopf.Memo, **_: Any) -> None:
     server: web.AppRunner | None = memo.get("readiness_server")
     if server is not None:
         await server.cleanup()
-    rec: Reconciler | None = _state.get("reconciler")
+    rec: Reconciler | None = memo.get("reconciler")
     if rec is None:
         return
     rec.stopping.set()
-    sweeper: asyncio.Task[None] | None = _state.get("sweeper")
+    sweeper: asyncio.Task[None] | None = memo.get("sweeper")
     if sweeper is not None:
         await sweeper
     await rec.kube.streams.close()
@@ -109,7 +111,7 @@ def coderuns_by_lifecycle(body: kopf.Body, **_: Any) -> dict[str, RunRef]:
 async def coderun_event(type: str, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
     # kopf calls no event handler before its CodeRun index holds the whole initial listing.
     memo.readiness.handled_event = True
-    rec = reconciler()
+    rec = reconciler(memo)
     _take_indexes(rec, kwargs)
     await rec.on_coderun(type, body, kwargs["coderuns_by_lifecycle"])
 
@@ -161,13 +163,13 @@ def _take_indexes(rec: Reconciler, kwargs: Mapping[str, Any]) -> None:
 @kopf.on.event("", "v1", "pods", labels={r.LABEL_SANDBOX: "true", r.LABEL_MANAGED_BY: r.MANAGED_BY})
 async def pod_event(type: str, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
     memo.readiness.handled_event = True
-    rec = reconciler()
+    rec = reconciler(memo)
     _take_indexes(rec, kwargs)
     await rec.on_pod(type, body)
 
 
 @kopf.on.event(r.GROUP, r.VERSION, r.POOL_PLURAL)
 async def pool_event(type: str, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-    rec = reconciler()
+    rec = reconciler(memo)
     _take_indexes(rec, kwargs)
     rec.pools.on_pool(type, body)

@@ -49,6 +49,11 @@ def main(args: argparse.Namespace) -> int:
     # Registers the handlers with kopf's default registry.
     from coderun_operator import handlers  # noqa: F401
     from coderun_operator.readiness import Readiness
+    from coderun_operator.settings import OperatorSettings
+
+    # Read before kopf starts: a bad value stops the operator here, with pydantic's message
+    # naming the setting (as the API's settings do), instead of a startup handler retrying.
+    config = OperatorSettings()
 
     namespaces = list(args.namespace)
     if not namespaces:
@@ -70,7 +75,11 @@ def main(args: argparse.Namespace) -> int:
         liveness_endpoint=args.liveness or None,
         standalone=True,
         settings=settings,
-        memo=kopf.Memo(readiness=Readiness(namespaces=namespaces), readiness_url=args.readiness),
+        memo=kopf.Memo(
+            config=config,
+            readiness=Readiness(namespaces=namespaces),
+            readiness_url=args.readiness,
+        ),
     )
     return 0
 
