@@ -72,6 +72,12 @@ class Helm:
             check=check,
         )
 
+    def refusal(self, *args: str, values: Iterable[Path] = ()) -> str:
+        """The error a render that must fail prints (asserts that it fails)."""
+        result = self.template(*args, values=values, check=False)
+        assert result.returncode != 0, f"helm template {' '.join(args)} rendered"
+        return result.stderr
+
     def render(
         self, *args: str, values: Iterable[Path] = (), release: str = "coderun"
     ) -> list[Manifest]:

@@ -49,20 +49,20 @@ def extra_ca_certs() -> str:
     return "".join(p.read_text() for p in sorted(EXTRA_CA_DIR.glob("*.crt"))).rstrip("\n")
 
 
-def build(cluster: K8sCluster, tag: str, dockerfile: Path) -> None:
+def build(cluster: K8sCluster, tag: str, dockerfile: Path, language: str | None = None) -> None:
     """docker build (layers cached by the daemon, so a rebuild of unchanged files is quick)."""
     args = ["build", "-q", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "-f", str(dockerfile)]
     if dockerfile == REPO_ROOT / "Dockerfile":
         args += ["--build-arg", f"EXTRA_CA_CERTS={extra_ca_certs()}"]
+    if language is not None:
+        args += ["--build-arg", f"LANGUAGE={language}"]
     result = docker(cluster, *args, "-t", tag, str(REPO_ROOT), check=False, timeout=1800)
     assert result.returncode == 0, f"docker build {tag} failed:\n{result.stderr[-4000:]}"
 
 
 def ensure_sandbox_images(cluster: K8sCluster) -> None:
     for language in LANGUAGES:
-        build(
-            cluster, sandbox_image(language), REPO_ROOT / "sandbox-images" / language / "Dockerfile"
-        )
+        build(cluster, sandbox_image(language), REPO_ROOT / "sandbox-images" / "Dockerfile", language)
 
 
 def ensure_service_image(cluster: K8sCluster) -> None:

@@ -26,6 +26,9 @@ from tests.helm.images import (
 
 INSTALL_TIMEOUT = "6m"
 COMPONENT = "app.kubernetes.io/component"
+# Clusters (by kubeconfig) this process has loaded the images into: a second install needs
+# no second build and `docker save | ctr import`.
+_images_loaded: set[Path] = set()
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,14 @@ class Release:
 
 
 def load_images(cluster: K8sCluster) -> None:
-    """Build (cached) and load the service and sandbox images into the node."""
+    """Build (cached) and load the service and sandbox images into the node, once per
+    process and cluster."""
+    if cluster.kubeconfig in _images_loaded:
+        return
     ensure_service_image(cluster)
     ensure_sandbox_images(cluster)
     cluster.load_image(SERVICE_IMAGE, *(sandbox_image(lang) for lang in LANGUAGES))
+    _images_loaded.add(cluster.kubeconfig)
 
 
 def cluster_settings(cluster: K8sCluster) -> list[str]:
@@ -99,7 +106,9 @@ def installed(
 ) -> Iterator[Release]:
     """`helm install --wait` into a fresh namespace that enforces Pod Security "restricted";
     `helm uninstall` and the namespace's deletion afterwards. settings: --set pairs.
-    wait=False: only the hooks are waited for (an install that is not meant to get Ready)."""
+    wait=False: only the hooks are waited for (an install that is not meant to get Ready).
+    The images are built and loaded first (load_images)."""
+    load_images(cluster)
     release = Release(name=name, namespace=f"coderun-helm-{uuid.uuid4().hex[:8]}", cluster=cluster)
     cluster.kubectl("create", "namespace", release.namespace)
     cluster.kubectl(

@@ -12,6 +12,8 @@ import socket
 import threading
 from collections.abc import Iterator
 
+from tests.utils.listener import accepted
+
 
 def _pump(source: socket.socket, sink: socket.socket) -> None:
     with contextlib.suppress(OSError):
@@ -36,13 +38,7 @@ class Relay:
         self._thread.start()
 
     def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
+        for client, _ in accepted(self.listener, self._stop):
             try:
                 upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=10)
             except OSError:

@@ -265,23 +265,23 @@ def test_sandbox_placement_reaches_the_operator(helm: Helm) -> None:
         ("executor.type=docker", "executor"),
         ("sandbox.maxConcurrentRuns=0", "maxConcurrentRuns"),
         ("image.pullPolicy=Sometimes", "pullPolicy"),
+        # A string where the schema wants the sandbox namespace's map must not be ignored
+        # (the chart would fall back to the default namespace).
+        ("sandbox.namespace=elsewhere", "namespace"),
+        ("sandbox.namespace.crate=true", "crate"),
+        ("sandbox.namespace.name=Not_A_Name", "name"),
+        ("sandbox.namespace.name=coderun", "must not be the release namespace"),
     ],
 )
 def test_the_schema_rejects_typos_and_bad_values(helm: Helm, setting: str, complaint: str) -> None:
-    result = helm.template("--set", setting, check=False)
-    assert result.returncode != 0
-    assert complaint in result.stderr, result.stderr
+    stderr = helm.refusal("--set", setting)
+    assert complaint in stderr, stderr
 
 
 def test_several_api_replicas_need_an_external_database_and_redis(helm: Helm) -> None:
-    result = helm.template("--set", "api.replicaCount=2", check=False)
-    assert result.returncode != 0
-    assert "needs an external database" in result.stderr
-    result = helm.template(
-        "--set", "api.replicaCount=2", "--set", "database.existingSecret=db", check=False
-    )
-    assert result.returncode != 0
-    assert "needs Redis" in result.stderr
+    assert "needs an external database" in helm.refusal("--set", "api.replicaCount=2")
+    stderr = helm.refusal("--set", "api.replicaCount=2", "--set", "database.existingSecret=db")
+    assert "needs Redis" in stderr, stderr
 
 
 def test_long_release_names_are_cut_to_63_characters(helm: Helm) -> None:
@@ -343,8 +343,8 @@ def test_proxy_settings_reach_the_api(helm: Helm) -> None:
     env = env_of(one(rendered, "Deployment", "-api")["spec"]["template"]["spec"]["containers"][0])
     assert env["CODERUN_TRUST_PROXY_HEADERS"]["value"] == "true"
     assert env["CODERUN_TRUSTED_PROXY_HOPS"]["value"] == "2"
-    refused = helm.template("--set", "config.trustedProxyHops=0", check=False)
-    assert refused.returncode != 0 and "trustedProxyHops" in refused.stderr, refused.stderr
+    stderr = helm.refusal("--set", "config.trustedProxyHops=0")
+    assert "trustedProxyHops" in stderr, stderr
 
 
 @pytest.mark.parametrize(("values", "expected"), [((), "2"), ((SAMPLE_VALUES,), "4")])

@@ -41,13 +41,20 @@ def images(k8s_cluster: K8sCluster) -> Iterator[K8sCluster]:
     yield k8s_cluster
 
 
-def docker_with_request(
-    cluster: K8sCluster, *args: str, language: str, program_input: str, frames: int = 1
+def run_with_request(
+    cluster: K8sCluster,
+    user: str,
+    *args: str,
+    language: str,
+    program_input: str,
+    frames: int = 1,
 ) -> subprocess.CompletedProcess[str]:
-    """`docker run -i ...` with the framed request on stdin, as the runner gets it in a pod."""
+    """`docker run` of a container with a read-only root and no network, as USER, with the
+    framed request on stdin, as the runner gets it in a pod. args: more options, the image
+    and its arguments."""
     framed = frame_request(RunRequest(language, PROGRAMS[language], program_input))
     return subprocess.run(
-        ["docker", *args],
+        ["docker", "run", "-i", "--rm", "--read-only", "--network", "none", "--user", user, *args],
         input=framed.decode("utf-8") * frames,
         capture_output=True,
         text=True,
@@ -60,15 +67,8 @@ def _phase(
     cluster: K8sCluster, language: str, phase: str, work: str, user: str = IMAGE_USER
 ) -> dict[str, Any]:
     """One container of a sandbox pod: the request on stdin, the result on stdout."""
-    result = docker_with_request(
+    result = run_with_request(
         cluster,
-        "run",
-        "-i",
-        "--rm",
-        "--read-only",
-        "--network",
-        "none",
-        "--user",
         user,
         "--cap-drop",
         "ALL",
@@ -121,15 +121,8 @@ def test_any_non_root_uid_works_with_a_tmpfs_work_dir(images: K8sCluster, langua
     if compiled:
         # Each phase reads exactly one framed request from the shared stdin.
         script = f"python3 -m coderun_sandbox compile >/dev/null && {script}"
-    result = docker_with_request(
+    result = run_with_request(
         images,
-        "run",
-        "-i",
-        "--rm",
-        "--read-only",
-        "--network",
-        "none",
-        "--user",
         f"{uid}:{uid}",
         "--tmpfs",
         "/work:exec",

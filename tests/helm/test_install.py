@@ -22,7 +22,6 @@ from tests.helm.install import (
     Release,
     create_account,
     installed,
-    load_images,
     ready,
 )
 
@@ -33,7 +32,6 @@ pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1200)]
 
 @pytest.fixture(scope="module")
 def release(k8s_cluster: K8sCluster) -> Iterator[Release]:
-    load_images(k8s_cluster)
     with installed(k8s_cluster, "coderun-it") as release:
         yield release
 

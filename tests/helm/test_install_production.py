@@ -20,7 +20,6 @@ from tests.helm.install import (
     Release,
     create_account,
     installed,
-    load_images,
     ready,
 )
 from tests.helm.relay import relayed
@@ -36,7 +35,6 @@ def database_url(postgres_server: PostgresServer) -> str:
 
 @pytest.fixture(scope="module")
 def production(k8s_cluster: K8sCluster, database_url: str, redis_url: str) -> Iterator[Release]:
-    load_images(k8s_cluster)
     database = urllib.parse.urlsplit(database_url)
     cache = urllib.parse.urlsplit(redis_url)
     assert database.port is not None and cache.port is not None

@@ -30,7 +30,6 @@ from tests.helm.install import (
     Release,
     create_account,
     installed,
-    load_images,
     ready,
     service_url,
     upgrade,
@@ -99,7 +98,6 @@ def test_hook_usage_is_refused() -> None:
 
 @pytest.fixture(scope="module")
 def release(k8s_cluster: K8sCluster) -> Iterator[Release]:
-    load_images(k8s_cluster)
     try:
         with installed(k8s_cluster, "coderun-lc") as release:
             yield release

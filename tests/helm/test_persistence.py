@@ -20,7 +20,6 @@ from tests.helm.install import (
     Release,
     create_account,
     installed,
-    load_images,
     service_url,
     upgrade,
 )
@@ -77,8 +76,8 @@ def test_persistence_settings(helm: Helm) -> None:
     rendered = helm.render("--set", "database.existingSecret=db")
     assert by_kind(rendered, "PersistentVolumeClaim") == []
     assert "emptyDir" in _data_volume(rendered)
-    refused = helm.template("--set", "persistence.size=lots", check=False)
-    assert refused.returncode != 0 and "size" in refused.stderr, refused.stderr
+    stderr = helm.refusal("--set", "persistence.size=lots")
+    assert "size" in stderr, stderr
 
 
 # -- the real cluster -------------------------------------------------------------------
@@ -86,7 +85,6 @@ def test_persistence_settings(helm: Helm) -> None:
 
 @pytest.fixture(scope="module")
 def release(k8s_cluster: K8sCluster) -> Iterator[Release]:
-    load_images(k8s_cluster)
     with installed(k8s_cluster, "coderun-pv") as release:
         yield release
 

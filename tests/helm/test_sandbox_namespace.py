@@ -20,7 +20,6 @@ from tests.helm.install import (
     Release,
     create_account,
     installed,
-    load_images,
     uninstall,
 )
 
@@ -71,25 +70,9 @@ def test_an_existing_namespace_is_used_not_created(helm: Helm) -> None:
         assert placed[kind] == {"coderun-sandbox"}, kind
 
 
-def test_the_release_namespace_is_refused_for_sandboxes(helm: Helm) -> None:
-    result = helm.template("--set", "sandbox.namespace.name=coderun", check=False)
-    assert result.returncode != 0
-    assert "must not be the release namespace" in result.stderr, result.stderr
-
-
-@pytest.mark.parametrize(
-    ("setting", "complaint"),
-    [
-        # The value's old form (a string) must not silently keep the old default.
-        ("sandbox.namespace=elsewhere", "namespace"),
-        ("sandbox.namespace.crate=true", "crate"),
-        ("sandbox.namespace.name=Not_A_Name", "name"),
-    ],
-)
-def test_the_schema_checks_the_sandbox_namespace(helm: Helm, setting: str, complaint: str) -> None:
-    result = helm.template("--set", setting, check=False)
-    assert result.returncode != 0
-    assert complaint in result.stderr, result.stderr
+# The values the schema refuses for the sandbox namespace (a string in place of the map, a
+# typo, an invalid name, the release's own namespace) are cases of
+# tests/helm/test_chart.py::test_the_schema_rejects_typos_and_bad_values.
 
 
 def test_a_long_release_namespace_still_gives_a_valid_name(helm: Helm) -> None:
@@ -104,7 +87,6 @@ def test_a_long_release_namespace_still_gives_a_valid_name(helm: Helm) -> None:
 
 @pytest.fixture(scope="module")
 def release(k8s_cluster: K8sCluster) -> Iterator[Release]:
-    load_images(k8s_cluster)
     with installed(k8s_cluster, "coderun-ns") as release:
         yield release
 

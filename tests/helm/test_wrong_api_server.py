@@ -19,7 +19,7 @@ import pytest
 
 from tests.fixtures.cluster import K8sCluster
 from tests.fixtures.services import free_port
-from tests.helm.install import Release, installed, load_images
+from tests.helm.install import Release, installed
 from tests.operator.harness import wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
@@ -35,7 +35,6 @@ def wrong_port() -> int:
 
 @pytest.fixture(scope="module")
 def release(k8s_cluster: K8sCluster, wrong_port: int) -> Iterator[Release]:
-    load_images(k8s_cluster)
     with installed(
         k8s_cluster,
         "coderun-wrongapi",

@@ -104,3 +104,56 @@ FORGED_SETUP_FAILURE_PY = (
     'sys.stderr.write("bwrap: Can\'t mount proc on /newroot/proc: Operation not permitted\\n")\n'
     "sys.exit(1)\n"
 )
+
+
+def grandchildren_spinning(count: int, main_sleep_s: float) -> str:
+    """`count` double-forked, setsid grandchildren that spin for 10 s while main sleeps
+    `main_sleep_s` and prints "main done". Re-parented once their parents exit, they are
+    none of main's children: wait4 of main sees none of their CPU."""
+    return f"""\
+import os, time
+for _ in range({count}):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            end = time.time() + 10
+            while time.time() < end:
+                pass
+            os._exit(0)
+        os._exit(0)
+time.sleep({main_sleep_s})
+print("main done")
+"""
+
+
+def children_holding(count: int, mib: int, hold_s: float = 1) -> str:
+    """`count` children that each touch `mib` MiB and hold it for `hold_s` at the same
+    time, then exit; main waits for them and prints "done"."""
+    return f"""\
+import os, time
+pids = []
+for _ in range({count}):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray({mib} << 20)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        time.sleep({hold_s})
+        os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    os.waitpid(pid, 0)
+print("done")
+"""
+
+
+# Sets up an io_uring (syscall 425 on x86_64) and prints `io_uring_setup <fd> <errno>`,
+# then its seccomp mode (2: a filter is loaded).
+IO_URING_PY = """\
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+params = ctypes.create_string_buffer(120)
+fd = libc.syscall(425, 8, params)
+print("io_uring_setup", fd, ctypes.get_errno())
+print([line.split()[1] for line in open("/proc/self/status") if line.startswith("Seccomp:")][0])
+"""

@@ -1,10 +1,24 @@
-"""A TCP listener the tests open on this machine, to show that a sandbox cannot reach it
+"""A TCP listener the tests open on a local address, to show that a sandbox cannot reach it
 (and that an unsandboxed control can, so the block is real)."""
 
 from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Iterator
+
+
+def accepted(sock: socket.socket, stop: threading.Event) -> Iterator[tuple[socket.socket, str]]:
+    """(connection, peer address) for each connection a listening socket with a timeout
+    accepts, until `stop` is set or the socket is closed."""
+    while not stop.is_set():
+        try:
+            conn, addr = sock.accept()
+        except TimeoutError:
+            continue
+        except OSError:
+            return
+        yield conn, addr[0]
 
 
 class Listener:
@@ -35,15 +49,9 @@ class Listener:
         return len(self.peers)
 
     def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, addr = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
+        for conn, peer in accepted(self.sock, self._stop):
             with conn:
-                self.peers.append(addr[0])
+                self.peers.append(peer)
                 try:
                     if self.greeting:
                         conn.sendall(self.greeting)
