@@ -1,14 +1,23 @@
-"""Account creation and API key rotation, shared by the routes and the admin CLI."""
+"""Accounts, their API keys and dashboard sessions in the database, shared by the routes
+and the admin CLI."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from coderun_sandbox.contract import utc_now
 from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
-from coderun_api.models import Account, ApiKey
-from coderun_api.security import display_prefix, hash_password, new_api_key, sha256_hex
+from coderun_api.models import Account, ApiKey, WebSession
+from coderun_api.security import (
+    display_prefix,
+    hash_password,
+    new_api_key,
+    new_session_token,
+    sha256_hex,
+)
 
 
 class EmailTaken(Exception):
@@ -24,7 +33,7 @@ def create_account(
     early: bool = False,
 ) -> Account:
     with Session(engine, expire_on_commit=False) as session:
-        if session.exec(select(Account).where(col(Account.email) == email)).first() is not None:
+        if account_by_email(session, email) is not None:
             raise EmailTaken(email)
         account = Account(
             email=email,
@@ -73,3 +82,28 @@ def active_key(session: Session, account_id: int) -> ApiKey | None:
     return session.exec(
         select(ApiKey).where(col(ApiKey.account_id) == account_id, col(ApiKey.revoked_at).is_(None))
     ).first()
+
+
+def account_by_email(session: Session, email: str) -> Account | None:
+    return session.exec(select(Account).where(col(Account.email) == email)).first()
+
+
+def start_session(session: Session, account_id: int, ttl: timedelta) -> str:
+    """A new dashboard session for the account; returns its token (the cookie's value),
+    of which only the hash is stored. The account's expired sessions go at the same time."""
+    session.exec(  # type: ignore[call-overload]
+        delete(WebSession).where(
+            col(WebSession.account_id) == account_id, col(WebSession.expires_at) <= utc_now()
+        )
+    )
+    token = new_session_token()
+    session.add(
+        WebSession(account_id=account_id, token_hash=sha256_hex(token), expires_at=utc_now() + ttl)
+    )
+    session.commit()
+    return token
+
+
+def end_session(session: Session, session_id: int | None) -> None:
+    session.exec(delete(WebSession).where(col(WebSession.id) == session_id))  # type: ignore[call-overload]
+    session.commit()

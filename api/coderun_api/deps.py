@@ -227,15 +227,22 @@ class SigninAttempts:
         self._guarded(self._limits.reset)
 
 
-def auth_rate_limit(request: Request, state: StateDep) -> None:
-    decision = _hit(state, state.limits.auth, "auth", client_address(request, state))
+def _refuse_over_limit(decision: Decision, too_many: str) -> None:
+    """429 with Retry-After once `decision` says the limit is used up."""
     if not decision.allowed:
         raise ApiError(
             429,
-            f"too many sign-in requests: the limit is {state.settings.auth_rate_limit} per "
-            f"client; retry after {decision.retry_after_seconds} s",
+            f"{too_many}; retry after {decision.retry_after_seconds} s",
             {"Retry-After": str(decision.retry_after_seconds)},
         )
+
+
+def auth_rate_limit(request: Request, state: StateDep) -> None:
+    decision = _hit(state, state.limits.auth, "auth", client_address(request, state))
+    _refuse_over_limit(
+        decision,
+        f"too many sign-in requests: the limit is {state.settings.auth_rate_limit} per client",
+    )
 
 
 AuthRateLimit = Depends(auth_rate_limit)
@@ -243,13 +250,10 @@ AuthRateLimit = Depends(auth_rate_limit)
 
 def submit_rate_limit(principal: CurrentPrincipal, state: StateDep) -> None:
     decision = _hit(state, state.limits.submit, "submit", str(principal.account_id))
-    if not decision.allowed:
-        raise ApiError(
-            429,
-            f"too many submissions: the limit is {state.settings.submit_rate_limit} per API "
-            f"key; retry after {decision.retry_after_seconds} s",
-            {"Retry-After": str(decision.retry_after_seconds)},
-        )
+    _refuse_over_limit(
+        decision,
+        f"too many submissions: the limit is {state.settings.submit_rate_limit} per API key",
+    )
 
 
 def parse_timestamp(name: str, value: str | None) -> datetime | None:

@@ -1,36 +1,65 @@
-"""The seed's response envelope `{code, success, message, data}` for successes and errors."""
+"""The response envelope `{code, success, message, data}` of the v1 API (docs/api.md), for
+successes and errors alike.
+
+`Envelope[T]` is each route's declared response model, so the OpenAPI document shows what
+`data` holds; `ok` builds one. Refusals and errors are `ErrorEnvelope` (success false, data
+null), which the exception handlers below render and `refusal` documents.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Generic, Literal, TypeVar
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
-
-def envelope(data: Any, message: str, code: int = 200) -> dict[str, Any]:
-    return {"code": code, "success": 200 <= code < 300, "message": message, "data": data}
+Data = TypeVar("Data")
 
 
-def openapi_example(
-    code: int, message: str, data: Any = None, description: str | None = None
-) -> dict[str, Any]:
-    """An OpenAPI `responses` entry whose example is the envelope this API really sends."""
+class Envelope(BaseModel, Generic[Data]):
+    """Every answer's envelope; `data` is the route's own model."""
+
+    code: int = Field(description="The HTTP status, repeated.")
+    success: bool
+    message: str
+    data: Data | None
+
+
+class ErrorEnvelope(BaseModel):
+    """A refusal or an error: `message` says what to fix."""
+
+    code: int = Field(description="The HTTP status, repeated.")
+    success: Literal[False]
+    message: str = Field(description="What went wrong and what to change, for a person.")
+    data: None
+
+
+def ok(data: Data, message: str, code: int = 200) -> Envelope[Data]:
+    return Envelope(code=code, success=True, message=message, data=data)
+
+
+def error_body(code: int, message: str) -> dict[str, Any]:
+    return ErrorEnvelope(code=code, success=False, message=message, data=None).model_dump()
+
+
+def refusal(code: int, message: str) -> dict[str, Any]:
+    """An OpenAPI `responses` entry for a refusal: its schema, and the message as the
+    example (the words a client sees; the schema cannot say them)."""
     return {
-        "description": description or message,
-        "content": {"application/json": {"example": envelope(data, message, code)}},
+        "model": ErrorEnvelope,
+        "description": message,
+        "content": {"application/json": {"example": error_body(code, message)}},
     }
 
 
-def respond(
-    data: Any, message: str, code: int = 200, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(envelope(data, message, code), status_code=code, headers=headers)
+def respond_error(code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message), status_code=code, headers=headers)
 
 
 class ApiError(Exception):
@@ -95,12 +124,12 @@ def describe_validation_error(exc: RequestValidationError) -> str:
 
 async def api_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return respond(None, exc.message, exc.code, exc.headers)
+    return respond_error(exc.code, exc.message, exc.headers)
 
 
 async def validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return respond(None, describe_validation_error(exc), 400)
+    return respond_error(400, describe_validation_error(exc))
 
 
 _HTTP_MESSAGES = {
@@ -114,7 +143,7 @@ async def http_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if message in ("Not Found", "Method Not Allowed"):
         message = _HTTP_MESSAGES.get(exc.status_code, message)
-    return respond(None, message, exc.status_code, dict(exc.headers or {}))
+    return respond_error(exc.status_code, message, dict(exc.headers or {}))
 
 
 DATABASE_DOWN = "the database is unavailable; retry shortly (nothing was saved)"
@@ -125,8 +154,8 @@ async def database_error_handler(_request: Request, exc: Exception) -> JSONRespo
     Retry-After, like Redis being down. The pool pings before reuse, so requests succeed
     again as soon as the database is back."""
     log.warning("database unavailable: %s", type(exc).__name__)
-    return respond(None, DATABASE_DOWN, 503, {"Retry-After": "5"})
+    return respond_error(503, DATABASE_DOWN, {"Retry-After": "5"})
 
 
 async def unhandled_error_handler(_request: Request, _exc: Exception) -> JSONResponse:
-    return respond(None, "internal server error", 500)
+    return respond_error(500, "internal server error")

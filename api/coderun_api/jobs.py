@@ -22,8 +22,6 @@ from coderun_sandbox.contract import (
     RunRequest,
     RunResult,
     Status,
-    iso_utc,
-    ms_between,
     utc_now,
 )
 from coderun_sandbox.judge import credits_for, judge_result
@@ -33,7 +31,6 @@ from sqlmodel import Session, col
 from coderun_api import metrics
 from coderun_api.judging import (
     JudgeSpec,
-    case_results,
     cases_json,
     fingerprint_parts,
     job_columns,
@@ -42,7 +39,8 @@ from coderun_api.judging import (
 from coderun_api.logs import job_log
 from coderun_api.models import Account, Job
 from coderun_api.notify import JobNotifier
-from coderun_api.results import JobResult
+from coderun_api.results import execution_time_ms
+from coderun_api.stats import JobRow
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +48,7 @@ NOT_FINAL = (Status.QUEUED.value, Status.RUNNING.value)
 
 
 def new_job_id() -> str:
-    """24 hex characters, like the seed's ids; also a valid Kubernetes object name."""
+    """24 hex characters, like the ids in docs/api.md; also a valid Kubernetes object name."""
     return secrets.token_hex(12)
 
 
@@ -74,61 +72,35 @@ class IdempotencyConflict(Exception):
 
 
 @dataclass(frozen=True)
+class HistoryFilter:
+    """Which of an account's jobs a history page or its aggregates cover (None: any)."""
+
+    start: datetime | None = None  # queuedAt from
+    end: datetime | None = None  # queuedAt to
+    language: str | None = None
+    status: str | None = None
+    error_type: str | None = None
+
+    def conditions(self, account_id: int) -> list[ColumnElement[bool]]:
+        conditions = [col(Job.account_id) == account_id]
+        if self.start is not None:
+            conditions.append(col(Job.queued_at) >= self.start)
+        if self.end is not None:
+            conditions.append(col(Job.queued_at) <= self.end)
+        for column, value in (
+            (Job.language, self.language),
+            (Job.status, self.status),
+            (Job.error_type, self.error_type),
+        ):
+            if value:
+                conditions.append(col(column) == value)
+        return conditions
+
+
+@dataclass(frozen=True)
 class Accepted:
     job: Job
     created: bool  # False: an Idempotency-Key replay of an earlier submission
-
-
-def _to_ms(moment: datetime) -> datetime:
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def execution_time_ms(started_at: datetime | None, finished_at: datetime | None) -> int | None:
-    """The seed's executionTimeMs, from the millisecond timestamps the client sees; the one
-    definition that results, history and the dashboard's aggregates all use."""
-    if started_at is None or finished_at is None:
-        return None
-    return ms_between(_to_ms(started_at), _to_ms(finished_at))
-
-
-def job_data(job: Job, *, with_cases: bool = True) -> dict[str, Any]:
-    """The seed's result `data` object (plus the contract's extra measurements, and judge
-    mode's per-case results unless `with_cases` is False: lists of jobs carry only the
-    passed/total counts)."""
-    # The seed's arithmetic holds exactly: executionTimeMs = finishedAt - startedAt (compile
-    # included) and totalTimeMs = queueTimeMs + executionTimeMs; the program's own run time
-    # is runTimeMs (coderun_operator.time_fields defines each). All are computed from the
-    # millisecond timestamps the client sees, so its own arithmetic agrees.
-    queued = _to_ms(job.queued_at)
-    started = _to_ms(job.started_at) if job.started_at else None
-    queue_ms = ms_between(queued, started) if started else None
-    execution_ms = execution_time_ms(job.started_at, job.finished_at)
-    total_ms = None if queue_ms is None or execution_ms is None else queue_ms + execution_ms
-    return JobResult(
-        job_id=job.id,
-        status=job.status,
-        language=job.language,
-        stdout=job.stdout,
-        stderr=job.stderr,
-        execution_time_ms=execution_ms,
-        queue_time_ms=queue_ms,
-        total_time_ms=total_ms,
-        exit_code=job.exit_code,
-        sandbox_error_type=job.error_type,
-        sandbox_error_message=job.error_message,
-        queued_at=iso_utc(job.queued_at),
-        started_at=iso_utc(job.started_at) if job.started_at else None,
-        finished_at=iso_utc(job.finished_at) if job.finished_at else None,
-        run_time_ms=job.execution_time_ms,
-        cpu_time_ms=job.cpu_time_ms,
-        memory_kb=job.memory_kb,
-        compile_time_ms=job.compile_time_ms,
-        stdout_truncated=job.stdout_truncated,
-        stderr_truncated=job.stderr_truncated,
-        test_cases=case_results(job) if with_cases else None,
-        test_cases_passed=job.test_cases_passed,
-        test_cases_total=job.test_cases_total,
-    ).as_json()
 
 
 def _bound_to(coderun_uid: str | None) -> list[ColumnElement[bool]]:
@@ -493,3 +465,53 @@ class JobStore:
             if job is None or job.account_id != account_id:
                 return None
             return job
+
+    def history(
+        self, account_id: int, which: HistoryFilter, *, page: int, page_size: int
+    ) -> tuple[int, list[Job]]:
+        """One page of the account's jobs, newest first, and how many match in all."""
+        conditions = which.conditions(account_id)
+        with Session(self.engine, expire_on_commit=False) as session:
+            total = session.execute(
+                select(func.count()).select_from(Job).where(*conditions)
+            ).scalar_one()
+            rows = (
+                session.execute(
+                    select(Job)
+                    .where(*conditions)
+                    .order_by(col(Job.queued_at).desc(), col(Job.id).desc())
+                    .offset((page - 1) * page_size)
+                    .limit(page_size)
+                )
+                .scalars()
+                .all()
+            )
+        return int(total), list(rows)
+
+    def stats_rows(self, account_id: int, which: HistoryFilter) -> list[JobRow]:
+        """What the dashboard's aggregates need of each matching job (coderun_api.stats)."""
+        with Session(self.engine) as session:
+            found = session.execute(
+                select(
+                    col(Job.queued_at),
+                    col(Job.status),
+                    col(Job.started_at),
+                    col(Job.finished_at),
+                    col(Job.charged),
+                ).where(*which.conditions(account_id))
+            ).all()
+        # The same executionTimeMs as each job's result and history row (not the run time).
+        return [JobRow(r[0], r[1], execution_time_ms(r[2], r[3]), bool(r[4])) for r in found]
+
+    def unfinished_without_owner(self, queued_before: datetime) -> list[Job]:
+        """Jobs not final that no local executor holds (the Kubernetes executor's: their
+        CodeRun runs them), queued before `queued_before`."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            rows = session.execute(
+                select(Job).where(
+                    col(Job.status).in_(NOT_FINAL),
+                    col(Job.owner).is_(None),
+                    col(Job.queued_at) < queued_before,
+                )
+            ).scalars()
+            return list(rows)

@@ -143,8 +143,9 @@ def request_and_spec(
 
 
 def fingerprint_parts(request: RunRequest, spec: JudgeSpec | None) -> list[Any]:
-    """What an Idempotency-Key replay must repeat: the seed's three fields, and the judge
-    fields only when given, so a seed request keeps the fingerprint it always had."""
+    """What an Idempotency-Key replay must repeat: the v1 API's three fields (language, code,
+    input), and the judge fields only when given, so a plain request's fingerprint does not
+    depend on them."""
     parts: list[Any] = [request.language, request.code, request.input]
     extra = {
         "cases": list(request.cases),

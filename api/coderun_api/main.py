@@ -24,7 +24,7 @@ from coderun_api.envelope import (
     ApiError,
     api_error_handler,
     database_error_handler,
-    envelope,
+    error_body,
     http_error_handler,
     unhandled_error_handler,
     validation_error_handler,
@@ -105,6 +105,16 @@ def _envelope_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            # The routes' own refusals (envelope.refusal) put ErrorEnvelope in the schemas.
+            invalid_request = {
+                "description": "Invalid request: the message says what to fix",
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/ErrorEnvelope"},
+                        "example": error_body(400, "`code` must be a string"),
+                    }
+                },
+            }
             schema = get_openapi(
                 title=app.title,
                 version=app.version,
@@ -116,13 +126,7 @@ def _envelope_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 for operation in operations.values():
                     responses = operation.get("responses", {})
                     if responses.pop("422", None) is not None and "400" not in responses:
-                        message = "`code` must be a string"
-                        responses["400"] = {
-                            "description": "Invalid request: the message says what to fix",
-                            "content": {
-                                "application/json": {"example": envelope(None, message, 400)}
-                            },
-                        }
+                        responses["400"] = invalid_request
             for name in ("HTTPValidationError", "ValidationError"):
                 schema.get("components", {}).get("schemas", {}).pop(name, None)
             app.openapi_schema = schema
@@ -165,7 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_tags=[
-            {"name": "runner", "description": "Submit code and fetch results (the seed API)."},
+            {"name": "runner", "description": "Submit code and fetch results (docs/api.md)."},
             {"name": "auth", "description": "Dashboard sign-up and sign-in (10 requests/min)."},
             {"name": "account", "description": "Balance, usage and the API key."},
             {"name": "jobs", "description": "Own job history and aggregates."},

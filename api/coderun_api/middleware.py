@@ -12,7 +12,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from coderun_api import metrics
-from coderun_api.envelope import envelope
+from coderun_api.envelope import error_body
 
 access_log = logging.getLogger("coderun_api.access")
 
@@ -23,11 +23,10 @@ class BodyTooLarge(Exception):
 
 async def _send_too_large(send: Send, limit: int) -> None:
     body = json.dumps(
-        envelope(
-            None,
+        error_body(
+            413,
             f"request body is larger than {limit} bytes; code and input are limited to "
             "65536 bytes each",
-            413,
         )
     ).encode()
     await send(

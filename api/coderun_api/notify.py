@@ -153,20 +153,17 @@ class JobNotifier:
 
     def publish(self, job_id: str) -> None:
         self._wake_local(job_id)
-        if self._redis is not None:
-            try:
-                self._redis.publish(CHANNEL, job_id)
-            except redis.RedisError as error:
-                log.warning(
-                    "could not publish job notification: %s", error, extra={"jobId": job_id}
-                )
+        self._tell_replicas(CHANNEL, job_id)
 
     def publish_status(self, job_id: str) -> None:
         """A change that is not final (queued -> running): wakes event streams only."""
         self._wake_changed(job_id)
+        self._tell_replicas(STATUS_CHANNEL, job_id)
+
+    def _tell_replicas(self, channel: str, job_id: str) -> None:
         if self._redis is not None:
             try:
-                self._redis.publish(STATUS_CHANNEL, job_id)
+                self._redis.publish(channel, job_id)
             except redis.RedisError as error:
                 log.warning(
                     "could not publish job notification: %s", error, extra={"jobId": job_id}

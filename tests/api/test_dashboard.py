@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from coderun_api.stats import JobRow, aggregate, percentile
@@ -121,15 +122,23 @@ def test_health_readiness_metrics_and_docs(api: Api) -> None:
     assert 'route="/api/v1/runner/{jobId}/result"' in metrics
     schema = api.client.get("/openapi.json").json()
     submit = schema["paths"]["/api/v1/runner/submit"]["post"]
-    assert submit["responses"]["200"]["content"]["application/json"]["example"]["data"][
-        "status"
-    ] == ("queued")
+    components = schema["components"]["schemas"]
+
+    def answer(code: str) -> dict[str, Any]:
+        ref: str = submit["responses"][code]["content"]["application/json"]["schema"]["$ref"]
+        found: dict[str, Any] = components[ref.rsplit("/", 1)[-1]]
+        return found
+
+    # The declared envelope, its data the submission's jobId and status.
+    data_ref = answer("200")["properties"]["data"]["anyOf"][0]["$ref"].rsplit("/", 1)[-1]
+    assert set(components[data_ref]["properties"]) == {"jobId", "status"}
     assert "X-API-KEY" in str(schema["components"]["securitySchemes"])
     # Validation failures are documented as they are answered: 400 in the envelope.
     for operations in schema["paths"].values():
         for operation in operations.values():
             assert "422" not in operation["responses"]
     assert submit["responses"]["400"]["content"]["application/json"]["example"]["success"] is False
+    assert answer("400")["properties"]["success"]["const"] is False
     assert api.client.get("/docs").status_code == 200
 
 

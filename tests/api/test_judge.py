@@ -19,6 +19,7 @@ from tests.utils.judge_programs import (
     PY_ECHO,
     SECRET_HUNTER,
     SECRET_PREFIX,
+    STOP_AT_WRONG_ANSWER,
     hunter_cases,
     ten_sum_cases,
 )
@@ -42,7 +43,7 @@ def _ms(text: str) -> datetime:
 
 
 def assert_top_level_arithmetic(data: dict[str, Any]) -> None:
-    """runTimeMs is the cases' sum; executionTimeMs and totalTimeMs keep the seed's
+    """runTimeMs is the cases' sum; executionTimeMs and totalTimeMs keep the v1 API's
     arithmetic (from the millisecond timestamps the client sees)."""
     ran = [c for c in data["testCases"] if c["status"] != "skipped"]
     assert data["runTimeMs"] == sum(c["executionTimeMs"] or 0 for c in ran)
@@ -141,16 +142,7 @@ def test_a_tle_case_does_not_stop_the_others_unless_asked(api: Api) -> None:
 
 def test_stop_on_first_failure_stops_at_a_wrong_answer(api: Api) -> None:
     account_id, key = api.new_account(credits=10)
-    cases = [
-        {"input": "a", "expectedOutput": "a"},
-        {"input": "b", "expectedOutput": "not b"},
-        {"input": "c", "expectedOutput": "c"},
-    ]
-    data = judged(
-        api,
-        key,
-        {"code": PY_ECHO, "language": "python", "testCases": cases, "stopOnFirstFailure": True},
-    )
+    data = judged(api, key, STOP_AT_WRONG_ANSWER)
     assert [c["status"] for c in data["testCases"]] == ["success", "failed", "skipped"]
     assert data["testCases"][1]["sandboxErrorType"] == "WrongAnswer"
     assert api.account(account_id).credits == 9
@@ -236,7 +228,7 @@ def test_command_line_arguments_and_allowed_compiler_options(api: Api) -> None:
         },
     )
     assert data["testCases"][0]["passed"] is True, data
-    # Without cases too: the seed's single run takes both options.
+    # Without cases too: a plain run (no testCases) takes both options.
     plain = api.run(key, "import sys\nprint(sys.argv[1:])", "python")
     assert plain["stdout"] == "[]\n"
     response = submit(

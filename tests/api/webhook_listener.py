@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.utils.listener import serving
+
 
 @dataclass
 class Received:
@@ -92,10 +94,5 @@ def running_listener(**options: object) -> Iterator[Listener]:
     server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     listener.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield listener
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -31,14 +31,15 @@ MODEL_SCHEMAS: dict[type[Any], str] = {
     models.DeliveryAttempt: "DeliveryAttempt",
     models.WebhookSecret: "WebhookSecretCreated",
     models.WebhookSecretStatus: "WebhookSecretStatus",
+    models.Submission: "Submitted",
+    models.ErrorInfo: "ItemError",
+    models.Account: "AccountOut",
 }
-# Models of answers whose route declares no response model, so the document has no schema to
-# check them against (docs/clients.md lists them); a new schema for one should move it above.
+# Models that mirror no one schema of the document: BatchEntry is one class for a batch
+# item's two answers (BatchAccepted | BatchRefused), and Language has no compilerOptions yet
+# (LanguageOut has). Moving one above makes the check hold for it too.
 UNDECLARED = {
-    models.Submission,
     models.BatchEntry,
-    models.ErrorInfo,
-    models.Account,
     models.Language,
 }
 

@@ -38,6 +38,18 @@ print("saw " + " ".join(seen) if seen else "clean")
 
 # Echoes its stdin exactly (comparison modes).
 PY_ECHO = "import sys\nsys.stdout.write(sys.stdin.read())\n"
+# A submit body whose second case is a wrong answer, with stopOnFirstFailure: the verdicts
+# are success, failed (WrongAnswer), skipped on both executors.
+STOP_AT_WRONG_ANSWER: dict[str, object] = {
+    "code": PY_ECHO,
+    "language": "python",
+    "testCases": [
+        {"input": "a", "expectedOutput": "a"},
+        {"input": "b", "expectedOutput": "not b"},
+        {"input": "c", "expectedOutput": "c"},
+    ],
+    "stopOnFirstFailure": True,
+}
 
 SECRET_PREFIX = "CODERUN-SECRET-"
 

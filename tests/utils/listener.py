@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import socket
+import socketserver
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def accepted(sock: socket.socket, stop: threading.Event) -> Iterator[tuple[socket.socket, str]]:
@@ -19,6 +21,19 @@ def accepted(sock: socket.socket, stop: threading.Event) -> Iterator[tuple[socke
         except OSError:
             return
         yield conn, addr[0]
+
+
+@contextmanager
+def serving(server: socketserver.BaseServer) -> Iterator[None]:
+    """Serve `server` (an http.server one, say) in a daemon thread for the block; then shut
+    it down and close its socket."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class Listener:

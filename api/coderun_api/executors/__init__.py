@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
-
 from coderun_api.config import Settings
 from coderun_api.executors.base import Executor
 from coderun_api.jobs import JobStore
 
 
 def make_executor(settings: Settings, jobs: JobStore) -> Executor:
+    # Each imported only when chosen: the Kubernetes one loads the operator's modules and
+    # the kubernetes client, which an embedded install never needs.
     if settings.executor == "local":
         from coderun_api.executors.local import LocalExecutor
 
         return LocalExecutor(jobs, settings)
-    # Written by the operator engineer: coderun_api/executors/kubernetes.py must define
-    # KubernetesExecutor(jobs: JobStore, settings: Settings) implementing Executor.
-    module = importlib.import_module("coderun_api.executors.kubernetes")
-    executor: Executor = module.KubernetesExecutor(jobs, settings)
-    return executor
+    from coderun_api.executors.kubernetes import KubernetesExecutor
+
+    return KubernetesExecutor(jobs, settings)

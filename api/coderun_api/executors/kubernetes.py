@@ -38,8 +38,6 @@ from coderun_sandbox.contract import (
     utc_now,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import select
-from sqlmodel import Session, col
 
 from coderun_api.config import Settings
 from coderun_api.executors.base import Executor
@@ -52,6 +50,7 @@ log = logging.getLogger(__name__)
 
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 CREATED_BY = "coderun-api"
+OURS = f"{r.LABEL_CREATED_BY}={CREATED_BY}"  # the label selector of the CodeRuns it creates
 
 
 class KubernetesSettings(BaseSettings):
@@ -142,6 +141,8 @@ class KubernetesExecutor(Executor):
         self.settings = settings
         self.config = KubernetesSettings()
         self.namespace = self.config.effective_namespace
+        # Where this executor's CodeRuns live: (group, version, namespace, plural).
+        self._coderuns = (r.GROUP, r.VERSION, self.namespace, r.PLURAL)
         self._custom: Any = None
         self._stop = threading.Event()
         self._synced = threading.Event()
@@ -167,7 +168,7 @@ class KubernetesExecutor(Executor):
             self._threads.append(thread)
 
     def submit(self, job_id: str) -> None:
-        job = self._load(job_id)
+        job = self.jobs.get(job_id)
         if job is None:
             return
         try:
@@ -200,19 +201,12 @@ class KubernetesExecutor(Executor):
 
     # -- creating CodeRuns ---------------------------------------------------------------
 
-    def _load(self, job_id: str) -> Job | None:
-        with Session(self.jobs.engine, expire_on_commit=False) as session:
-            return session.get(Job, job_id)
-
     def _create(self, job: Job) -> None:
         from kubernetes.client.exceptions import ApiException
 
         try:
             created = self._custom.create_namespaced_custom_object(
-                r.GROUP,
-                r.VERSION,
-                self.namespace,
-                r.PLURAL,
+                *self._coderuns,
                 coderun_manifest(job, self.namespace),
                 _request_timeout=10,
             )
@@ -232,11 +226,8 @@ class KubernetesExecutor(Executor):
         while not self._stop.is_set():
             try:
                 listed = self._custom.list_namespaced_custom_object(
-                    r.GROUP,
-                    r.VERSION,
-                    self.namespace,
-                    r.PLURAL,
-                    label_selector=f"{r.LABEL_CREATED_BY}={CREATED_BY}",
+                    *self._coderuns,
+                    label_selector=OURS,
                     # (connect, read): an address nobody answers on fails in seconds, so
                     # /readyz soon says why instead of "connecting".
                     _request_timeout=(5, 30),
@@ -253,11 +244,8 @@ class KubernetesExecutor(Executor):
                 while not self._stop.is_set():
                     stream = watch.Watch().stream(  # type: ignore[no-untyped-call]
                         self._custom.list_namespaced_custom_object,
-                        r.GROUP,
-                        r.VERSION,
-                        self.namespace,
-                        r.PLURAL,
-                        label_selector=f"{r.LABEL_CREATED_BY}={CREATED_BY}",
+                        *self._coderuns,
+                        label_selector=OURS,
                         resource_version=version,
                         allow_watch_bookmarks=True,
                         timeout_seconds=self.config.watch_timeout_seconds,
@@ -360,18 +348,7 @@ class KubernetesExecutor(Executor):
 
     def _reconcile(self) -> None:
         cutoff = utc_now() - timedelta(seconds=self.config.recreate_after_seconds)
-        with Session(self.jobs.engine, expire_on_commit=False) as session:
-            unfinished = (
-                session.execute(
-                    select(Job).where(
-                        col(Job.status).in_(NOT_FINAL),
-                        col(Job.owner).is_(None),
-                        col(Job.queued_at) < cutoff,
-                    )
-                )
-                .scalars()
-                .all()
-            )
+        unfinished = self.jobs.unfinished_without_owner(queued_before=cutoff)
         with self._lock:
             seen = dict(self._seen)
         for job in unfinished:

@@ -6,13 +6,17 @@ import re
 from datetime import timedelta
 from typing import Annotated
 
-from coderun_sandbox.contract import utc_now
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session
 
-from coderun_api.accounts import EmailTaken, create_account
+from coderun_api.accounts import (
+    EmailTaken,
+    account_by_email,
+    create_account,
+    end_session,
+    start_session,
+)
 from coderun_api.deps import (
     AuthRateLimit,
     SessionDep,
@@ -20,17 +24,12 @@ from coderun_api.deps import (
     StateDep,
     optional_session,
 )
-from coderun_api.envelope import ApiError, openapi_example, respond
-from coderun_api.models import Account, WebSession
-from coderun_api.security import (
-    SESSION_COOKIE,
-    new_session_token,
-    sha256_hex,
-    verify_password,
-)
+from coderun_api.envelope import ApiError, Envelope, ok, refusal
+from coderun_api.security import SESSION_COOKIE, verify_password
 from coderun_api.state import AppState
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], dependencies=[AuthRateLimit])
+TOO_MANY = refusal(429, "too many sign-in requests")
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
@@ -49,6 +48,11 @@ class Credentials(BaseModel):
     ]
 
 
+class SignedIn(BaseModel):
+    email: str
+    credits: int = Field(description="The balance: each successful run costs 1 credit.")
+
+
 def normalize_email(email: str) -> str:
     email = email.strip().lower()
     if len(email) > 320 or not _EMAIL.match(email):
@@ -60,19 +64,9 @@ def credits_for_new_account(state: AppState, early: bool) -> int:
     return state.settings.early_credits if early else state.settings.free_credits
 
 
-def _start_session(db: Session, state: AppState, account_id: int, response: JSONResponse) -> None:
-    # Housekeeping: this account's expired sessions go when it signs in again.
-    db.exec(  # type: ignore[call-overload]
-        delete(WebSession).where(
-            col(WebSession.account_id) == account_id, col(WebSession.expires_at) <= utc_now()
-        )
-    )
-    token = new_session_token()
+def _start_session(db: Session, state: AppState, account_id: int, response: Response) -> None:
     ttl = timedelta(hours=state.settings.session_ttl_hours)
-    db.add(
-        WebSession(account_id=account_id, token_hash=sha256_hex(token), expires_at=utc_now() + ttl)
-    )
-    db.commit()
+    token = start_session(db, account_id, ttl)
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -89,13 +83,14 @@ def _start_session(db: Session, state: AppState, account_id: int, response: JSON
     status_code=201,
     summary="Create an account and sign in",
     responses={
-        201: openapi_example(201, "account created", {"email": "ada@example.com", "credits": 100}),
-        400: openapi_example(400, "`password` must be at least 8 characters"),
-        409: openapi_example(409, "an account with this email already exists"),
-        429: openapi_example(429, "too many sign-in requests"),
+        400: refusal(400, "`password` must be at least 8 characters"),
+        409: refusal(409, "an account with this email already exists"),
+        429: TOO_MANY,
     },
 )
-def signup(body: Credentials, db: SessionDep, state: StateDep) -> JSONResponse:
+def signup(
+    body: Credentials, response: Response, db: SessionDep, state: StateDep
+) -> Envelope[SignedIn]:
     email = normalize_email(body.email)
     if len(body.password) < MIN_PASSWORD:
         raise ApiError(400, f"`password` must be at least {MIN_PASSWORD} characters")
@@ -111,48 +106,43 @@ def signup(body: Credentials, db: SessionDep, state: StateDep) -> JSONResponse:
         )
     except EmailTaken:
         raise ApiError(409, "an account with this email already exists; sign in instead") from None
-    response = respond({"email": account.email, "credits": account.credits}, "account created", 201)
     assert account.id is not None
     _start_session(db, state, account.id, response)
-    return response
+    return ok(SignedIn(email=account.email, credits=account.credits), "account created", 201)
 
 
 @router.post(
     "/signin",
     summary="Sign in",
-    responses={
-        200: openapi_example(200, "signed in", {"email": "ada@example.com", "credits": 100}),
-        401: openapi_example(401, "wrong email or password"),
-        429: openapi_example(429, "too many sign-in requests"),
-    },
+    responses={401: refusal(401, "wrong email or password"), 429: TOO_MANY},
 )
-def signin(body: Credentials, request: Request, db: SessionDep, state: StateDep) -> JSONResponse:
+def signin(
+    body: Credentials, request: Request, response: Response, db: SessionDep, state: StateDep
+) -> Envelope[SignedIn]:
     email = body.email.strip().lower()
     attempts = SigninAttempts(request, state, email)
     attempts.check()
-    account = db.exec(select(Account).where(col(Account.email) == email)).first()
+    account = account_by_email(db, email)
     # verify_password runs one argon2 verification even for an unknown email.
     if not verify_password(account.password_hash if account else None, body.password):
         attempts.failed()
         raise ApiError(401, "wrong email or password")
     assert account is not None and account.id is not None
     attempts.succeeded()
-    response = respond({"email": account.email, "credits": account.credits}, "signed in")
     _start_session(db, state, account.id, response)
-    return response
+    return ok(SignedIn(email=account.email, credits=account.credits), "signed in")
 
 
 @router.post(
     "/signout",
     summary="Sign out",
-    responses={200: openapi_example(200, "signed out")},
 )
-def signout(request: Request, db: SessionDep, state: StateDep) -> JSONResponse:
+def signout(
+    request: Request, response: Response, db: SessionDep, state: StateDep
+) -> Envelope[None]:
     principal = optional_session(request, db)
     if principal is not None:
-        db.exec(delete(WebSession).where(col(WebSession.id) == principal.session_id))  # type: ignore[call-overload]
-        db.commit()
-    response = respond(None, "signed out")
+        end_session(db, principal.session_id)
     response.delete_cookie(
         SESSION_COOKIE,
         path="/",
@@ -160,4 +150,4 @@ def signout(request: Request, db: SessionDep, state: StateDep) -> JSONResponse:
         samesite="strict",
         secure=state.settings.cookie_secure,
     )
-    return response
+    return ok(None, "signed out")

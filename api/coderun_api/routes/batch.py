@@ -11,16 +11,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from coderun_api.deps import CurrentPrincipal, StateDep, submit_rate_limit
-from coderun_api.envelope import ApiError, describe_validation_error, openapi_example, respond
-from coderun_api.jobs import job_data
-from coderun_api.routes.runner import SubmitRequest, accept_submission
+from coderun_api.envelope import ApiError, Envelope, describe_validation_error, ok, refusal
+from coderun_api.results import CamelModel, JobResult
+from coderun_api.routes.runner import (
+    JOB_ID,
+    SUBMITTED_STATUS,
+    SubmitRequest,
+    accept_submission,
+    check_idempotency_key,
+    idempotency_key_header,
+)
 
 router = APIRouter(prefix="/api/v1/runner/submissions", tags=["runner"])
 
@@ -42,11 +48,50 @@ class BatchRequest(BaseModel):
     )
 
 
-def _item_error(index: int, code: int, message: str) -> dict[str, Any]:
-    return {
-        "index": index,
-        "error": {"type": ERROR_TYPES.get(code, "Error"), "code": code, "message": message},
-    }
+class ItemError(BaseModel):
+    """Why one item of a batch was refused, or why its result is missing."""
+
+    type: str = Field(
+        description="BadRequest, PaymentRequired, Conflict, TooManyRequests, "
+        "ServiceUnavailable; NotFound for an unknown jobId."
+    )
+    code: int = Field(description="The HTTP status the single route would have answered.")
+    message: str = Field(description="What to fix, as the single route would say it.")
+
+
+class BatchAccepted(CamelModel):
+    index: int = Field(description="The item's place in `submissions`, from 0.")
+    job_id: str = Field(description=JOB_ID)
+    status: str = Field(description=SUBMITTED_STATUS)
+
+
+class BatchRefused(CamelModel):
+    index: int = Field(description="The item's place in `submissions`, from 0.")
+    error: ItemError
+
+
+class BatchSubmitted(BaseModel):
+    submissions: list[BatchAccepted | BatchRefused] = Field(
+        description="One answer per item, in order: its jobId, or its error."
+    )
+
+
+class ResultMissing(CamelModel):
+    job_id: str
+    error: ItemError
+
+
+class BatchResults(BaseModel):
+    submissions: list[JobResult | ResultMissing] = Field(
+        description="Each job's result, in the order asked; an unknown jobId's error in its place."
+    )
+
+
+def _refused(index: int, code: int, message: str) -> BatchRefused:
+    return BatchRefused(
+        index=index,
+        error=ItemError(type=ERROR_TYPES.get(code, "Error"), code=code, message=message),
+    )
 
 
 @router.post(
@@ -57,50 +102,22 @@ def _item_error(index: int, code: int, message: str) -> dict[str, Any]:
         "reject the others. Rate limits and credits count each item. With an "
         "`Idempotency-Key`, a retried batch returns the same jobIds."
     ),
-    responses={
-        200: openapi_example(
-            200,
-            "batch submitted",
-            {
-                "submissions": [
-                    {"index": 0, "jobId": "694736e4b1f2f3fedab4d30f", "status": "queued"},
-                    {
-                        "index": 1,
-                        "error": {
-                            "type": "BadRequest",
-                            "code": 400,
-                            "message": "unsupported language 'ruby'; supported: python, "
-                            "javascript, cpp, java",
-                        },
-                    },
-                ]
-            },
-        ),
-        400: openapi_example(400, "submissions has 21 items; at most 20 are allowed"),
-    },
+    responses={400: refusal(400, "submissions has 21 items; send 1 to 20")},
 )
 def submit_batch(
-    request_: Request,
+    response: Response,
     body: BatchRequest,
     principal: CurrentPrincipal,
     state: StateDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description=f"A unique string per batch, at most {MAX_BATCH_KEY} chars.",
-            json_schema_extra={"minLength": 1, "maxLength": MAX_BATCH_KEY},
-        ),
-    ] = None,
-) -> JSONResponse:
-    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_BATCH_KEY:
-        raise ApiError(400, f"Idempotency-Key must be 1 to {MAX_BATCH_KEY} characters")
+    idempotency_key: Annotated[str | None, idempotency_key_header("batch", MAX_BATCH_KEY)] = None,
+) -> Envelope[BatchSubmitted]:
+    check_idempotency_key(idempotency_key, MAX_BATCH_KEY)
     if not 1 <= len(body.submissions) <= MAX_BATCH:
         raise ApiError(
             400,
             f"submissions has {len(body.submissions)} items; send 1 to {MAX_BATCH}",
         )
-    answers: list[dict[str, Any]] = []
+    answers: list[BatchAccepted | BatchRefused] = []
     replayed = 0
     for index, raw in enumerate(body.submissions):
         key = None if idempotency_key is None else f"{idempotency_key}#{index}"
@@ -114,12 +131,15 @@ def submit_batch(
                 raise ApiError(400, message) from None
             accepted = accept_submission(item, principal, state, key)
         except ApiError as error:
-            answers.append(_item_error(index, error.code, error.message))
+            answers.append(_refused(index, error.code, error.message))
             continue
         replayed += 0 if accepted.created else 1
-        answers.append({"index": index, "jobId": accepted.job.id, "status": accepted.job.status})
-    headers = {"Idempotent-Replayed": "true"} if replayed and replayed == len(answers) else {}
-    return respond({"submissions": answers}, "batch submitted", headers=headers)
+        answers.append(
+            BatchAccepted(index=index, job_id=accepted.job.id, status=accepted.job.status)
+        )
+    if replayed and replayed == len(answers):
+        response.headers["Idempotent-Replayed"] = "true"
+    return ok(BatchSubmitted(submissions=answers), "batch submitted")
 
 
 @router.get(
@@ -130,35 +150,25 @@ def submit_batch(
         "data in the order asked; an unknown (or another account's) jobId gets "
         '`{"jobId": ..., "error": {...}}` in its place.'
     ),
-    responses={
-        400: openapi_example(400, "jobIds is empty; send ?jobIds=a,b,c"),
-    },
+    responses={400: refusal(400, "jobIds is empty; send ?jobIds=a,b,c")},
 )
 async def get_batch(
     principal: CurrentPrincipal,
     state: StateDep,
     job_ids: Annotated[str, Query(alias="jobIds", description="Comma-separated jobIds.")],
-) -> JSONResponse:
+) -> Envelope[BatchResults]:
     ids = [part.strip() for part in job_ids.split(",") if part.strip()]
     if not ids:
         raise ApiError(400, "jobIds is empty; send ?jobIds=a,b,c")
     if len(ids) > MAX_BATCH * 5:
         raise ApiError(400, f"jobIds has {len(ids)} ids; at most {MAX_BATCH * 5} at once")
     found = await run_in_threadpool(state.jobs.get_many_for_account, ids, principal.account_id)
-    items: list[dict[str, Any]] = []
+    items: list[JobResult | ResultMissing] = []
     for job_id in ids:
         job = found.get(job_id)
         if job is None:
-            items.append(
-                {
-                    "jobId": job_id,
-                    "error": {
-                        "type": "NotFound",
-                        "code": 404,
-                        "message": f"job {job_id} not found",
-                    },
-                }
-            )
+            missing = ItemError(type="NotFound", code=404, message=f"job {job_id} not found")
+            items.append(ResultMissing(job_id=job_id, error=missing))
         else:
-            items.append(job_data(job))
-    return respond({"submissions": items}, "job results fetched successfully")
+            items.append(JobResult.of(job))
+    return ok(BatchResults(submissions=items), "job results fetched successfully")

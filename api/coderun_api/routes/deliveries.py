@@ -7,22 +7,16 @@ from typing import Annotated
 from coderun_sandbox.contract import iso_utc
 from fastapi import APIRouter, Path
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from coderun_api.deps import CurrentPrincipal, StateDep
-from coderun_api.envelope import ApiError, openapi_example, respond
-from coderun_api.results import Envelope
+from coderun_api.envelope import ApiError, Envelope, ok, refusal
+from coderun_api.results import CamelModel
 
 router = APIRouter(prefix="/api/v1/runner", tags=["runner"])
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class DeliveryAttempt(_Camel):
+class DeliveryAttempt(CamelModel):
     attempt: int
     attempted_at: str
     status_code: int | None = Field(description="The receiver's HTTP status; null if none.")
@@ -30,7 +24,7 @@ class DeliveryAttempt(_Camel):
     duration_ms: int
 
 
-class Delivery(_Camel):
+class Delivery(CamelModel):
     delivery_id: str = Field(description="The webhook-id header, the same on every attempt.")
     url: str
     state: str = Field(description="pending, delivered or failed (gave up after ~24 h).")
@@ -41,48 +35,20 @@ class Delivery(_Camel):
     )
 
 
-class DeliveryLog(_Camel):
+class DeliveryLog(CamelModel):
     deliveries: list[Delivery]
 
 
 @router.get(
     "/{jobId}/deliveries",
     summary="A job's webhook deliveries and their attempts",
-    responses={
-        200: {
-            **openapi_example(
-                200,
-                "deliveries fetched successfully",
-                {
-                    "deliveries": [
-                        {
-                            "deliveryId": "msg_5f0c3a9e2b7d4c1a8e6f0b2d4a6c8e0f",
-                            "url": "https://hooks.example.com/coderun",
-                            "state": "delivered",
-                            "attempts": [
-                                {
-                                    "attempt": 1,
-                                    "attemptedAt": "2026-01-05T15:26:31.802Z",
-                                    "statusCode": 200,
-                                    "error": None,
-                                    "durationMs": 41,
-                                }
-                            ],
-                            "nextAttemptAt": None,
-                        }
-                    ]
-                },
-            ),
-            "model": Envelope[DeliveryLog],
-        },
-        404: openapi_example(404, "job not found"),
-    },
+    responses={404: refusal(404, "job not found")},
 )
 async def deliveries(
     jobId: Annotated[str, Path(description="The jobId that submit returned.")],
     principal: CurrentPrincipal,
     state: StateDep,
-) -> JSONResponse:
+) -> Envelope[DeliveryLog]:
     job = await run_in_threadpool(state.jobs.get_for_account, jobId, principal.account_id)
     if job is None:
         raise ApiError(404, f"job {jobId} not found")
@@ -110,4 +76,4 @@ async def deliveries(
             for delivery, attempts in rows
         ]
     )
-    return respond(log.model_dump(by_alias=True), "deliveries fetched successfully")
+    return ok(log, "deliveries fetched successfully")

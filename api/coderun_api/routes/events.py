@@ -22,17 +22,16 @@ from fastapi.responses import StreamingResponse
 
 from coderun_api import metrics
 from coderun_api.deps import CurrentPrincipal, StateDep
-from coderun_api.envelope import ApiError, envelope, openapi_example
-from coderun_api.jobs import job_data
+from coderun_api.envelope import ApiError, refusal
 from coderun_api.models import Job
 from coderun_api.notify import stamp_now
+from coderun_api.results import result_envelope
 from coderun_api.state import AppState
 
 router = APIRouter(prefix="/api/v1/runner", tags=["runner"])
 
 QUEUED_ID, RUNNING_ID, RESULT_ID = 1, 2, 3
 KEEPALIVE_SECONDS = 15.0
-RESULT_MESSAGE = "job result fetched successfully"
 
 Event = tuple[int, str, dict[str, Any]]
 
@@ -46,7 +45,7 @@ def job_events(job: Job) -> list[Event]:
     if job.status == Status.RUNNING.value or (final and job.attempts > 0):
         events.append((RUNNING_ID, "status", {"jobId": job.id, "status": "running"}))
     if final:
-        events.append((RESULT_ID, "result", envelope(job_data(job), RESULT_MESSAGE)))
+        events.append((RESULT_ID, "result", result_envelope(job).model_dump(by_alias=True)))
     return events
 
 
@@ -165,9 +164,9 @@ async def _stream(state: AppState, job_id: str, account_id: int, last: int) -> A
                 }
             },
         },
-        400: openapi_example(400, "Last-Event-ID must be the id of an event this stream sent"),
-        401: openapi_example(401, "missing X-API-KEY header"),
-        404: openapi_example(404, "job not found"),
+        400: refusal(400, "Last-Event-ID must be the id of an event this stream sent"),
+        401: refusal(401, "missing X-API-KEY header"),
+        404: refusal(404, "job not found"),
     },
 )
 async def events(

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from coderun_sandbox.contract import ErrorType, Status
 from coderun_sandbox.languages import supported
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
-from sqlalchemy import ColumnElement, func, select
-from sqlmodel import col
+from pydantic import Field
 
-from coderun_api.deps import CurrentPrincipal, SessionDep, parse_timestamp
-from coderun_api.envelope import ApiError, openapi_example, respond
-from coderun_api.jobs import execution_time_ms, job_data
-from coderun_api.models import Job
-from coderun_api.results import Envelope, JobPage
-from coderun_api.stats import JobRow, aggregate
+from coderun_api.deps import CurrentPrincipal, StateDep, parse_timestamp
+from coderun_api.envelope import ApiError, Envelope, ok
+from coderun_api.jobs import HistoryFilter
+from coderun_api.results import CamelModel, JobPage, JobResult
+from coderun_api.stats import aggregate
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -32,76 +28,33 @@ TIMESTAMP_QUERY: dict[str, Any] = {
 }
 
 
-def _responses_200(data: Any, message: str) -> dict[int | str, dict[str, Any]]:
-    return {200: openapi_example(200, message, data)}
+class StatsBucket(CamelModel):
+    bucket_start: str = Field(description="The UTC hour or day (ISO-8601) of `queuedAt`.")
+    count: int
+    success_count: int
+    success_rate: float | None = Field(description="Over the bucket's finished jobs.")
+    mean_execution_time_ms: float | None
 
 
-LIST_EXAMPLE = _responses_200(
-    {
-        "items": [
-            {
-                "jobId": "695bd82641bcbdea08ee3fbc",
-                "status": "failed",
-                "language": "python",
-                "stdout": "",
-                "stderr": "",
-                "executionTimeMs": 3012,
-                "queueTimeMs": 4,
-                "totalTimeMs": 3016,
-                "exitCode": 137,
-                "sandboxErrorType": "TLE",
-                "sandboxErrorMessage": "time limit exceeded: the program ran longer than 3000 ms",
-                "queuedAt": "2026-01-05T15:26:30.796Z",
-                "startedAt": "2026-01-05T15:26:30.800Z",
-                "finishedAt": "2026-01-05T15:26:33.812Z",
-            }
-        ],
-        "page": 1,
-        "pageSize": 20,
-        "total": 1,
-    },
-    "jobs fetched successfully",
-)
-STATS_EXAMPLE = _responses_200(
-    {
-        "count": 12,
-        "successRate": 0.75,
-        "meanExecutionTimeMs": 88.4,
-        "p95ExecutionTimeMs": 301.0,
-        "creditsUsed": 9,
-        "series": [
-            {
-                "bucketStart": "2026-01-05T00:00:00.000Z",
-                "count": 12,
-                "successCount": 9,
-                "successRate": 0.75,
-                "meanExecutionTimeMs": 88.4,
-            }
-        ],
-    },
-    "job stats fetched successfully",
-)
+class JobStats(CamelModel):
+    count: int = Field(description="Jobs queued in the window.")
+    success_rate: float | None = Field(description="Successes over finished jobs; null if none.")
+    mean_execution_time_ms: float | None
+    p95_execution_time_ms: float | None = Field(description="Nearest-rank 95th percentile.")
+    credits_used: int = Field(description="Jobs that were charged.")
+    series: list[StatsBucket]
 
 
-def _window(
-    account_id: int, start: datetime | None, end: datetime | None
-) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [Job.account_id == account_id]  # type: ignore[list-item]
-    if start is not None:
-        conditions.append(Job.queued_at >= start)  # type: ignore[arg-type]
-    if end is not None:
-        conditions.append(Job.queued_at <= end)  # type: ignore[arg-type]
-    return conditions
+def _one_of(name: str, value: str | None, allowed: list[str]) -> str | None:
+    if value and value not in allowed:
+        raise ApiError(400, f"`{name}` must be one of: {', '.join(allowed)}")
+    return value or None
 
 
-@router.get(
-    "",
-    summary="Own job history, newest first",
-    responses={200: {**LIST_EXAMPLE[200], "model": Envelope[JobPage]}},
-)
+@router.get("", summary="Own job history, newest first")
 def list_jobs(
     principal: CurrentPrincipal,
-    db: SessionDep,
+    state: StateDep,
     language: str | None = None,
     status: str | None = None,
     error_type: Annotated[str | None, Query(alias="errorType")] = None,
@@ -109,43 +62,18 @@ def list_jobs(
     to: Annotated[str | None, Query(**TIMESTAMP_QUERY)] = None,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = 20,
-) -> JSONResponse:
-    conditions = _window(
-        principal.account_id, parse_timestamp("from", from_), parse_timestamp("to", to)
+) -> Envelope[JobPage]:
+    which = HistoryFilter(
+        start=parse_timestamp("from", from_),
+        end=parse_timestamp("to", to),
+        language=_one_of("language", language, list(supported())),
+        status=_one_of("status", status, [s.value for s in Status]),
+        error_type=_one_of("errorType", error_type, [e.value for e in ErrorType]),
     )
-    if language:
-        if language not in supported():
-            raise ApiError(400, f"`language` must be one of: {', '.join(supported())}")
-        conditions.append(Job.language == language)  # type: ignore[arg-type]
-    if status:
-        if status not in {s.value for s in Status}:
-            raise ApiError(400, f"`status` must be one of: {', '.join(s.value for s in Status)}")
-        conditions.append(Job.status == status)  # type: ignore[arg-type]
-    if error_type:
-        if error_type not in {e.value for e in ErrorType}:
-            raise ApiError(
-                400, f"`errorType` must be one of: {', '.join(e.value for e in ErrorType)}"
-            )
-        conditions.append(Job.error_type == error_type)  # type: ignore[arg-type]
-    total = db.execute(select(func.count()).select_from(Job).where(*conditions)).scalar_one()
-    rows = (
-        db.execute(
-            select(Job)
-            .where(*conditions)
-            .order_by(Job.queued_at.desc(), Job.id.desc())  # type: ignore[attr-defined]
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        )
-        .scalars()
-        .all()
-    )
-    return respond(
-        {
-            "items": [job_data(job, with_cases=False) for job in rows],
-            "page": page,
-            "pageSize": page_size,
-            "total": total,
-        },
+    total, rows = state.jobs.history(principal.account_id, which, page=page, page_size=page_size)
+    items = [JobResult.of(job, with_cases=False) for job in rows]
+    return ok(
+        JobPage(items=items, page=page, page_size=page_size, total=total),
         "jobs fetched successfully",
     )
 
@@ -155,28 +83,15 @@ def list_jobs(
     summary="Aggregates over own jobs: counts, success rate, times, credits",
     description="`successRate` is over finished jobs; `p95ExecutionTimeMs` is nearest-rank. "
     "Buckets are UTC hours or days of `queuedAt`.",
-    responses=STATS_EXAMPLE,
 )
 def job_stats(
     principal: CurrentPrincipal,
-    db: SessionDep,
+    state: StateDep,
     from_: Annotated[str | None, Query(alias="from", **TIMESTAMP_QUERY)] = None,
     to: Annotated[str | None, Query(**TIMESTAMP_QUERY)] = None,
     bucket: Literal["hour", "day"] = "day",
-) -> JSONResponse:
-    conditions = _window(
-        principal.account_id, parse_timestamp("from", from_), parse_timestamp("to", to)
-    )
-    result = db.execute(
-        select(
-            col(Job.queued_at),
-            col(Job.status),
-            col(Job.started_at),
-            col(Job.finished_at),
-            col(Job.charged),
-        ).where(*conditions)
-    ).all()
-    # The same executionTimeMs as each job's result and history row (not the run time).
-    rows = (JobRow(r[0], r[1], execution_time_ms(r[2], r[3]), bool(r[4])) for r in result)
-    data: dict[str, Any] = aggregate(rows, bucket)
-    return respond(data, "job stats fetched successfully")
+) -> Envelope[JobStats]:
+    which = HistoryFilter(start=parse_timestamp("from", from_), end=parse_timestamp("to", to))
+    rows = state.jobs.stats_rows(principal.account_id, which)
+    stats = JobStats.model_validate(aggregate(rows, bucket))
+    return ok(stats, "job stats fetched successfully")

@@ -2,50 +2,45 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Literal
+
+from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
 from coderun_api.db import ping
 from coderun_api.deps import StateDep
-from coderun_api.envelope import envelope, respond
+from coderun_api.envelope import Envelope, ok
 
 router = APIRouter(tags=["operations"])
 
 
+class Alive(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    """Each dependency's check: "ok", or why not. Only the dependencies in use appear."""
+
+    database: str
+    redis: str | None = Field(default=None, description="Present when Redis is configured.")
+    executor: str | None = Field(default=None, description="Present for the kubernetes executor.")
+
+
 @router.get("/healthz", summary="The process is alive")
-def healthz() -> JSONResponse:
-    return respond({"status": "ok"}, "alive")
+def healthz() -> Envelope[Alive]:
+    return ok(Alive(status="ok"), "alive")
 
 
 @router.get(
     "/readyz",
     summary="Database and Redis (when configured) are reachable",
-    responses={
-        200: {
-            "description": "Ready",
-            "content": {
-                "application/json": {
-                    "example": envelope({"database": "ok", "redis": "ok"}, "ready")
-                }
-            },
-        },
-        503: {
-            "description": "Not ready",
-            "content": {
-                "application/json": {
-                    "example": envelope(
-                        {"database": "ok", "redis": "unreachable: ConnectionError"},
-                        "not ready",
-                        503,
-                    )
-                }
-            },
-        },
-    },
+    response_description="Ready",
+    response_model_exclude_unset=True,
+    responses={503: {"model": Envelope[Readiness], "description": "Not ready"}},
 )
-async def readyz(state: StateDep) -> JSONResponse:
+async def readyz(state: StateDep, response: Response) -> Envelope[Readiness]:
     checks: dict[str, str] = {}
     try:
         await run_in_threadpool(ping, state.engine)
@@ -68,7 +63,10 @@ async def readyz(state: StateDep) -> JSONResponse:
             # usual cause, and the operator of the install must see which setting.
             checks["executor"] = f"unavailable: {error}"
     ready = all(v == "ok" for v in checks.values())
-    return respond(checks, "ready" if ready else "not ready", 200 if ready else 503)
+    response.status_code = 200 if ready else 503
+    return ok(
+        Readiness.model_validate(checks), "ready" if ready else "not ready", response.status_code
+    )
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -1,4 +1,4 @@
-"""The seed's runner API: submit code, fetch (or wait for) its result."""
+"""The runner API of docs/api.md: submit code, fetch (or wait for) its result."""
 
 from __future__ import annotations
 
@@ -9,18 +9,17 @@ from typing import Annotated, Any
 
 from coderun_sandbox.contract import InvalidRequest, Status
 from coderun_sandbox.languages import supported
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field, StrictStr
 
 from coderun_api.deps import CurrentPrincipal, StateDep, submit_rate_limit
-from coderun_api.envelope import ApiError, openapi_example, respond
-from coderun_api.jobs import Accepted, IdempotencyConflict, NoCredits, job_data
+from coderun_api.envelope import ApiError, Envelope, ok, refusal
+from coderun_api.jobs import Accepted, IdempotencyConflict, NoCredits
 from coderun_api.judging import JudgeFields, request_and_spec
 from coderun_api.logs import job_log
 from coderun_api.models import Job
-from coderun_api.results import Envelope, JobResult
+from coderun_api.results import CamelModel, JobResult, result_envelope
 from coderun_api.webhooks.callbacks import check_callback, record_callback
 
 log = logging.getLogger(__name__)
@@ -45,47 +44,41 @@ class SubmitRequest(JudgeFields):
     )
 
 
-SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: openapi_example(
-        200,
-        "job submitted successfully",
-        {"jobId": "694736e4b1f2f3fedab4d30f", "status": "queued"},
-        description="Queued. Poll the result with the jobId.",
-    ),
-    400: openapi_example(
-        400, "unsupported language 'ruby'; supported: python, javascript, cpp, java"
-    ),
-    401: openapi_example(
-        401, "missing X-API-KEY header: send your API key in the X-API-KEY header"
-    ),
-    402: openapi_example(402, "no credits left: each successful run costs 1 credit"),
-    409: openapi_example(409, "Idempotency-Key was already used with a different request body"),
-    413: openapi_example(413, "request body is larger than 262144 bytes"),
-    429: openapi_example(429, "too many submissions: the limit is 60/minute per API key"),
-    503: openapi_example(503, "rate limiting is unavailable (Redis); retry shortly"),
-}
+JOB_ID = "Unique identifier of the job (24 hex characters)."
+SUBMITTED_STATUS = "queued (or, for an Idempotency-Key replay, its status now)."
 
-RESULT_EXAMPLE = {
-    "jobId": "695bd82641bcbdea08ee3fbc",
-    "status": "success",
-    "language": "cpp",
-    "stdout": "Hello Neuron",
-    "stderr": "",
-    "executionTimeMs": 802,
-    "queueTimeMs": 132,
-    "totalTimeMs": 934,
-    "exitCode": 0,
-    "sandboxErrorType": None,
-    "sandboxErrorMessage": "",
-    "queuedAt": "2026-01-05T15:26:30.796Z",
-    "startedAt": "2026-01-05T15:26:30.928Z",
-    "finishedAt": "2026-01-05T15:26:31.730Z",
-    "runTimeMs": 152,
-    "cpuTimeMs": 4,
-    "memoryKb": 3500,
-    "compileTimeMs": 610,
-    "stdoutTruncated": False,
-    "stderrTruncated": False,
+
+class Submitted(CamelModel):
+    """An accepted submission: poll its result with the jobId."""
+
+    job_id: str = Field(description=JOB_ID)
+    status: str = Field(description=SUBMITTED_STATUS)
+
+
+def idempotency_key_header(per: str, longest: int) -> Any:
+    """The Idempotency-Key header, its bounds declared for generated clients (the route
+    checks them with `check_idempotency_key`, whose message says so)."""
+    return Header(
+        alias="Idempotency-Key",
+        description=f"A unique string (e.g. a UUID) per {per}, at most {longest} chars.",
+        json_schema_extra={"minLength": 1, "maxLength": longest},
+    )
+
+
+def check_idempotency_key(key: str | None, longest: int) -> None:
+    if key is not None and not 1 <= len(key) <= longest:
+        raise ApiError(400, f"Idempotency-Key must be 1 to {longest} characters")
+
+
+NO_KEY = refusal(401, "missing X-API-KEY header: send your API key in the X-API-KEY header")
+SUBMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: refusal(400, "unsupported language 'ruby'; supported: python, javascript, cpp, java"),
+    401: NO_KEY,
+    402: refusal(402, "no credits left: each successful run costs 1 credit"),
+    409: refusal(409, "Idempotency-Key was already used with a different request body"),
+    413: refusal(413, "request body is larger than 262144 bytes"),
+    429: refusal(429, "too many submissions: the limit is 60/minute per API key"),
+    503: refusal(503, "rate limiting is unavailable (Redis); retry shortly"),
 }
 
 
@@ -97,33 +90,26 @@ RESULT_EXAMPLE = {
         "header to make retries safe: a repeated key with the same body returns the same job. "
         "Costs nothing now; a run that ends with status `success` costs 1 credit."
     ),
+    response_description="Queued. Poll the result with the jobId.",
     responses=SUBMIT_RESPONSES,
     dependencies=[Depends(submit_rate_limit)],
 )
 def submit(
     request_: Request,
+    response: Response,
     body: SubmitRequest,
     principal: CurrentPrincipal,
     state: StateDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="A unique string (e.g. a UUID) per submission, at most 255 chars.",
-            # Declared for generated clients; checked below with a message that says so.
-            json_schema_extra={"minLength": 1, "maxLength": 255},
-        ),
-    ] = None,
-) -> JSONResponse:
-    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
-        raise ApiError(400, "Idempotency-Key must be 1 to 255 characters")
+    idempotency_key: Annotated[str | None, idempotency_key_header("submission", 255)] = None,
+) -> Envelope[Submitted]:
+    check_idempotency_key(idempotency_key, 255)
     accepted = accept_submission(body, principal, state, idempotency_key)
     request_.state.job_id = accepted.job.id  # for the access log line
-    headers = {} if accepted.created else {"Idempotent-Replayed": "true"}
-    return respond(
-        {"jobId": accepted.job.id, "status": accepted.job.status},
+    if not accepted.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return ok(
+        Submitted(job_id=accepted.job.id, status=accepted.job.status),
         "job submitted successfully",
-        headers=headers,
     )
 
 
@@ -192,18 +178,8 @@ def accept_submission(
         "`running`, or pass `?wait=N` (seconds, at most 30) to have the server answer as "
         "soon as the job is final. Another account's jobId is a 404."
     ),
-    responses={
-        200: {
-            **openapi_example(
-                200, "job result fetched successfully", RESULT_EXAMPLE, description="The job"
-            ),
-            "model": Envelope[JobResult],
-        },
-        401: openapi_example(
-            401, "missing X-API-KEY header: send your API key in the X-API-KEY header"
-        ),
-        404: openapi_example(404, "job not found"),
-    },
+    response_description="The job",
+    responses={401: NO_KEY, 404: refusal(404, "job not found")},
 )
 async def result(
     jobId: Annotated[str, Path(description="The jobId that submit returned.")],
@@ -213,7 +189,7 @@ async def result(
         float,
         Query(ge=0, description="Seconds to wait for a final status (capped at 30)."),
     ] = 0,
-) -> JSONResponse:
+) -> Envelope[JobResult]:
     job_id = jobId
     account_id = principal.account_id
     timeout = min(wait, state.settings.max_wait_seconds)
@@ -230,4 +206,4 @@ async def result(
     finally:
         if event is not None:
             state.notifier.unregister(job_id, event)
-    return respond(job_data(job), "job result fetched successfully")
+    return result_envelope(job)

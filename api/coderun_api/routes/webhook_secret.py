@@ -5,20 +5,16 @@ from __future__ import annotations
 from coderun_sandbox.contract import iso_utc
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from coderun_api.deps import CurrentPrincipal, StateDep
-from coderun_api.envelope import openapi_example, respond
-from coderun_api.results import Envelope
+from coderun_api.envelope import Envelope, ok, refusal
+from coderun_api.results import CamelModel
 
 router = APIRouter(prefix="/api/v1/account", tags=["account"])
 
 
-class WebhookSecretCreated(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
+class WebhookSecretCreated(CamelModel):
     secret: str = Field(description="whsec_ + base64 of 32 bytes. Shown only in this response.")
     created_at: str
     previous_valid_until: str | None = Field(
@@ -26,9 +22,7 @@ class WebhookSecretCreated(BaseModel):
     )
 
 
-class WebhookSecretStatus(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
+class WebhookSecretStatus(CamelModel):
     configured: bool
     created_at: str | None
     previous_valid_until: str | None
@@ -43,23 +37,11 @@ class WebhookSecretStatus(BaseModel):
         "`previousValidUntil`, so receivers can switch without losing a delivery. With the "
         "dashboard session, send `X-Requested-With: coderun-web`."
     ),
-    responses={
-        200: {
-            **openapi_example(
-                200,
-                "webhook secret created; it is shown only once",
-                {
-                    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-                    "createdAt": "2026-01-05T15:26:30.796Z",
-                    "previousValidUntil": None,
-                },
-            ),
-            "model": Envelope[WebhookSecretCreated],
-        },
-        401: openapi_example(401, "missing X-API-KEY header"),
-    },
+    responses={401: refusal(401, "missing X-API-KEY header")},
 )
-async def rotate_webhook_secret(principal: CurrentPrincipal, state: StateDep) -> JSONResponse:
+async def rotate_webhook_secret(
+    principal: CurrentPrincipal, state: StateDep
+) -> Envelope[WebhookSecretCreated]:
     row = await run_in_threadpool(state.webhooks.rotate_secret, principal.account_id)
     created = WebhookSecretCreated(
         secret=row.secret,
@@ -68,31 +50,17 @@ async def rotate_webhook_secret(principal: CurrentPrincipal, state: StateDep) ->
             iso_utc(row.previous_valid_until) if row.previous_valid_until else None
         ),
     )
-    return respond(
-        created.model_dump(by_alias=True), "webhook secret created; it is shown only once"
-    )
+    return ok(created, "webhook secret created; it is shown only once")
 
 
 @router.get(
     "/webhook-secret",
     summary="Whether a webhook secret is set (never the secret itself)",
-    responses={
-        200: {
-            **openapi_example(
-                200,
-                "webhook secret status fetched successfully",
-                {
-                    "configured": True,
-                    "createdAt": "2026-01-05T15:26:30.796Z",
-                    "previousValidUntil": None,
-                },
-            ),
-            "model": Envelope[WebhookSecretStatus],
-        },
-        401: openapi_example(401, "missing X-API-KEY header"),
-    },
+    responses={401: refusal(401, "missing X-API-KEY header")},
 )
-async def webhook_secret_status(principal: CurrentPrincipal, state: StateDep) -> JSONResponse:
+async def webhook_secret_status(
+    principal: CurrentPrincipal, state: StateDep
+) -> Envelope[WebhookSecretStatus]:
     row = await run_in_threadpool(state.webhooks.secret_status, principal.account_id)
     status = WebhookSecretStatus(
         configured=row is not None,
@@ -101,4 +69,4 @@ async def webhook_secret_status(principal: CurrentPrincipal, state: StateDep) ->
             iso_utc(row.previous_valid_until) if row and row.previous_valid_until else None
         ),
     )
-    return respond(status.model_dump(by_alias=True), "webhook secret status fetched successfully")
+    return ok(status, "webhook secret status fetched successfully")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import secrets
@@ -24,10 +23,10 @@ from coderun_sandbox.contract import utc_now
 
 from coderun_api import metrics
 from coderun_api.config import Settings
-from coderun_api.envelope import envelope
-from coderun_api.jobs import JobStore, job_data
+from coderun_api.jobs import JobStore
 from coderun_api.logs import job_log
 from coderun_api.notify import JobNotifier
+from coderun_api.results import result_envelope
 from coderun_api.webhooks.signing import webhook_headers
 from coderun_api.webhooks.ssrf import (
     Allowlist,
@@ -41,7 +40,6 @@ from coderun_api.webhooks.store import Claimed, Outcome, WebhookStore
 
 log = logging.getLogger(__name__)
 
-RESULT_MESSAGE = "job result fetched successfully"  # the same envelope as GET .../result
 USER_AGENT = "CodeRun-Webhooks/1"
 
 
@@ -49,10 +47,9 @@ def result_body(job_store: JobStore, job_id: str) -> bytes:
     job = job_store.get(job_id)
     if job is None:
         raise LookupError(job_id)
-    # Compact and UTF-8 like the API's JSON responses; the signature covers these bytes.
-    return json.dumps(
-        envelope(job_data(job), RESULT_MESSAGE), ensure_ascii=False, separators=(",", ":")
-    ).encode()
+    # The same envelope, serialized the same way, as GET .../result answers; the signature
+    # covers these bytes.
+    return result_envelope(job).model_dump_json(by_alias=True).encode()
 
 
 class WebhookSender:

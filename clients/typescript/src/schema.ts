@@ -323,6 +323,70 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccountOut */
+        AccountOut: {
+            /**
+             * Apikeyprefix
+             * @description The first characters of the active key; null without one.
+             */
+            apiKeyPrefix: string | null;
+            /**
+             * Createdat
+             * @description ISO-8601 UTC, milliseconds.
+             */
+            createdAt: string;
+            /**
+             * Credits
+             * @description The balance: each successful run costs 1 credit.
+             */
+            credits: number;
+            /** Creditsused */
+            creditsUsed: number;
+            /**
+             * Early
+             * @description Whether the account is an early user's.
+             */
+            early: boolean;
+            /** Email */
+            email: string;
+            /** Hasapikey */
+            hasApiKey: boolean;
+        };
+        /** Alive */
+        Alive: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "ok";
+        };
+        /** BatchAccepted */
+        BatchAccepted: {
+            /**
+             * Index
+             * @description The item's place in `submissions`, from 0.
+             */
+            index: number;
+            /**
+             * Jobid
+             * @description Unique identifier of the job (24 hex characters).
+             */
+            jobId: string;
+            /**
+             * Status
+             * @description queued (or, for an Idempotency-Key replay, its status now).
+             */
+            status: string;
+        };
+        /** BatchRefused */
+        BatchRefused: {
+            error: components["schemas"]["ItemError"];
+            /**
+             * Index
+             * @description The item's place in `submissions`, from 0.
+             */
+            index: number;
+        };
         /** BatchRequest */
         BatchRequest: {
             /**
@@ -332,6 +396,22 @@ export interface components {
             submissions: {
                 [key: string]: unknown;
             }[];
+        };
+        /** BatchResults */
+        BatchResults: {
+            /**
+             * Submissions
+             * @description Each job's result, in the order asked; an unknown jobId's error in its place.
+             */
+            submissions: (components["schemas"]["JobResult"] | components["schemas"]["ResultMissing"])[];
+        };
+        /** BatchSubmitted */
+        BatchSubmitted: {
+            /**
+             * Submissions
+             * @description One answer per item, in order: its jobId, or its error.
+             */
+            submissions: (components["schemas"]["BatchAccepted"] | components["schemas"]["BatchRefused"])[];
         };
         /**
          * CaseResultOut
@@ -369,7 +449,7 @@ export interface components {
             sandboxErrorMessage: string;
             /**
              * Sandboxerrortype
-             * @description Null, a seed error type, or WrongAnswer (the output did not match).
+             * @description Null, an error type of the result, or WrongAnswer (the output did not match).
              */
             sandboxErrorType: string | null;
             /**
@@ -459,6 +539,58 @@ export interface components {
             /** Deliveries */
             deliveries: components["schemas"]["Delivery"][];
         };
+        /** Envelope[AccountOut] */
+        Envelope_AccountOut_: {
+            /**
+             * Code
+             * @description The HTTP status, repeated.
+             */
+            code: number;
+            data: components["schemas"]["AccountOut"] | null;
+            /** Message */
+            message: string;
+            /** Success */
+            success: boolean;
+        };
+        /** Envelope[Alive] */
+        Envelope_Alive_: {
+            /**
+             * Code
+             * @description The HTTP status, repeated.
+             */
+            code: number;
+            data: components["schemas"]["Alive"] | null;
+            /** Message */
+            message: string;
+            /** Success */
+            success: boolean;
+        };
+        /** Envelope[BatchResults] */
+        Envelope_BatchResults_: {
+            /**
+             * Code
+             * @description The HTTP status, repeated.
+             */
+            code: number;
+            data: components["schemas"]["BatchResults"] | null;
+            /** Message */
+            message: string;
+            /** Success */
+            success: boolean;
+        };
+        /** Envelope[BatchSubmitted] */
+        Envelope_BatchSubmitted_: {
+            /**
+             * Code
+             * @description The HTTP status, repeated.
+             */
+            code: number;
+            data: components["schemas"]["BatchSubmitted"] | null;
+            /** Message */
+            message: string;
+            /** Success */
+            success: boolean;
+        };
         /** Envelope[DeliveryLog] */
         Envelope_DeliveryLog_: {
             /**
@@ -498,6 +630,85 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /** Envelope[JobStats] */
+        Envelope_JobStats_: {
+            /**
+             * Code
+             * @description The HTTP status, repeated.
+             */
+            code: number;
+            data: components["schemas"]["JobStats"] | null;
+            /** Message */
+            message: string;
+            /** Success */
+            success: boolean;
+        };
+        /** Envelope[NewApiKey] */
+        Envelope_NewApiKey_: {
+            /**
+             * Code
+             * @description The HTTP status, repeated.
+             */
+            code: number;
+            data: components["schemas"]["NewApiKey"] | null;
+            /** Message */
+            message: string;
+            /** Success */
+            success: boolean;
+        };
+        /** Envelope[NoneType] */
+        Envelope_NoneType_: {
+            /**
+             * Code
+             * @description The HTTP status, repeated.
+             */
+            code: number;
+            /** Data */
+            data: null;
+            /** Message */
+            message: string;
+            /** Success */
+            success: boolean;
+        };
+        /** Envelope[Readiness] */
+        Envelope_Readiness_: {
+            /**
+             * Code
+             * @description The HTTP status, repeated.
+             */
+            code: number;
+            data: components["schemas"]["Readiness"] | null;
+            /** Message */
+            message: string;
+            /** Success */
+            success: boolean;
+        };
+        /** Envelope[SignedIn] */
+        Envelope_SignedIn_: {
+            /**
+             * Code
+             * @description The HTTP status, repeated.
+             */
+            code: number;
+            data: components["schemas"]["SignedIn"] | null;
+            /** Message */
+            message: string;
+            /** Success */
+            success: boolean;
+        };
+        /** Envelope[Submitted] */
+        Envelope_Submitted_: {
+            /**
+             * Code
+             * @description The HTTP status, repeated.
+             */
+            code: number;
+            data: components["schemas"]["Submitted"] | null;
+            /** Message */
+            message: string;
+            /** Success */
+            success: boolean;
+        };
         /** Envelope[WebhookSecretCreated] */
         Envelope_WebhookSecretCreated_: {
             /**
@@ -524,6 +735,64 @@ export interface components {
             /** Success */
             success: boolean;
         };
+        /** Envelope[list[LanguageOut]] */
+        Envelope_list_LanguageOut__: {
+            /**
+             * Code
+             * @description The HTTP status, repeated.
+             */
+            code: number;
+            /** Data */
+            data: components["schemas"]["LanguageOut"][] | null;
+            /** Message */
+            message: string;
+            /** Success */
+            success: boolean;
+        };
+        /**
+         * ErrorEnvelope
+         * @description A refusal or an error: `message` says what to fix.
+         */
+        ErrorEnvelope: {
+            /**
+             * Code
+             * @description The HTTP status, repeated.
+             */
+            code: number;
+            /** Data */
+            data: null;
+            /**
+             * Message
+             * @description What went wrong and what to change, for a person.
+             */
+            message: string;
+            /**
+             * Success
+             * @constant
+             */
+            success: false;
+        };
+        /**
+         * ItemError
+         * @description Why one item of a batch was refused, or why its result is missing.
+         */
+        ItemError: {
+            /**
+             * Code
+             * @description The HTTP status the single route would have answered.
+             */
+            code: number;
+            /**
+             * Message
+             * @description What to fix, as the single route would say it.
+             */
+            message: string;
+            /**
+             * Type
+             * @description BadRequest, PaymentRequired, Conflict, TooManyRequests, ServiceUnavailable; NotFound for an unknown jobId.
+             */
+            type: string;
+        };
         /** JobPage */
         JobPage: {
             /**
@@ -541,7 +810,10 @@ export interface components {
              */
             total: number;
         };
-        /** JobResult */
+        /**
+         * JobResult
+         * @description A job's state and, once final, its result (GET /api/v1/runner/{jobId}/result).
+         */
         JobResult: {
             /**
              * Compiletimems
@@ -659,6 +931,117 @@ export interface components {
              */
             totalTimeMs: number | null;
         };
+        /** JobStats */
+        JobStats: {
+            /**
+             * Count
+             * @description Jobs queued in the window.
+             */
+            count: number;
+            /**
+             * Creditsused
+             * @description Jobs that were charged.
+             */
+            creditsUsed: number;
+            /** Meanexecutiontimems */
+            meanExecutionTimeMs: number | null;
+            /**
+             * P95Executiontimems
+             * @description Nearest-rank 95th percentile.
+             */
+            p95ExecutionTimeMs: number | null;
+            /** Series */
+            series: components["schemas"]["StatsBucket"][];
+            /**
+             * Successrate
+             * @description Successes over finished jobs; null if none.
+             */
+            successRate: number | null;
+        };
+        /** LanguageOut */
+        LanguageOut: {
+            /**
+             * Compileroptions
+             * @description Judge mode: the options a submission may send in compilerOptions.
+             */
+            compilerOptions: string[];
+            /**
+             * Display
+             * @description A name for people, e.g. Python 3.
+             */
+            display: string;
+            /**
+             * Key
+             * @description What `language` takes: python, javascript, cpp or java.
+             */
+            key: string;
+            /**
+             * Starter
+             * @description A program to start from.
+             */
+            starter: string;
+        };
+        /** NewApiKey */
+        NewApiKey: {
+            /**
+             * Apikey
+             * @description nr_live_ + 43 characters. Shown only in this response.
+             */
+            apiKey: string;
+        };
+        /**
+         * Readiness
+         * @description Each dependency's check: "ok", or why not. Only the dependencies in use appear.
+         */
+        Readiness: {
+            /** Database */
+            database: string;
+            /**
+             * Executor
+             * @description Present for the kubernetes executor.
+             */
+            executor?: string | null;
+            /**
+             * Redis
+             * @description Present when Redis is configured.
+             */
+            redis?: string | null;
+        };
+        /** ResultMissing */
+        ResultMissing: {
+            error: components["schemas"]["ItemError"];
+            /** Jobid */
+            jobId: string;
+        };
+        /** SignedIn */
+        SignedIn: {
+            /**
+             * Credits
+             * @description The balance: each successful run costs 1 credit.
+             */
+            credits: number;
+            /** Email */
+            email: string;
+        };
+        /** StatsBucket */
+        StatsBucket: {
+            /**
+             * Bucketstart
+             * @description The UTC hour or day (ISO-8601) of `queuedAt`.
+             */
+            bucketStart: string;
+            /** Count */
+            count: number;
+            /** Meanexecutiontimems */
+            meanExecutionTimeMs: number | null;
+            /** Successcount */
+            successCount: number;
+            /**
+             * Successrate
+             * @description Over the bucket's finished jobs.
+             */
+            successRate: number | null;
+        };
         /**
          * SubmitRequest
          * @example {
@@ -706,6 +1089,22 @@ export interface components {
             testCases?: components["schemas"]["TestCaseIn"][] | null;
             /** @description Only with compare=float. */
             tolerance?: components["schemas"]["ToleranceIn"] | null;
+        };
+        /**
+         * Submitted
+         * @description An accepted submission: poll its result with the jobId.
+         */
+        Submitted: {
+            /**
+             * Jobid
+             * @description Unique identifier of the job (24 hex characters).
+             */
+            jobId: string;
+            /**
+             * Status
+             * @description queued (or, for an Idempotency-Key replay, its status now).
+             */
+            status: string;
         };
         /** TestCaseIn */
         TestCaseIn: {
@@ -776,29 +1175,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description account fetched successfully */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 200,
-                     *       "data": {
-                     *         "apiKeyPrefix": "nr_live_Ab3x",
-                     *         "createdAt": "2026-01-05T15:26:30.796Z",
-                     *         "credits": 97,
-                     *         "creditsUsed": 3,
-                     *         "early": false,
-                     *         "email": "ada@example.com",
-                     *         "hasApiKey": true
-                     *       },
-                     *       "message": "account fetched successfully",
-                     *       "success": true
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_AccountOut_"];
                 };
             };
             /** @description missing X-API-KEY header */
@@ -814,7 +1197,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -828,23 +1211,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description api key generated */
+            /** @description Successful Response */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 201,
-                     *       "data": {
-                     *         "apiKey": "nr_live_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                     *       },
-                     *       "message": "api key generated",
-                     *       "success": true
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_NewApiKey_"];
                 };
             };
             /** @description sign in first */
@@ -860,7 +1233,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description requests made with the dashboard session must send X-Requested-With */
@@ -876,7 +1249,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -890,23 +1263,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description webhook secret status fetched successfully */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 200,
-                     *       "data": {
-                     *         "configured": true,
-                     *         "createdAt": "2026-01-05T15:26:30.796Z"
-                     *       },
-                     *       "message": "webhook secret status fetched successfully",
-                     *       "success": true
-                     *     }
-                     */
                     "application/json": components["schemas"]["Envelope_WebhookSecretStatus_"];
                 };
             };
@@ -923,7 +1285,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -937,23 +1299,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description webhook secret created; it is shown only once */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 200,
-                     *       "data": {
-                     *         "createdAt": "2026-01-05T15:26:30.796Z",
-                     *         "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-                     *       },
-                     *       "message": "webhook secret created; it is shown only once",
-                     *       "success": true
-                     *     }
-                     */
                     "application/json": components["schemas"]["Envelope_WebhookSecretCreated_"];
                 };
             };
@@ -970,7 +1321,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -988,24 +1339,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description signed in */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 200,
-                     *       "data": {
-                     *         "credits": 100,
-                     *         "email": "ada@example.com"
-                     *       },
-                     *       "message": "signed in",
-                     *       "success": true
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_SignedIn_"];
                 };
             };
             /** @description Invalid request: the message says what to fix */
@@ -1022,7 +1362,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description wrong email or password */
@@ -1038,7 +1378,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description too many sign-in requests */
@@ -1054,7 +1394,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -1068,20 +1408,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description signed out */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 200,
-                     *       "message": "signed out",
-                     *       "success": true
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_NoneType_"];
                 };
             };
         };
@@ -1099,24 +1432,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description account created */
+            /** @description Successful Response */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 201,
-                     *       "data": {
-                     *         "credits": 100,
-                     *         "email": "ada@example.com"
-                     *       },
-                     *       "message": "account created",
-                     *       "success": true
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_SignedIn_"];
                 };
             };
             /** @description `password` must be at least 8 characters */
@@ -1132,7 +1454,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description an account with this email already exists */
@@ -1148,7 +1470,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description too many sign-in requests */
@@ -1164,7 +1486,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -1188,42 +1510,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description jobs fetched successfully */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 200,
-                     *       "data": {
-                     *         "items": [
-                     *           {
-                     *             "executionTimeMs": 3012,
-                     *             "exitCode": 137,
-                     *             "finishedAt": "2026-01-05T15:26:33.812Z",
-                     *             "jobId": "695bd82641bcbdea08ee3fbc",
-                     *             "language": "python",
-                     *             "queueTimeMs": 4,
-                     *             "queuedAt": "2026-01-05T15:26:30.796Z",
-                     *             "sandboxErrorMessage": "time limit exceeded: the program ran longer than 3000 ms",
-                     *             "sandboxErrorType": "TLE",
-                     *             "startedAt": "2026-01-05T15:26:30.800Z",
-                     *             "status": "failed",
-                     *             "stderr": "",
-                     *             "stdout": "",
-                     *             "totalTimeMs": 3016
-                     *           }
-                     *         ],
-                     *         "page": 1,
-                     *         "pageSize": 20,
-                     *         "total": 1
-                     *       },
-                     *       "message": "jobs fetched successfully",
-                     *       "success": true
-                     *     }
-                     */
                     "application/json": components["schemas"]["Envelope_JobPage_"];
                 };
             };
@@ -1241,7 +1533,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -1261,36 +1553,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description job stats fetched successfully */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 200,
-                     *       "data": {
-                     *         "count": 12,
-                     *         "creditsUsed": 9,
-                     *         "meanExecutionTimeMs": 88.4,
-                     *         "p95ExecutionTimeMs": 301,
-                     *         "series": [
-                     *           {
-                     *             "bucketStart": "2026-01-05T00:00:00.000Z",
-                     *             "count": 12,
-                     *             "meanExecutionTimeMs": 88.4,
-                     *             "successCount": 9,
-                     *             "successRate": 0.75
-                     *           }
-                     *         ],
-                     *         "successRate": 0.75
-                     *       },
-                     *       "message": "job stats fetched successfully",
-                     *       "success": true
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_JobStats_"];
                 };
             };
             /** @description Invalid request: the message says what to fix */
@@ -1307,7 +1576,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -1327,22 +1596,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 200,
-                     *       "data": [
-                     *         {
-                     *           "compilerOptions": [],
-                     *           "display": "Python 3",
-                     *           "key": "python",
-                     *           "starter": "print('Hello, World!')\n"
-                     *         }
-                     *       ],
-                     *       "message": "languages fetched successfully",
-                     *       "success": true
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_list_LanguageOut__"];
                 };
             };
         };
@@ -1365,7 +1619,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_BatchResults_"];
                 };
             };
             /** @description jobIds is empty; send ?jobIds=a,b,c */
@@ -1381,7 +1635,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -1402,40 +1656,16 @@ export interface operations {
             };
         };
         responses: {
-            /** @description batch submitted */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 200,
-                     *       "data": {
-                     *         "submissions": [
-                     *           {
-                     *             "index": 0,
-                     *             "jobId": "694736e4b1f2f3fedab4d30f",
-                     *             "status": "queued"
-                     *           },
-                     *           {
-                     *             "error": {
-                     *               "code": 400,
-                     *               "message": "unsupported language 'ruby'; supported: python, javascript, cpp, java",
-                     *               "type": "BadRequest"
-                     *             },
-                     *             "index": 1
-                     *           }
-                     *         ]
-                     *       },
-                     *       "message": "batch submitted",
-                     *       "success": true
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_BatchSubmitted_"];
                 };
             };
-            /** @description submissions has 21 items; at most 20 are allowed */
+            /** @description submissions has 21 items; send 1 to 20 */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1444,11 +1674,11 @@ export interface operations {
                     /**
                      * @example {
                      *       "code": 400,
-                     *       "message": "submissions has 21 items; at most 20 are allowed",
+                     *       "message": "submissions has 21 items; send 1 to 20",
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -1475,18 +1705,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 200,
-                     *       "data": {
-                     *         "jobId": "694736e4b1f2f3fedab4d30f",
-                     *         "status": "queued"
-                     *       },
-                     *       "message": "job submitted successfully",
-                     *       "success": true
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_Submitted_"];
                 };
             };
             /** @description unsupported language 'ruby'; supported: python, javascript, cpp, java */
@@ -1502,7 +1721,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description missing X-API-KEY header: send your API key in the X-API-KEY header */
@@ -1518,7 +1737,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description no credits left: each successful run costs 1 credit */
@@ -1534,7 +1753,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Idempotency-Key was already used with a different request body */
@@ -1550,7 +1769,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description request body is larger than 262144 bytes */
@@ -1566,7 +1785,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description too many submissions: the limit is 60/minute per API key */
@@ -1582,7 +1801,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description rate limiting is unavailable (Redis); retry shortly */
@@ -1598,7 +1817,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -1615,36 +1834,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description deliveries fetched successfully */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 200,
-                     *       "data": {
-                     *         "deliveries": [
-                     *           {
-                     *             "attempts": [
-                     *               {
-                     *                 "attempt": 1,
-                     *                 "attemptedAt": "2026-01-05T15:26:31.802Z",
-                     *                 "durationMs": 41,
-                     *                 "statusCode": 200
-                     *               }
-                     *             ],
-                     *             "deliveryId": "msg_5f0c3a9e2b7d4c1a8e6f0b2d4a6c8e0f",
-                     *             "state": "delivered",
-                     *             "url": "https://hooks.example.com/coderun"
-                     *           }
-                     *         ]
-                     *       },
-                     *       "message": "deliveries fetched successfully",
-                     *       "success": true
-                     *     }
-                     */
                     "application/json": components["schemas"]["Envelope_DeliveryLog_"];
                 };
             };
@@ -1662,7 +1857,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description job not found */
@@ -1678,7 +1873,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -1724,7 +1919,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description missing X-API-KEY header */
@@ -1740,7 +1935,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description job not found */
@@ -1756,7 +1951,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -1782,34 +1977,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 200,
-                     *       "data": {
-                     *         "compileTimeMs": 610,
-                     *         "cpuTimeMs": 4,
-                     *         "executionTimeMs": 802,
-                     *         "exitCode": 0,
-                     *         "finishedAt": "2026-01-05T15:26:31.730Z",
-                     *         "jobId": "695bd82641bcbdea08ee3fbc",
-                     *         "language": "cpp",
-                     *         "memoryKb": 3500,
-                     *         "queueTimeMs": 132,
-                     *         "queuedAt": "2026-01-05T15:26:30.796Z",
-                     *         "runTimeMs": 152,
-                     *         "sandboxErrorMessage": "",
-                     *         "startedAt": "2026-01-05T15:26:30.928Z",
-                     *         "status": "success",
-                     *         "stderr": "",
-                     *         "stderrTruncated": false,
-                     *         "stdout": "Hello Neuron",
-                     *         "stdoutTruncated": false,
-                     *         "totalTimeMs": 934
-                     *       },
-                     *       "message": "job result fetched successfully",
-                     *       "success": true
-                     *     }
-                     */
                     "application/json": components["schemas"]["Envelope_JobResult_"];
                 };
             };
@@ -1827,7 +1994,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description missing X-API-KEY header: send your API key in the X-API-KEY header */
@@ -1843,7 +2010,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description job not found */
@@ -1859,7 +2026,7 @@ export interface operations {
                      *       "success": false
                      *     }
                      */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -1879,7 +2046,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_Alive_"];
                 };
             };
         };
@@ -1917,18 +2084,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 200,
-                     *       "data": {
-                     *         "database": "ok",
-                     *         "redis": "ok"
-                     *       },
-                     *       "message": "ready",
-                     *       "success": true
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_Readiness_"];
                 };
             };
             /** @description Not ready */
@@ -1937,18 +2093,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": 503,
-                     *       "data": {
-                     *         "database": "ok",
-                     *         "redis": "unreachable: ConnectionError"
-                     *       },
-                     *       "message": "not ready",
-                     *       "success": false
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Envelope_Readiness_"];
                 };
             };
         };

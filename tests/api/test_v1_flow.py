@@ -1,22 +1,24 @@
-"""The seed document's client flow and its verdicts, through the real runner."""
+"""The v1 API's client flow (docs/api.md) and its verdicts, through the real runner."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from coderun_sandbox.contract import ms_between, parse_iso_utc
+from coderun_sandbox.contract import ErrorType, RunRequest, RunResult, ms_between, parse_iso_utc
 
 from tests.api.conftest import MakeApi
 from tests.api.helpers import Api
 
-SEED_RESULT_FIELDS = {
+V1_RESULT_FIELDS = {
     "jobId", "status", "language", "stdout", "stderr", "executionTimeMs", "queueTimeMs",
     "totalTimeMs", "exitCode", "sandboxErrorType", "sandboxErrorMessage", "queuedAt",
     "startedAt", "finishedAt",
 }  # fmt: skip
 
 
-def test_seed_client_flow(any_db_api: Api) -> None:
-    """Exactly what the seed's JavaScript example does: submit, then poll every second."""
+def test_v1_client_flow(any_db_api: Api) -> None:
+    """What a client of docs/api.md does: submit, then poll about once a second."""
     account_id, key = any_db_api.new_account(credits=5)
     response = any_db_api.client.post(
         "/api/v1/runner/submit",
@@ -36,7 +38,7 @@ def test_seed_client_flow(any_db_api: Api) -> None:
     assert first["data"]["status"] in ("queued", "running", "success")
 
     data = any_db_api.wait_final(key, job_id)
-    assert set(data) >= SEED_RESULT_FIELDS
+    assert set(data) >= V1_RESULT_FIELDS
     assert data["status"] == "success"
     assert data["stdout"] == "Hello\n"
     assert data["exitCode"] == 0
@@ -44,7 +46,7 @@ def test_seed_client_flow(any_db_api: Api) -> None:
     assert data["language"] == "python"
     assert data["queuedAt"] <= data["startedAt"] <= data["finishedAt"]
     assert data["queuedAt"].endswith("Z")
-    # The seed's arithmetic: execution = finishedAt - startedAt, total = queue + execution.
+    # The v1 API's arithmetic: execution = finishedAt - startedAt, total = queue + execution.
     started, finished = parse_iso_utc(data["startedAt"]), parse_iso_utc(data["finishedAt"])
     assert data["executionTimeMs"] == ms_between(started, finished)
     assert data["queueTimeMs"] == ms_between(parse_iso_utc(data["queuedAt"]), started)
@@ -93,41 +95,36 @@ def test_cpp_success(api: Api) -> None:
     assert data["compileTimeMs"] is not None
 
 
-def test_sandbox_error_is_reported_and_free(
-    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+def _broken_sandbox(_request: RunRequest) -> RunResult:
+    return RunResult.failure(ErrorType.SANDBOX_ERROR, "the sandbox failed to start: injected")
+
+
+def _crashing_runner(_request: RunRequest) -> RunResult:
+    raise RuntimeError("injected runner bug")
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_type"),
+    [(_broken_sandbox, "SandboxError"), (_crashing_runner, "InternalError")],
+    ids=["sandbox-error", "runner-crash"],
+)
+def test_a_failed_sandbox_or_runner_ends_the_job_free(
+    make_api: MakeApi,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: Callable[[RunRequest], RunResult],
+    error_type: str,
 ) -> None:
-    """FAKE, on purpose: a broken sandbox cannot be caused from a submitted program, so the
-    runner call is replaced by one returning the SandboxError the runner would report."""
+    """FAKE, on purpose: neither can be caused from a submitted program. A broken sandbox
+    returns the SandboxError the runner would report; a runner bug (the runner never raises
+    for a program) must still end the job (InternalError) instead of leaving it `running`.
+    Both are free."""
     from coderun_api.executors import local
-    from coderun_sandbox.contract import ErrorType, RunRequest, RunResult
 
-    def broken_sandbox(_request: RunRequest) -> RunResult:
-        return RunResult.failure(ErrorType.SANDBOX_ERROR, "the sandbox failed to start: injected")
-
-    monkeypatch.setattr(local, "_execute", broken_sandbox)
+    monkeypatch.setattr(local, "_execute", fault)
     api = make_api()
     account_id, key = api.new_account(credits=2)
     data = api.run(key, "print(1)")
-    assert (data["status"], data["sandboxErrorType"]) == ("failed", "SandboxError")
-    assert api.account(account_id).credits == 2
-
-
-def test_runner_crash_becomes_internal_error(
-    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """FAKE, on purpose: the runner never raises for a program; this injects a runner bug to
-    show the job still ends (InternalError, free) instead of staying `running`."""
-    from coderun_api.executors import local
-    from coderun_sandbox.contract import RunRequest, RunResult
-
-    def crashing_runner(_request: RunRequest) -> RunResult:
-        raise RuntimeError("injected runner bug")
-
-    monkeypatch.setattr(local, "_execute", crashing_runner)
-    api = make_api()
-    account_id, key = api.new_account(credits=2)
-    data = api.run(key, "print(1)")
-    assert (data["status"], data["sandboxErrorType"]) == ("failed", "InternalError")
+    assert (data["status"], data["sandboxErrorType"]) == ("failed", error_type)
     assert api.account(account_id).credits == 2
 
 
