@@ -53,6 +53,9 @@ class Kube:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kube")
         # Log streams and attaches, on the event loop rather than a thread each.
         self.streams = KubeStreams(self.api_client.configuration)
+        # Reads the runner's result the moment it is printed, instead of after the kubelet's
+        # next status update (a read, so not counted with the writes as attach_write is).
+        self.follow_log = self.streams.follow_log
 
     async def _call(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
@@ -168,15 +171,21 @@ class Kube:
         metrics.API_WRITES.labels("create", "jobs").inc()
         return await self._call_unless((409,), None, call)
 
-    async def get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+    async def _read(
+        self, read: Callable[..., Any], namespace: str, name: str
+    ) -> dict[str, Any] | None:
+        """A namespaced object as a plain dict (the client's `read_namespaced_*`), or None
+        if it is gone."""
+
         def call() -> dict[str, Any] | None:
             return _json(
-                self.batch.read_namespaced_job(
-                    name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_S
-                )
+                read(name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_S)
             )
 
         return await self._call_unless((404,), None, call)
+
+    async def get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return await self._read(self.batch.read_namespaced_job, namespace, name)
 
     async def delete_job(self, namespace: str, name: str) -> None:
         def call() -> None:
@@ -274,29 +283,8 @@ class Kube:
         # 400: the container has not started (or never will); 404: the pod is gone.
         return await self._call_unless((400, 404), "", call)
 
-    async def follow_log(
-        self,
-        namespace: str,
-        pod: str,
-        container: str,
-        until: Callable[[str], bool],
-        timeout_s: float,
-    ) -> str | None:
-        """Stream a running container's log until a line satisfies `until`; the log so far,
-        or None if the stream ended (or failed) first. Lets the operator read the runner's
-        result the moment it is printed instead of after the kubelet's next status update.
-        On the event loop (kube_streams.py): a run in flight holds no thread."""
-        return await self.streams.follow_log(namespace, pod, container, until, timeout_s)
-
     async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
-        def call() -> dict[str, Any] | None:
-            return _json(
-                self.core.read_namespaced_pod(
-                    name, namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_S
-                )
-            )
-
-        return await self._call_unless((404,), None, call)
+        return await self._read(self.core.read_namespaced_pod, namespace, name)
 
     async def post_event(
         self, body: Mapping[str, Any], type_: str, reason: str, message: str

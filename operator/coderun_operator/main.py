@@ -64,8 +64,8 @@ def main(args: argparse.Namespace) -> int:
     settings = kopf.OperatorSettings()
     # Given namespaces by name, kopf would still list and watch all namespaces to follow
     # them (and patterns) as they come and go. The chart grants no such cluster-wide right,
-    # so kopf retried the forbidden list 9 times with backoff, ~54 s of ERROR lines, before
-    # falling back to the names: every start idled a minute. Names need no discovery.
+    # so kopf would retry the forbidden list 9 times with backoff (about a minute of ERROR
+    # lines, docs/operator.md) before falling back to the names. Names need no discovery.
     # (This also turns off kopf's CRD watch: the CRD must exist when the operator starts,
     # which the startup check makes sure of, and the chart installs it first.)
     settings.scanning.disabled = bool(namespaces) and all(map(is_exact_namespace, namespaces))

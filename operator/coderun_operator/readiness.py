@@ -79,9 +79,12 @@ async def _probe(kube: Kube, namespaces: Sequence[str]) -> tuple[str | None, boo
     for namespace in scopes:
         where = f"in namespace {namespace}" if namespace else "cluster-wide"
         calls: list[tuple[str, Callable[[], Any]]] = [
-            (f"list CodeRuns {where}", functools.partial(_list_coderuns, kube, namespace)),
+            (f"list CodeRuns {where}", functools.partial(_list_custom, kube, r.PLURAL, namespace)),
             (f"list sandbox pods {where}", functools.partial(_list_pods, kube, namespace)),
-            (f"list CodeRunPools {where}", functools.partial(_list_pools, kube, namespace)),
+            (
+                f"list CodeRunPools {where}",
+                functools.partial(_list_custom, kube, r.POOL_PLURAL, namespace),
+            ),
         ]
         for action, call in calls:
             try:
@@ -97,23 +100,14 @@ async def _probe(kube: Kube, namespaces: Sequence[str]) -> tuple[str | None, boo
 _TIMEOUT = (5, 15)
 
 
-def _list_coderuns(kube: Kube, namespace: str | None) -> Any:
+def _list_custom(kube: Kube, plural: str, namespace: str | None) -> Any:
+    """One object of our group's `plural` (CodeRuns, CodeRunPools), as kopf's watch lists."""
     if namespace is None:
         return kube.custom.list_cluster_custom_object(
-            r.GROUP, r.VERSION, r.PLURAL, limit=1, _request_timeout=_TIMEOUT
+            r.GROUP, r.VERSION, plural, limit=1, _request_timeout=_TIMEOUT
         )
     return kube.custom.list_namespaced_custom_object(
-        r.GROUP, r.VERSION, namespace, r.PLURAL, limit=1, _request_timeout=_TIMEOUT
-    )
-
-
-def _list_pools(kube: Kube, namespace: str | None) -> Any:
-    if namespace is None:
-        return kube.custom.list_cluster_custom_object(
-            r.GROUP, r.VERSION, r.POOL_PLURAL, limit=1, _request_timeout=_TIMEOUT
-        )
-    return kube.custom.list_namespaced_custom_object(
-        r.GROUP, r.VERSION, namespace, r.POOL_PLURAL, limit=1, _request_timeout=_TIMEOUT
+        r.GROUP, r.VERSION, namespace, plural, limit=1, _request_timeout=_TIMEOUT
     )
 
 

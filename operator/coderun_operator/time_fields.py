@@ -5,8 +5,8 @@ Read by the API's response model (so the OpenAPI document carries them), by the 
 in step. It lives next to resources.py because, like it, both the API and the operator
 import it, and neither needs the other's dependencies for it.
 
-How the times add up (the seed's arithmetic, exact in milliseconds of the timestamps the
-client sees):
+How the times add up (the v1 API's arithmetic, docs/api.md, exact in milliseconds of the
+timestamps the client sees):
 
     queuedAt --queueTimeMs--> startedAt --executionTimeMs--> finishedAt
     totalTimeMs = queueTimeMs + executionTimeMs

@@ -7,7 +7,8 @@ Session fixtures, shared by every cluster test of the operator:
 - `op_namespace`: a fresh namespace with Pod Security "restricted" enforced, the CRD
   applied from crds/, and the deny-all NetworkPolicy for sandbox pods (as the chart ships it);
 - `operator`: `coderun operator -n <namespace>` as a process (kill/restart for the tests);
-- `api`: `coderun serve` with CODERUN_EXECUTOR=kubernetes on SQLite, plus an account.
+- `api`: `coderun serve` with CODERUN_EXECUTOR=kubernetes on SQLite, plus an account;
+- `local_api` (per module): `coderun serve` on the embedded executor, to compare with.
 """
 
 from __future__ import annotations
@@ -79,3 +80,15 @@ def api(
 @pytest.fixture(scope="session")
 def api_key(api: ApiProcess) -> str:
     return api.new_key()
+
+
+@pytest.fixture(scope="module")
+def local_api(
+    k8s_cluster: K8sCluster, op_namespace: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiProcess]:
+    base = tmp_path_factory.mktemp("local-api")
+    process = start_api(
+        k8s_cluster, op_namespace, base / "data", base / "api.log", CODERUN_EXECUTOR="local"
+    )
+    yield process
+    process.stop()

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,40 +52,33 @@ def wait_until(check: Any, what: str, rounds: int = 600, pause: float = 0.1) -> 
     raise AssertionError(f"{what}: not reached")
 
 
-def apply_json(cluster: K8sCluster, manifest: dict[str, Any]) -> None:
-    subprocess.run(
-        [
-            str(cluster.bin_dir / "kubectl"),
-            "--kubeconfig",
-            str(cluster.kubeconfig),
-            "apply",
-            "-f",
-            "-",
-        ],
-        input=json.dumps(manifest),
-        text=True,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-
-
-def create_json(cluster: K8sCluster, manifest: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    """`kubectl create` a manifest; the completed process (not checked)."""
+def _kubectl_manifest(
+    cluster: K8sCluster, verb: str, manifest: dict[str, Any], check: bool
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             str(cluster.bin_dir / "kubectl"),
             "--kubeconfig",
             str(cluster.kubeconfig),
-            "create",
+            verb,
             "-f",
             "-",
         ],
         input=json.dumps(manifest),
         text=True,
+        check=check,
         capture_output=True,
         timeout=60,
     )
+
+
+def apply_json(cluster: K8sCluster, manifest: dict[str, Any]) -> None:
+    _kubectl_manifest(cluster, "apply", manifest, check=True)
+
+
+def create_json(cluster: K8sCluster, manifest: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """`kubectl create` a manifest; the completed process (not checked)."""
+    return _kubectl_manifest(cluster, "create", manifest, check=False)
 
 
 @dataclass
@@ -336,3 +330,36 @@ def start_operator(
     process.start()
     process.wait_ready()
     return process
+
+
+@dataclass
+class Stack:
+    """A namespace of its own (prepare_namespace) with an operator and an API serving it."""
+
+    cluster: K8sCluster
+    namespace: str
+    operator: OperatorProcess
+    api: ApiProcess
+
+
+@contextlib.contextmanager
+def own_stack(
+    cluster: K8sCluster,
+    base: Path,
+    prefix: str,
+    api_env: Mapping[str, str] | None = None,
+    **settings: str,
+) -> Iterator[Stack]:
+    """An operator (with `settings`, as start_operator takes them) and an API (with
+    `api_env` added to its environment) in a fresh namespace; both stopped and the namespace
+    deleted at the end. Logs and data under `base`."""
+    namespace = prepare_namespace(cluster, prefix=prefix)
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(
+            cluster.kubectl, "delete", "namespace", namespace, "--wait=false", check=False
+        )
+        operator = start_operator(cluster, namespace, base / "operator.log", **settings)
+        cleanup.callback(operator.stop)
+        api = start_api(cluster, namespace, base / "data", base / "api.log", **(api_env or {}))
+        cleanup.callback(api.stop)
+        yield Stack(cluster, namespace, operator, api)

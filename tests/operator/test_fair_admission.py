@@ -14,21 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from coderun_operator import resources as r
 
 from tests.fixtures.cluster import K8sCluster
-from tests.operator.harness import (
-    ApiProcess,
-    OperatorProcess,
-    get_coderun,
-    prepare_namespace,
-    start_api,
-    start_operator,
-    wait_until,
-)
+from tests.operator.harness import Stack, get_coderun, own_stack, wait_until
 
 pytestmark = pytest.mark.cluster
 
@@ -38,35 +29,22 @@ SLOW = "import time\ntime.sleep(2.0)\nprint('slow {}')\n"
 BACKLOG = 6
 
 
-@dataclass
-class Setup:
-    namespace: str
-    operator: OperatorProcess
-    api: ApiProcess
-
-
 @pytest.fixture(scope="module")
 def fair(
     k8s_cluster: K8sCluster, sandbox_images: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Setup]:
-    namespace = prepare_namespace(k8s_cluster, prefix="coderun-fair")
-    base = tmp_path_factory.mktemp("fair")
-    operator = start_operator(
+) -> Iterator[Stack]:
+    with own_stack(
         k8s_cluster,
-        namespace,
-        base / "operator.log",
+        tmp_path_factory.mktemp("fair"),
+        "coderun-fair",
         max_concurrent_runs=str(SLOTS),
         max_running_per_account=str(PER_ACCOUNT),
-    )
-    api = start_api(k8s_cluster, namespace, base / "data", base / "api.log")
-    yield Setup(namespace, operator, api)
-    api.stop()
-    operator.stop()
-    k8s_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+    ) as stack:
+        yield stack
 
 
 def test_a_backlog_keeps_to_its_cap_and_another_account_takes_the_free_slot(
-    k8s_cluster: K8sCluster, fair: Setup
+    k8s_cluster: K8sCluster, fair: Stack
 ) -> None:
     api = fair.api
     key_a, key_b = api.new_key(credits=20), api.new_key(credits=5)

@@ -36,18 +36,6 @@ from tests.utils.judge_programs import (
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
 
-@pytest.fixture(scope="module")
-def local_api(
-    k8s_cluster: K8sCluster, op_namespace: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ApiProcess]:
-    base = tmp_path_factory.mktemp("judge-local-api")
-    process = start_api(
-        k8s_cluster, op_namespace, base / "data", base / "api.log", CODERUN_EXECUTOR="local"
-    )
-    yield process
-    process.stop()
-
-
 def judged(api: ApiProcess, key: str, body: dict[str, Any]) -> dict[str, Any]:
     response = httpx.post(
         f"{api.base_url}/api/v1/runner/submit", json=body, headers={"X-API-KEY": key}, timeout=30

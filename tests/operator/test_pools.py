@@ -19,14 +19,11 @@ from coderun_operator import resources as r
 
 from tests.fixtures.cluster import K8sCluster
 from tests.operator.harness import (
-    ApiProcess,
-    OperatorProcess,
+    Stack,
     apply_json,
     create_json,
     get_coderun,
-    prepare_namespace,
-    start_api,
-    start_operator,
+    own_stack,
     wait_coderun_final,
     wait_until,
 )
@@ -43,11 +40,7 @@ LANGUAGES = list(HELLO)
 
 
 @dataclass
-class Pooled:
-    cluster: K8sCluster
-    namespace: str
-    operator: OperatorProcess
-    api: ApiProcess
+class Pooled(Stack):
     key: str
 
     def kubectl(self, *args: str, check: bool = True) -> str:
@@ -103,26 +96,21 @@ def pool_manifest(namespace: str, language: str, replicas: int, max_idle: int) -
 def pooled(
     k8s_cluster: K8sCluster, sandbox_images: None, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Pooled]:
-    namespace = prepare_namespace(k8s_cluster, prefix="coderun-pool")
-    base = tmp_path_factory.mktemp("pools")
-    operator = start_operator(
+    with own_stack(
         k8s_cluster,
-        namespace,
-        base / "operator.log",
+        tmp_path_factory.mktemp("pools"),
+        "coderun-pool",
         max_concurrent_runs="4",
         max_running_per_account="4",
         start_grace_seconds="30",
-    )
-    api = start_api(k8s_cluster, namespace, base / "data", base / "api.log")
-    found = Pooled(k8s_cluster, namespace, operator, api, api.new_key(credits=10_000))
-    for language in LANGUAGES:
-        found.set_pool(language, 1)
-    for language in LANGUAGES:
-        found.wait_ready(language, 1)
-    yield found
-    api.stop()
-    operator.stop()
-    k8s_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+    ) as stack:
+        key = stack.api.new_key(credits=10_000)
+        found = Pooled(stack.cluster, stack.namespace, stack.operator, stack.api, key)
+        for language in LANGUAGES:
+            found.set_pool(language, 1)
+        for language in LANGUAGES:
+            found.wait_ready(language, 1)
+        yield found
 
 
 def _warm_pod_of(pooled: Pooled, job_id: str) -> str:

@@ -5,62 +5,42 @@ that cannot start ends as SandboxError after the grace period, its Job removed."
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
 from tests.fixtures.cluster import K8sCluster
-from tests.operator.harness import (
-    ApiProcess,
-    OperatorProcess,
-    get_coderun,
-    prepare_namespace,
-    start_api,
-    start_operator,
-    wait_until,
-)
+from tests.operator.harness import Stack, get_coderun, own_stack, wait_until
 
 pytestmark = pytest.mark.cluster
-
-
-@dataclass
-class Setup:
-    namespace: str
-    operator: OperatorProcess
-    api: ApiProcess
-    key: str
 
 
 @pytest.fixture(scope="module")
 def setup(
     k8s_cluster: K8sCluster, sandbox_images: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Setup]:
-    base = tmp_path_factory.mktemp("retention")
-    namespace = prepare_namespace(k8s_cluster, "coderun-ret")
-    operator = start_operator(
+) -> Iterator[Stack]:
+    with own_stack(
         k8s_cluster,
-        namespace,
-        base / "operator.log",
+        tmp_path_factory.mktemp("retention"),
+        "coderun-ret",
         retention_seconds="2",
         sweep_interval_seconds="0.2",
         start_grace_seconds="5",
         images='{"javascript": "coderun-sandbox-absent:dev"}',
         image_pull_policy="Never",  # never reach out to a registry from the tests
-    )
-    api = start_api(k8s_cluster, namespace, base / "data", base / "api.log")
-    try:
-        yield Setup(namespace, operator, api, api.new_key())
-    finally:
-        api.stop()
-        operator.stop()
-        k8s_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+    ) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def key(setup: Stack) -> str:
+    return setup.api.new_key()
 
 
 def test_finished_coderuns_are_deleted_after_the_retention_but_the_api_keeps_the_result(
-    k8s_cluster: K8sCluster, setup: Setup
+    k8s_cluster: K8sCluster, setup: Stack, key: str
 ) -> None:
-    job_id = setup.api.submit(setup.key, "print('kept')\n")
-    data = setup.api.wait_final(setup.key, job_id)
+    job_id = setup.api.submit(key, "print('kept')\n")
+    data = setup.api.wait_final(key, job_id)
     assert data["status"] == "success" and data["stdout"] == "kept\n"
     wait_until(
         lambda: get_coderun(k8s_cluster, setup.namespace, job_id) is None,
@@ -68,15 +48,15 @@ def test_finished_coderuns_are_deleted_after_the_retention_but_the_api_keeps_the
         rounds=600,
         pause=0.25,
     )
-    again = setup.api.result(setup.key, job_id)
+    again = setup.api.result(key, job_id)
     assert again["status"] == "success" and again["stdout"] == "kept\n"
 
 
 def test_an_image_that_cannot_be_pulled_is_a_sandbox_error_after_the_grace_period(
-    k8s_cluster: K8sCluster, setup: Setup
+    k8s_cluster: K8sCluster, setup: Stack, key: str
 ) -> None:
-    before = setup.api.account_info(setup.key)["credits"]
-    data = setup.api.run(setup.key, "console.log('never');\n", "javascript")
+    before = setup.api.account_info(key)["credits"]
+    data = setup.api.run(key, "console.log('never');\n", "javascript")
     assert data["status"] == "failed"
     assert data["sandboxErrorType"] == "SandboxError", data
     assert "coderun-sandbox-absent:dev" in data["sandboxErrorMessage"]
@@ -90,4 +70,4 @@ def test_an_image_that_cannot_be_pulled_is_a_sandbox_error_after_the_grace_perio
         return out.returncode != 0
 
     wait_until(job_gone, "the stuck Job removed", rounds=600, pause=0.25)
-    assert setup.api.account_info(setup.key)["credits"] == before
+    assert setup.api.account_info(key)["credits"] == before

@@ -1,6 +1,6 @@
-"""The operator's start-up under the chart's own RBAC (issue 12: it idled about a minute
-after every start, retrying a forbidden list of namespaces, logging ~18 ERROR lines, and
-showed Ready all along).
+"""The operator's start-up under the chart's own RBAC: it serves at once, with no ERROR line
+(kopf, left to discover namespaces, would retry a list the chart forbids for about a
+minute), and its readiness says what is missing until it is there.
 
 The operator runs as a process with a ServiceAccount token bound to exactly the rules
 `helm template` renders for it (templates/rbac.yaml), not the suite's admin kubeconfig,

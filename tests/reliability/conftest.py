@@ -12,22 +12,15 @@ its own API (Kubernetes executor), so killing one of them disturbs nobody else.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures.cluster import K8sCluster
 from tests.operator.conftest import sandbox_images
-from tests.operator.harness import (
-    MAX_CONCURRENT,
-    ApiProcess,
-    OperatorProcess,
-    prepare_namespace,
-    start_api,
-    start_operator,
-)
+from tests.operator.harness import MAX_CONCURRENT, Stack, own_stack
 from tests.reliability.cluster_faults import wait_cluster_healthy
 
 __all__ = ["sandbox_images"]
@@ -39,15 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("reliability") is not None)
 
 
-@dataclass
-class FaultStack:
-    cluster: K8sCluster
-    namespace: str
-    operator: OperatorProcess
-    api: ApiProcess
-
-
-MakeStack = Callable[..., FaultStack]
+MakeStack = Callable[..., Stack]
 
 
 @pytest.fixture
@@ -55,29 +40,24 @@ def make_stack(
     k8s_cluster: K8sCluster, sandbox_images: None, tmp_path: Path
 ) -> Iterator[MakeStack]:
     """`make_stack(**api_env)`: namespace, operator and API of this test's own."""
-    made: list[FaultStack] = []
+    with contextlib.ExitStack() as made:
 
-    def make(**api_env: str) -> FaultStack:
-        namespace = prepare_namespace(k8s_cluster, prefix="coderun-fault")
-        operator = start_operator(
-            k8s_cluster,
-            namespace,
-            tmp_path / "operator.log",
-            max_concurrent_runs=str(MAX_CONCURRENT),
-            # One account submits everything here: let it fill the cap, so a fault finds
-            # as many runs in flight as the node is allowed (fairness is tested elsewhere).
-            max_running_per_account=str(MAX_CONCURRENT),
-            start_grace_seconds="60",
-        )
-        api = start_api(k8s_cluster, namespace, tmp_path / "data", tmp_path / "api.log", **api_env)
-        stack = FaultStack(k8s_cluster, namespace, operator, api)
-        made.append(stack)
-        return stack
+        def make(**api_env: str) -> Stack:
+            return made.enter_context(
+                own_stack(
+                    k8s_cluster,
+                    tmp_path,
+                    "coderun-fault",
+                    api_env,
+                    max_concurrent_runs=str(MAX_CONCURRENT),
+                    # One account submits everything here: let it fill the cap, so a fault
+                    # finds as many runs in flight as the node is allowed (fairness is
+                    # tested elsewhere).
+                    max_running_per_account=str(MAX_CONCURRENT),
+                    start_grace_seconds="60",
+                )
+            )
 
-    yield make
-    for stack in made:
-        stack.api.stop()
-        stack.operator.stop()
-        stack.cluster.kubectl("delete", "namespace", stack.namespace, "--wait=false", check=False)
+        yield make
     # Whatever a test restarted, the next test (and the next session) finds the node Ready.
     wait_cluster_healthy(k8s_cluster)

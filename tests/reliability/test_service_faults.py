@@ -9,8 +9,9 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.fixtures.services import PostgresServer
+from tests.operator.harness import Stack
 from tests.reliability.cluster_faults import all_coderuns_final
-from tests.reliability.conftest import FaultStack, MakeStack
+from tests.reliability.conftest import MakeStack
 from tests.reliability.figures import record
 from tests.reliability.ledger import Ledger, bounded, new_ledger
 from tests.reliability.redis_server import RestartableRedis, restartable_redis
@@ -31,7 +32,7 @@ def own_redis() -> Iterator[RestartableRedis]:
 
 
 def down_and_back(
-    stack: FaultStack, ledger: Ledger, stop: Callable[[], None], start: Callable[[], None]
+    stack: Stack, ledger: Ledger, stop: Callable[[], None], start: Callable[[], None]
 ) -> tuple[int, float]:
     """Runs in flight, the service stopped, submissions tried meanwhile, every CodeRun left
     to end on the cluster while it is down, the service back, more runs. (in flight, seconds)"""
