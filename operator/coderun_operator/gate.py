@@ -29,6 +29,9 @@ Runs with python3 from the sandbox image, standard library only.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
+
+from coderun_sandbox.contract import RESULT_KEY
 
 # Consecutive blocked attempts that prove the policy holds.
 FAILURES_IN_A_ROW = 3
@@ -38,16 +41,26 @@ CONNECT_TIMEOUT_S = 1.5
 # Pause between attempts: the policy usually lands within a second.
 PAUSE_S = 0.05
 
-GATE_SCRIPT = """
+# The environment the script reads: the Job builder sets it (`gate_env`). The script is
+# shipped as text and runs before the runner, standard library only, so it imports
+# nothing of ours: these names and the result key are written into its text here.
+HOST_ENV = "CODERUN_GATE_HOST"
+PORT_ENV = "CODERUN_GATE_PORT"
+TIMEOUT_ENV = "CODERUN_GATE_TIMEOUT_S"
+FAILURES_ENV = "CODERUN_GATE_FAILURES"
+CONNECT_TIMEOUT_ENV = "CODERUN_GATE_CONNECT_TIMEOUT_S"
+PAUSE_ENV = "CODERUN_GATE_PAUSE_S"
+
+GATE_SCRIPT = f"""
 import errno, json, os, socket, sys, time
-host = os.environ["CODERUN_GATE_HOST"]
-port = int(os.environ["CODERUN_GATE_PORT"])
-limit = float(os.environ["CODERUN_GATE_TIMEOUT_S"])
-needed = int(os.environ["CODERUN_GATE_FAILURES"])
-connect_s = float(os.environ["CODERUN_GATE_CONNECT_TIMEOUT_S"])
-pause_s = float(os.environ["CODERUN_GATE_PAUSE_S"])
+host = os.environ[{HOST_ENV!r}]
+port = int(os.environ[{PORT_ENV!r}])
+limit = float(os.environ[{TIMEOUT_ENV!r}])
+needed = int(os.environ[{FAILURES_ENV!r}])
+connect_s = float(os.environ[{CONNECT_TIMEOUT_ENV!r}])
+pause_s = float(os.environ[{PAUSE_ENV!r}])
 # What a policy does to a connect: REJECT (refused, unreachable, prohibited) or DROP (timeout).
-BLOCKED = {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM}
+BLOCKED = {{errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM}}
 started = time.monotonic()
 blocked = 0
 while time.monotonic() - started < limit:
@@ -66,8 +79,8 @@ while time.monotonic() - started < limit:
 message = ("the sandbox network is not locked down: after %d s this pod could still reach "
            "its node at %s:%d (is a deny-all NetworkPolicy installed and enforced?)"
            % (limit, host, port))
-print(json.dumps({"coderunResult": {"status": "failed", "sandboxErrorType": "SandboxError",
-                                    "sandboxErrorMessage": message}}), flush=True)
+print(json.dumps({{{RESULT_KEY!r}: {{"status": "failed", "sandboxErrorType": "SandboxError",
+                                    "sandboxErrorMessage": message}}}}), flush=True)
 sys.exit(1)
 """.strip()
 
@@ -75,11 +88,21 @@ sys.exit(1)
 def gate_settings(timeout_s: float) -> Mapping[str, str]:
     """The gate's fixed parameters as the environment the script reads (host and port aside)."""
     return {
-        "CODERUN_GATE_TIMEOUT_S": str(timeout_s),
-        "CODERUN_GATE_FAILURES": str(FAILURES_IN_A_ROW),
-        "CODERUN_GATE_CONNECT_TIMEOUT_S": str(CONNECT_TIMEOUT_S),
-        "CODERUN_GATE_PAUSE_S": str(PAUSE_S),
+        TIMEOUT_ENV: str(timeout_s),
+        FAILURES_ENV: str(FAILURES_IN_A_ROW),
+        CONNECT_TIMEOUT_ENV: str(CONNECT_TIMEOUT_S),
+        PAUSE_ENV: str(PAUSE_S),
     }
+
+
+def gate_env(port: int, timeout_s: float) -> list[dict[str, Any]]:
+    """The container env entries the gate reads: it probes `port` (the kubelet's) on the
+    pod's own node, for at most `timeout_s`."""
+    return [
+        {"name": HOST_ENV, "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
+        {"name": PORT_ENV, "value": str(port)},
+        *({"name": k, "value": v} for k, v in gate_settings(timeout_s).items()),
+    ]
 
 
 def gated_command(phase: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Limits that mean what the seed says, through the REST API on the embedded executor.
+"""Limits that mean what docs/api.md says, through the REST API on the embedded executor.
 
 The time limit (3 s by default) bounds the wall time of a run as well as its CPU time, with
 no hidden grace: a program that sleeps past it is TLE, one that sleeps well inside it is a
@@ -11,24 +11,10 @@ from __future__ import annotations
 from coderun_sandbox.contract import DEFAULT_TIME_LIMIT_MS
 
 from tests.api.helpers import Api
+from tests.utils.hostile_programs import children_holding
 
 # Four children hold 40 MiB each at the same time: 160 MiB together, well inside 256 MB.
-FOUR_CHILDREN_40_MIB = """\
-import os, time
-pids = []
-for _ in range(4):
-    pid = os.fork()
-    if pid == 0:
-        block = bytearray(40 << 20)
-        for i in range(0, len(block), 4096):
-            block[i] = 1
-        time.sleep(0.8)
-        os._exit(0)
-    pids.append(pid)
-for pid in pids:
-    os.waitpid(pid, 0)
-print("done")
-"""
+FOUR_CHILDREN_40_MIB = children_holding(4, 40, hold_s=0.8)
 
 
 def test_sleeping_past_the_time_limit_is_tle(api: Api) -> None:

@@ -1,8 +1,9 @@
 """Hostile programs through the REST API with the Kubernetes executor, on the real cluster.
 
-Each test is a program that beat the sandbox pod before (issue 10): CPU burnt by re-parented
-processes, memory spread over several processes, output that broke the result line's
+Each test is a program that attacks one wall of the sandbox pod: CPU burnt by re-parented
+processes, memory spread over several processes, output that could break the result line's
 framing, io_uring under containerd's RuntimeDefault profile, and sleeping past the limit.
+tests/sandbox/test_pod_entrypoint.py runs the same programs against the entrypoint alone.
 """
 
 from __future__ import annotations
@@ -14,69 +15,14 @@ from coderun_sandbox.contract import DEFAULT_TIME_LIMIT_MS
 
 from tests.fixtures.cluster import K8sCluster
 from tests.operator.harness import ApiProcess, prepare_namespace, start_api, start_operator
+from tests.utils.hostile_programs import IO_URING_PY, children_holding, grandchildren_spinning
 
 pytestmark = pytest.mark.cluster
 
-# A double-forked, setsid grandchild spins while main sleeps inside the limit; wait4 of
-# main sees none of its CPU.
-GRANDCHILD_SPINS = """\
-import os, time
-if os.fork() == 0:
-    os.setsid()
-    if os.fork() == 0:
-        end = time.time() + 10
-        while time.time() < end:
-            pass
-        os._exit(0)
-    os._exit(0)
-time.sleep(2)
-print("main done")
-"""
-# Two of them, for a pod allowed two CPUs: together they can pass 3 s of CPU in under 3 s.
-TWO_GRANDCHILDREN_SPIN = """\
-import os, time
-for _ in range(2):
-    if os.fork() == 0:
-        os.setsid()
-        if os.fork() == 0:
-            end = time.time() + 10
-            while time.time() < end:
-                pass
-            os._exit(0)
-        os._exit(0)
-time.sleep(2.8)
-print("main done")
-"""
-
-
-def children_holding(count: int, mib: int) -> str:
-    """`count` children that hold `mib` MiB each at the same time, then exit."""
-    return f"""\
-import os, time
-pids = []
-for _ in range({count}):
-    pid = os.fork()
-    if pid == 0:
-        block = bytearray({mib} << 20)
-        for i in range(0, len(block), 4096):
-            block[i] = 1
-        time.sleep(1)
-        os._exit(0)
-    pids.append(pid)
-for pid in pids:
-    os.waitpid(pid, 0)
-print("done")
-"""
-
-
-IO_URING = """\
-import ctypes
-libc = ctypes.CDLL(None, use_errno=True)
-params = ctypes.create_string_buffer(120)
-fd = libc.syscall(425, 8, params)  # io_uring_setup on x86_64
-print("io_uring_setup", fd, ctypes.get_errno())
-print([line.split()[1] for line in open("/proc/self/status") if line.startswith("Seccomp:")][0])
-"""
+# Main sleeps inside the limit while its grandchildren spin (two of them, for a pod allowed
+# two CPUs: together they can pass 3 s of CPU in under 3 s).
+GRANDCHILD_SPINS = grandchildren_spinning(1, main_sleep_s=2)
+TWO_GRANDCHILDREN_SPIN = grandchildren_spinning(2, main_sleep_s=2.8)
 
 
 def test_cpu_of_a_reparented_grandchild_is_counted(api: ApiProcess, api_key: str) -> None:
@@ -106,7 +52,7 @@ def test_cpu_of_reparented_grandchildren_is_held_to_the_limit(two_cpu_api: ApiPr
     data = two_cpu_api.run(two_cpu_api.new_key(), TWO_GRANDCHILDREN_SPIN)
     # Main sleeps 2.8 s, inside the wall limit; its grandchildren burn two CPUs meanwhile.
     # When the node gave them more than the limit in total, that is TLE; a success must
-    # never have used more CPU than the limit (the runner no longer sees ~25 ms).
+    # never have used more CPU than the limit (wait4 of main alone would show ~25 ms).
     if data["status"] == "success":
         assert 1000 <= data["cpuTimeMs"] <= DEFAULT_TIME_LIMIT_MS, data
     else:
@@ -136,7 +82,7 @@ def test_line_separators_in_output_keep_the_verdict(api: ApiProcess, api_key: st
 
 
 def test_io_uring_is_refused_by_the_runners_syscall_filter(api: ApiProcess, api_key: str) -> None:
-    data = api.run(api_key, IO_URING)
+    data = api.run(api_key, IO_URING_PY)
     assert data["status"] == "success", data
     setup, seccomp_mode = data["stdout"].splitlines()
     assert setup == "io_uring_setup -1 1", data  # EPERM, under the pod's RuntimeDefault too

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from coderun_sandbox.contract import Limits, RunRequest
+from coderun_sandbox.contract import RunLimits, RunRequest
 from coderun_sandbox.runner import execute
 from coderun_sandbox.uids import uid_range
 from coderun_sandbox.workdirs import workdir_base
@@ -20,7 +20,7 @@ RunFn = Callable[..., dict[str, Any]]
 
 
 def run_program(language: str, code: str, stdin: str = "", **limits: int) -> dict[str, Any]:
-    request = RunRequest(language, code, stdin, Limits(**limits))
+    request = RunRequest(language, code, stdin, RunLimits(**limits))
     return execute(request).to_json_dict()
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from coderun_sandbox import runner
-from coderun_sandbox.contract import Limits, RunRequest, RunResult, frame_request
+from coderun_sandbox.contract import RunLimits, RunRequest, RunResult, SandboxEnv, frame_request
 from coderun_sandbox.runner import execute
 
 from tests.sandbox.test_pod_entrypoint import UID, PodRun, pod_run  # noqa: F401  (fixture)
@@ -102,7 +102,7 @@ def test_pod_cases_start_clean_and_run_the_program_as_compiled(pod_run: PodRun) 
     scratch = _scratch()  # the pod's /tmp: the simulator's PID 1 shares the host's /tmp
     cases = (f"litter {scratch}", f"look {scratch}", f"look {scratch}")
     request = RunRequest("python", PY_LITTER, cases=cases)
-    result = pod_run("", stdin=frame_request(request), CODERUN_SCRATCH_DIR=scratch)
+    result = pod_run("", stdin=frame_request(request), **SandboxEnv(scratch_dir=scratch).to_env())
     assert case_stdout(result) == ["clean\n", "clean\n", "clean\n"], result
     assert result["status"] == "success"
     assert not list(Path(scratch).iterdir())  # emptied again before the last case
@@ -118,15 +118,17 @@ def test_pod_cases_mle_and_tle_stop_only_their_case(pod_run: PodRun) -> None:  #
         "print(mode)\n"
     )
     request = RunRequest(
-        "python", code, cases=("big", "medium", "spin", "ok"), limits=Limits(time_limit_ms=3000)
+        "python", code, cases=("big", "medium", "spin", "ok"), limits=RunLimits(time_limit_ms=3000)
     )
-    result = pod_run("", stdin=frame_request(request), CODERUN_SCRATCH_DIR=_scratch())
+    result = pod_run(
+        "", stdin=frame_request(request), **SandboxEnv(scratch_dir=_scratch()).to_env()
+    )
     cases = result["testCases"]
     assert [c["sandboxErrorType"] for c in cases] == ["MLE", None, "TLE", None], cases
     assert cases[1]["stdout"] == "medium\n" and cases[1]["memoryKb"] < 256 * 1024
     assert result["sandboxErrorType"] == "MLE"  # the first failing case's
     stop = request._replace(stop_on_failure=True)
-    stopped = pod_run("", stdin=frame_request(stop), CODERUN_SCRATCH_DIR=_scratch())
+    stopped = pod_run("", stdin=frame_request(stop), **SandboxEnv(scratch_dir=_scratch()).to_env())
     assert [c["status"] for c in stopped["testCases"]] == [
         "failed",
         "skipped",

@@ -8,12 +8,14 @@ from coderun_sandbox.contract import (
     CASES_STDERR_BUDGET_BYTES,
     CASES_STDOUT_BUDGET_BYTES,
     MAX_TEST_CASES,
+    RESULT_KEY,
     CaseResult,
     CaseStatus,
     ErrorType,
     RunResult,
     Status,
     case_output_caps,
+    log_line,
 )
 from coderun_sandbox.judge import JudgeOptions, credits_for, judge_cases, judge_result
 
@@ -143,8 +145,6 @@ def test_case_caps_fit_the_log_read_for_64_cases() -> None:
 def test_the_worst_result_line_of_64_cases_fits_the_log_read() -> None:
     """64 cases, each printing its caps full of control bytes (escaped to 6 bytes each),
     on the runner's result line as the pod prints it: still under the operator's 1 MiB."""
-    import json
-
     stdout_cap, stderr_cap = case_output_caps(MAX_TEST_CASES)
     case = _case(0, "\x01" * stdout_cap).replace(
         stderr="\x01" * stderr_cap,
@@ -157,5 +157,5 @@ def test_the_worst_result_line_of_64_cases_fits_the_log_read() -> None:
         error_message="m" * 1000,
         test_cases=tuple(case.replace(case_index=i) for i in range(MAX_TEST_CASES)),
     )
-    line = json.dumps({"coderunResult": result.to_json_dict()}, ensure_ascii=True)
+    line = log_line(RESULT_KEY, result.to_json_dict())
     assert len(line.encode()) < 1024 * 1024

@@ -23,10 +23,14 @@ from coderun_sandbox.contract import (
     INCOMPLETE_KEY,
     READY_KEY,
     RECEIVED_KEY,
-    Limits,
+    RESULT_KEY,
+    RunLimits,
     RunRequest,
+    SandboxEnv,
     frame_request,
 )
+
+from tests.utils.hostile_programs import IO_URING_PY, children_holding, grandchildren_spinning
 
 RUNNER_DIR = Path(__file__).resolve().parents[2] / "sandbox-images" / "runner"
 CONTROLLERS = ("memory", "cpu", "cpuacct", "pids")
@@ -37,43 +41,9 @@ JOIN = 'while [ "$1" != "--" ]; do echo $$ > "$1"; shift; done; shift; exec "$@"
 
 PodRun = Callable[..., dict[str, Any]]
 
-GRANDCHILD_SPINS = """\
-import os, time
-if os.fork() == 0:
-    os.setsid()
-    if os.fork() == 0:  # re-parented to PID 1 (the runner) once its parent exits
-        end = time.time() + 10
-        while time.time() < end:
-            pass
-        os._exit(0)
-    os._exit(0)
-time.sleep(2)
-print("main done")
-"""
-FOUR_CHILDREN_66_MIB = """\
-import os, time
-pids = []
-for _ in range(4):
-    pid = os.fork()
-    if pid == 0:
-        block = bytearray(66 << 20)
-        for i in range(0, len(block), 4096):
-            block[i] = 1
-        time.sleep(1)
-        os._exit(0)
-    pids.append(pid)
-for pid in pids:
-    os.waitpid(pid, 0)
-print("done")
-"""
-IO_URING = """\
-import ctypes, os
-libc = ctypes.CDLL(None, use_errno=True)
-params = ctypes.create_string_buffer(120)
-fd = libc.syscall(425, 8, params)  # io_uring_setup on x86_64
-print("io_uring_setup", fd, ctypes.get_errno())
-print([line.split()[1] for line in open("/proc/self/status") if line.startswith("Seccomp:")][0])
-"""
+GRANDCHILD_SPINS = grandchildren_spinning(1, main_sleep_s=2)
+TWO_GRANDCHILDREN_SPIN = grandchildren_spinning(2, main_sleep_s=2.8)
+FOUR_CHILDREN_66_MIB = children_holding(4, 66)
 
 
 @pytest.fixture
@@ -117,24 +87,24 @@ def pod_run() -> Iterator[PodRun]:
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": os.pathsep.join(p for p in (pythonpath, str(RUNNER_DIR)) if p),
             "CODERUN_CGROUP_ROOT": str(root),
-            "CODERUN_WORKDIR": str(work),
+            **SandboxEnv(workdir=str(work)).to_env(),
             **env,
         }
         stdin_given = stdin
         if stdin is None:
             # As the operator delivers it: framed on the container's stdin (pods/attach).
             request = RunRequest(
-                "python", code, program_input, Limits(memory_limit_mb=memory_limit_mb)
+                "python", code, program_input, RunLimits(memory_limit_mb=memory_limit_mb)
             )
             stdin = frame_request(request)
         done = subprocess.run(argv, env=environment, input=stdin, capture_output=True, timeout=60)
         assert done.stdout.endswith(b"\n"), (done.stdout, done.stderr)
         lines = [json.loads(line) for line in done.stdout.decode("ascii").splitlines()]
         marks = [key for line in lines for key in line]
-        result: dict[str, Any] = lines[-1].get("coderunResult") or {"marks": marks, **lines[-1]}
+        result: dict[str, Any] = lines[-1].get(RESULT_KEY) or {"marks": marks, **lines[-1]}
         assert marks[0] == READY_KEY, marks
-        if "coderunResult" in lines[-1] and stdin_given is None:
-            assert marks == [READY_KEY, RECEIVED_KEY, "coderunResult"], marks
+        if RESULT_KEY in lines[-1] and stdin_given is None:
+            assert marks == [READY_KEY, RECEIVED_KEY, RESULT_KEY], marks
         return result
 
     yield run
@@ -146,25 +116,9 @@ def pod_run() -> Iterator[PodRun]:
 
 def test_cpu_of_a_reparented_grandchild_is_counted(pod_run: PodRun) -> None:
     result = pod_run(GRANDCHILD_SPINS)
-    # wait4 saw ~25 ms here; the container's cgroup sees the grandchild's spinning too.
+    # wait4 of main sees ~25 ms; the container's cgroup sees the grandchild's spinning too.
     assert result["stdout"] == "main done\n"
     assert result["cpuTimeMs"] >= 300, result
-
-
-TWO_GRANDCHILDREN_SPIN = """\
-import os, time
-for _ in range(2):
-    if os.fork() == 0:
-        os.setsid()
-        if os.fork() == 0:
-            end = time.time() + 10
-            while time.time() < end:
-                pass
-            os._exit(0)
-        os._exit(0)
-time.sleep(2.8)
-print("main done")
-"""
 
 
 def test_cpu_of_reparented_grandchildren_over_the_limit_is_tle(pod_run: PodRun) -> None:
@@ -190,7 +144,7 @@ def test_line_separators_in_output_keep_the_result_line_whole(pod_run: PodRun) -
 
 
 def test_the_program_runs_under_the_syscall_filter(pod_run: PodRun) -> None:
-    result = pod_run(IO_URING)
+    result = pod_run(IO_URING_PY)
     assert result["status"] == "success", result
     setup, status = result["stdout"].splitlines()
     assert setup == "io_uring_setup -1 1", result  # EPERM
@@ -233,7 +187,7 @@ def test_a_request_cut_short_runs_nothing_and_reports_no_verdict(pod_run: PodRun
     framed = frame_request(RunRequest("python", "print('ran')"))
     result = pod_run("", stdin=framed[:cut])
     assert result["marks"] == [READY_KEY, INCOMPLETE_KEY], result
-    assert "coderunResult" not in result
+    assert RESULT_KEY not in result
 
 
 def test_a_request_that_is_not_one_is_a_sandbox_error(pod_run: PodRun) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import pytest
-from coderun_sandbox.contract import ErrorType, Limits, RunResult, Status
+from coderun_sandbox.contract import ErrorType, RunLimits, RunResult, Status
 from coderun_sandbox.records import Record
 
 
@@ -65,7 +65,10 @@ def test_defaults_before_required_fields_are_refused() -> None:
 
 
 def test_contract_records_keep_their_behaviour() -> None:
-    assert Limits().time_limit_ms == 3000 and Limits()._replace(time_limit_ms=5).time_limit_ms == 5
+    assert (
+        RunLimits().time_limit_ms == 3000
+        and RunLimits()._replace(time_limit_ms=5).time_limit_ms == 5
+    )
     failed = RunResult.failure(ErrorType.TLE, "slow")
     assert failed.status is Status.FAILED and failed.error_type is ErrorType.TLE
     assert failed.replace(stdout="x") == failed._replace(stdout="x") != failed

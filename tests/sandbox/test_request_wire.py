@@ -11,7 +11,7 @@ from coderun_sandbox.contract import (
     MAX_REQUEST_WIRE_BYTES,
     IncompleteRequest,
     InvalidRequest,
-    Limits,
+    RunLimits,
     RunRequest,
     frame_request,
     read_framed_request,
@@ -21,7 +21,7 @@ REQUEST = RunRequest(
     language="python",
     code="print('h\u00e9llo \u2028 \U0001f600')\n\udc80",  # non-ASCII, a separator, a lone surrogate
     input="1 2\n",
-    limits=Limits(time_limit_ms=1500, memory_limit_mb=128),
+    limits=RunLimits(time_limit_ms=1500, memory_limit_mb=128),
 )
 
 

@@ -17,7 +17,7 @@ from coderun_sandbox.contract import (
     DEFAULT_MEMORY_LIMIT_MB,
     DEFAULT_TIME_LIMIT_MS,
     InvalidRequest,
-    Limits,
+    RunLimits,
     RunRequest,
 )
 from coderun_sandbox.languages import languages
@@ -131,7 +131,9 @@ def run(args: RunArgs) -> int:
             language=language,
             code=code,
             input=stdin,
-            limits=Limits(time_limit_ms=args.time_limit_ms, memory_limit_mb=args.memory_limit_mb),
+            limits=RunLimits(
+                time_limit_ms=args.time_limit_ms, memory_limit_mb=args.memory_limit_mb
+            ),
         )
         request.validate(list(languages()))
     except (InvalidRequest, OSError) as error:

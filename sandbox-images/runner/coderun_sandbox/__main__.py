@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import os
 import signal
 import sys
@@ -33,25 +32,28 @@ from datetime import datetime
 
 from .cases import run_in_pod
 from .contract import (
+    COMPILED,
     INCOMPLETE_KEY,
     READY_KEY,
     RECEIVED_KEY,
+    RESULT_KEY,
     RUNNER_STARTED_AT,
     ErrorType,
     IncompleteRequest,
     InvalidRequest,
     RunRequest,
     RunResult,
+    SandboxEnv,
     iso_utc,
+    log_line,
     ms_between,
     read_framed_request,
     utc_now,
 )
-from .isolation import SANDBOX_WORKDIR, ContainerIsolation
+from .isolation import ContainerIsolation
 from .languages import languages
 from .runner import compile_phase, write_source
 
-RESULT_KEY = "coderunResult"
 PR_SET_DUMPABLE = 4
 
 
@@ -97,18 +99,16 @@ def unmark_ready(ready_file: str | None) -> None:
 def emit_mark(key: str, payload: dict[str, object]) -> None:
     """A progress line (READY, RECEIVED, INCOMPLETE) beside the result line; the operator
     reads it from the log (contract.*_KEY)."""
-    sys.stdout.write(json.dumps({key: payload}, ensure_ascii=True) + "\n")
+    sys.stdout.write(log_line(key, payload))
     sys.stdout.flush()
 
 
 def emit(payload: dict[str, object], runner_started: datetime) -> None:
-    # ASCII only: a program's output travels inside this line, and characters such as
-    # U+2028, U+2029 or U+0085 count as line breaks to some readers (str.splitlines), which
-    # would cut the result line in two. Escaped, nothing a program prints can frame it.
+    # The result line (contract.log_line: ASCII only, so no output can frame it).
     # The runner's own start (to the millisecond) goes on every line: the operator's only
     # sub-second clock for when the sandbox began the job (contract.RUNNER_STARTED_AT).
     stamped = {**payload, RUNNER_STARTED_AT: iso_utc(runner_started)}
-    sys.stdout.write(json.dumps({RESULT_KEY: stamped}, ensure_ascii=True) + "\n")
+    sys.stdout.write(log_line(RESULT_KEY, stamped))
     sys.stdout.flush()
 
 
@@ -133,10 +133,8 @@ def main(argv: list[str]) -> int:
         print("usage: python3 -m coderun_sandbox compile|run", file=sys.stderr)
         return 2
     harden_self()
-    workdir = os.environ.get("CODERUN_WORKDIR", SANDBOX_WORKDIR)
-    ready_file = os.environ.get("CODERUN_READY_FILE")
-    # What the cases of a judge-mode run empty besides the work dir (the pod's /tmp).
-    scratch = os.environ.get("CODERUN_SCRATCH_DIR", "/tmp")
+    env = SandboxEnv.from_env(os.environ)
+    workdir, ready_file = env.workdir, env.ready_file
     for key in [k for k in os.environ if k.startswith("CODERUN_")]:
         del os.environ[key]
     isolation = ContainerIsolation()
@@ -175,7 +173,7 @@ def main(argv: list[str]) -> int:
         # As the embedded executor counts it (runner.execute): from the sandbox's start on
         # this run, source and set-up included, to the compiler's exit.
         compile_ms = ms_between(runner_started, utc_now())
-        emit({"compiled": True, "compileTimeMs": compile_ms}, runner_started)
+        emit({COMPILED: True, "compileTimeMs": compile_ms}, runner_started)
         return 0
     language = languages()[request.language]
     if not language.compiled:
@@ -186,7 +184,7 @@ def main(argv: list[str]) -> int:
     result = (
         RunResult.failure(ErrorType.SANDBOX_ERROR, refused)
         if refused is not None
-        else run_in_pod(request, workdir, isolation, (scratch,))  # once, or once per case
+        else run_in_pod(request, workdir, isolation, (env.scratch_dir,))  # once, or once per case
     )
     emit(result.to_json_dict(), runner_started)
     return 0

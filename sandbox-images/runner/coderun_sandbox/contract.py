@@ -1,7 +1,10 @@
 """The shared contract: limits, statuses, verdicts and the result format.
 
-The field names are the seed API's (`jobId`, `executionTimeMs`, `sandboxErrorType`, ...);
-the runner emits them, the operator copies them into CodeRun status, and the API serves them.
+The field names are those of the v1 API in docs/api.md (`jobId`, `executionTimeMs`,
+`sandboxErrorType`, ...); the runner emits them, the operator copies them into CodeRun
+status, and the API serves them. What crosses the sandbox's trust boundary is defined here
+once and imported by both sides: the request on stdin, the marks and the result line on the
+log, and the environment a sandbox container reads (`SandboxEnv`).
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ from .records import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from typing import Any
 
-# Limits promised by the seed document: 3 s, 256 MB, no network.
+# Limits the v1 API promises (docs/api.md): 3 s, 256 MB, no network.
 DEFAULT_TIME_LIMIT_MS = 3_000
 DEFAULT_MEMORY_LIMIT_MB = 256
 # Bounds for callers that choose their own limits (CLI, CodeRun objects applied by hand).
@@ -105,7 +108,7 @@ class InvalidRequest(ValueError):
 
 
 def iso_utc(moment: datetime) -> str:
-    """ISO-8601 UTC with milliseconds and a `Z`, as in the seed (`2026-01-05T15:26:30.796Z`)."""
+    """ISO-8601 UTC with milliseconds and a `Z`, as in docs/api.md (`2026-01-05T15:26:30.796Z`)."""
     return (
         moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     )
@@ -128,7 +131,10 @@ def ms_between(start: datetime, end: datetime) -> int:
 # cost it ~10-20 ms each.
 
 
-class Limits(Record):
+class RunLimits(Record):
+    """The limits of one run as the API states them (milliseconds and megabytes); the OS
+    limits of each process it starts follow from them (process.ProcessLimits)."""
+
     time_limit_ms: int = DEFAULT_TIME_LIMIT_MS
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB
     compile_time_limit_ms: int = DEFAULT_COMPILE_TIME_LIMIT_MS
@@ -146,11 +152,24 @@ class Limits(Record):
             )
 
 
+def _check_text(name: str, text: str, cap: int) -> None:
+    """Refuse a text field over `cap` bytes in UTF-8, or one holding a NUL byte."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > cap:
+        raise InvalidRequest(f"{name} is {size} bytes; the limit is {cap} bytes")
+    if "\x00" in text:
+        raise InvalidRequest(f"{name} contains a NUL byte; remove it")
+
+
+# The old name, until the operator's modules import RunLimits (issue 16); then removed.
+Limits = RunLimits
+
+
 class RunRequest(Record):
     language: str
     code: str
     input: str = ""
-    limits: Limits = Limits()  # immutable, so one shared default is safe
+    limits: RunLimits = RunLimits()  # immutable, so one shared default is safe
     # Judge mode: the inputs of the test cases, one process each. Only the inputs: expected
     # outputs never reach a sandbox (they are compared on the trusted side, coderun_api).
     cases: tuple[str, ...] = ()
@@ -168,15 +187,8 @@ class RunRequest(Record):
             )
         if not self.code.strip():
             raise InvalidRequest("code is empty; send the program's source in `code`")
-        for name, text, cap in (
-            ("code", self.code, MAX_CODE_BYTES),
-            ("input", self.input, MAX_INPUT_BYTES),
-        ):
-            size = len(text.encode("utf-8", "surrogatepass"))
-            if size > cap:
-                raise InvalidRequest(f"{name} is {size} bytes; the limit is {cap} bytes")
-            if "\x00" in text:
-                raise InvalidRequest(f"{name} contains a NUL byte; remove it")
+        _check_text("code", self.code, MAX_CODE_BYTES)
+        _check_text("input", self.input, MAX_INPUT_BYTES)
         self.limits.validate()
         self._validate_judge_fields()
 
@@ -186,26 +198,13 @@ class RunRequest(Record):
                 f"testCases has {len(self.cases)} cases; at most {MAX_TEST_CASES} are allowed"
             )
         for index, text in enumerate(self.cases):
-            size = len(text.encode("utf-8", "surrogatepass"))
-            if size > MAX_INPUT_BYTES:
-                raise InvalidRequest(
-                    f"testCases[{index}].input is {size} bytes; the limit is {MAX_INPUT_BYTES}"
-                )
-            if "\x00" in text:
-                raise InvalidRequest(f"testCases[{index}].input contains a NUL byte; remove it")
+            _check_text(f"testCases[{index}].input", text, MAX_INPUT_BYTES)
         if len(self.arguments) > MAX_ARGUMENTS:
             raise InvalidRequest(
                 f"commandLineArguments has {len(self.arguments)} items; at most {MAX_ARGUMENTS}"
             )
         for index, argument in enumerate(self.arguments):
-            size = len(argument.encode("utf-8", "surrogatepass"))
-            if size > MAX_ARGUMENT_BYTES:
-                raise InvalidRequest(
-                    f"commandLineArguments[{index}] is {size} bytes; the limit is "
-                    f"{MAX_ARGUMENT_BYTES}"
-                )
-            if "\x00" in argument:
-                raise InvalidRequest(f"commandLineArguments[{index}] contains a NUL byte")
+            _check_text(f"commandLineArguments[{index}]", argument, MAX_ARGUMENT_BYTES)
         if self.compiler_options:
             from .languages import languages
 
@@ -302,7 +301,7 @@ def read_framed_request(read: Callable[[int], bytes]) -> RunRequest:
 # Fields of wire records whose values are records themselves (or tuples/lists of them):
 # field name -> record class. A new nested record field (judge mode's test cases) is
 # added here; plain values (str, int, bool, None, lists of those) need no entry.
-WIRE_RECORDS: dict[str, type[Any]] = {"limits": Limits}
+WIRE_RECORDS: dict[str, type[Any]] = {"limits": RunLimits}
 
 
 def _wire_value(value: object) -> Any:
@@ -343,13 +342,29 @@ def _record_from_wire(cls: type[Any], document: dict[str, Any]) -> Any:
         raise InvalidRequest(f"the request is incomplete: {error}") from None
 
 
-# Marks a sandbox runner prints on its stdout (the container log) beside the result line:
-# READY once it waits for its request (the network gate passed), RECEIVED once a whole
-# request arrived (the run has begun: an operator restarted after this must not deliver
-# again), INCOMPLETE when its stdin ended before a whole request (nothing ran).
+# What a sandbox runner prints on its stdout (the container log), one JSON object a line,
+# each under one of these keys (`log_line`). RESULT: the result, a RunResult's JSON (the
+# last such line is the verdict; the network gate prints one when it fails closed, and the
+# compile container one with COMPILED when it compiled). Marks beside it: READY once it
+# waits for its request (the network gate passed), RECEIVED once a whole request arrived
+# (the run has begun: an operator restarted after this must not deliver again), INCOMPLETE
+# when its stdin ended before a whole request (nothing ran).
+RESULT_KEY = "coderunResult"
 READY_KEY = "coderunReady"
 RECEIVED_KEY = "coderunReceived"
 INCOMPLETE_KEY = "coderunIncomplete"
+# In the compile container's result line when the compile succeeded (with compileTimeMs).
+COMPILED = "compiled"
+
+
+def log_line(key: str, payload: Mapping[str, object]) -> str:
+    """One line of a runner's log, newline included. ASCII only: a program's output travels
+    inside the result line, and characters such as U+2028, U+2029 or U+0085 count as line
+    breaks to some readers (str.splitlines), which would cut the line in two. Escaped,
+    nothing a program prints can frame it."""
+    import json
+
+    return json.dumps({key: dict(payload)}, ensure_ascii=True) + "\n"
 
 
 # Beside the RunResult fields on a sandbox container's result line (and on the compile
@@ -357,6 +372,48 @@ INCOMPLETE_KEY = "coderunIncomplete"
 # on its own millisecond clock. The operator takes the job's startedAt from the first of
 # them, since pod statuses count container starts in whole seconds.
 RUNNER_STARTED_AT = "runnerStartedAt"
+
+
+# A sandbox container's file system as its program sees it (the pod's two tmpfs mounts).
+SANDBOX_WORKDIR = "/work"
+SANDBOX_SCRATCH_DIR = "/tmp"
+# SandboxEnv's fields and the variables that carry them.
+SANDBOX_ENV_NAMES = {
+    "ready_file": "CODERUN_READY_FILE",
+    "workdir": "CODERUN_WORKDIR",
+    "scratch_dir": "CODERUN_SCRATCH_DIR",
+}
+
+
+class SandboxEnv(Record):
+    """The environment a sandbox container's runner reads: the Job builder writes it
+    (`to_env`), the entrypoint reads it once (`from_env`) and then removes every CODERUN_*
+    variable before anything untrusted starts. The request never travels here: it comes
+    framed on stdin (`frame_request`)."""
+
+    # Where the runner marks that it waits for its request (a pool pod's startupProbe).
+    ready_file: str | None = None
+    workdir: str = SANDBOX_WORKDIR
+    # What the cases of a judge-mode run empty besides the work dir.
+    scratch_dir: str = SANDBOX_SCRATCH_DIR
+
+    def to_env(self) -> dict[str, str]:
+        """The variables for the fields that differ from the defaults."""
+        defaults = SandboxEnv()
+        return {
+            SANDBOX_ENV_NAMES[name]: str(value)
+            for name, value in self._asdict().items()
+            if value is not None and value != getattr(defaults, name)
+        }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> SandboxEnv:
+        values = {
+            name: environ[variable]
+            for name, variable in SANDBOX_ENV_NAMES.items()
+            if environ.get(variable)
+        }
+        return cls(**values)
 
 
 class CaseStatus(enum.StrEnum):
@@ -433,7 +490,7 @@ def _int_or_none(value: object) -> int | None:
 
 
 class RunResult(Record):
-    """What one execution produced. JSON names follow the seed's `data` object."""
+    """What one execution produced. JSON names follow the `data` object of docs/api.md."""
 
     status: Status
     stdout: str = ""

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 
+# Where the program finds its work dir, whatever the host path is (a pod's too).
+from .contract import SANDBOX_WORKDIR
 from .process import SANDBOX_SECCOMP_FD, SANDBOX_STARTED_FD, SANDBOX_STATUS_FD, START_MARK
 from .uids import UidLease
 
-# Where the program finds its work dir, whatever the host path is.
-SANDBOX_WORKDIR = "/work"
 # The only environment a program sees: fixed, nothing inherited from the caller. No
 # /usr/local: the sandbox does not have it (see RO_PATHS).
 PROGRAM_ENV = {

@@ -11,7 +11,7 @@ result with cases (docs/api.md, "The submission as a whole"):
 - the program's run time (`runTimeMs`) and CPU time are the sums over the cases, memory the
   highest case's peak; stdout and stderr live in the cases (the top level keeps them empty);
 - `compileTimeMs`, `startedAt`, `finishedAt` are the submission's, so executionTimeMs and
-  totalTimeMs keep the seed's arithmetic.
+  totalTimeMs keep the arithmetic of docs/api.md.
 """
 
 from __future__ import annotations

@@ -27,10 +27,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-# Nothing here imports subprocess, selectors, threading, contextlib or json: together they
-# are ~15 ms of every `coderun run` on these machines (docs/benchmarks.md). The child is
-# started with os.posix_spawn (thread-safe, unlike fork with a preexec_fn) and watched with
-# select.poll.
+# Nothing here imports subprocess, selectors, threading, contextlib or json, for the start-up
+# time of `coderun run` (docs/architecture.md). The child is started with os.posix_spawn
+# (thread-safe, unlike fork with a preexec_fn) and watched with select.poll.
 
 READ_CHUNK = 65_536
 # After the main process exits, give pipes this long to reach EOF once the group is killed.
@@ -58,7 +57,10 @@ LOWEST_OWN_FD = 10
 _cgroup_warning_shown = False
 
 
-class Limits(Record):
+class ProcessLimits(Record):
+    """The OS limits applied to one process (wall and CPU time, memory, processes, output
+    and file sizes), derived from a run's contract.RunLimits by the runner."""
+
     wall_s: float
     cpu_ms: int
     memory_bytes: int
@@ -118,7 +120,7 @@ class Outcome(Record):
 
     @property
     def exit_code(self) -> int:
-        """The seed's exitCode: the status, or 128+signal as a shell reports it."""
+        """The API's exitCode (docs/api.md): the status, or 128+signal as a shell reports it."""
         if self.term_signal is not None:
             return 128 + self.term_signal
         return self.returncode if self.returncode is not None else 0
@@ -176,7 +178,7 @@ JOIN_SCRIPT = (
 def launch_prefix(
     cwd: str,
     join_files: list[str],
-    limits: Limits,
+    limits: ProcessLimits,
     uid: int | None,
     gid: int | None,
     nproc_by_rlimit: bool = False,
@@ -208,7 +210,7 @@ def launch_prefix(
     return prefix
 
 
-def _make_cgroup(limits: Limits, use_cgroup: bool) -> RunCgroup | None:
+def _make_cgroup(limits: ProcessLimits, use_cgroup: bool) -> RunCgroup | None:
     global _cgroup_warning_shown
     if not use_cgroup:
         return None
@@ -277,7 +279,7 @@ def run_limited(
     cwd: str,
     env: dict[str, str],
     stdin_fd: int,
-    limits: Limits,
+    limits: ProcessLimits,
     uid: int | None = None,
     gid: int | None = None,
     use_cgroup: bool = True,
@@ -478,7 +480,9 @@ def _container_usage() -> ContainerUsage | None:
     return None
 
 
-def _over_cpu(meter: RunCgroup | ContainerUsage | None, limits: Limits, elapsed_s: float) -> bool:
+def _over_cpu(
+    meter: RunCgroup | ContainerUsage | None, limits: ProcessLimits, elapsed_s: float
+) -> bool:
     """Whether every process of the program together has used more CPU than its limit."""
     if meter is None or elapsed_s * 1000 < limits.cpu_ms / 2:
         return False
@@ -486,7 +490,7 @@ def _over_cpu(meter: RunCgroup | ContainerUsage | None, limits: Limits, elapsed_
     return used is not None and used > limits.cpu_ms
 
 
-def _over_memory(usage: ContainerUsage | None, limits: Limits) -> bool:
+def _over_memory(usage: ContainerUsage | None, limits: ProcessLimits) -> bool:
     """Whether the program's processes together hold more memory than its limit (pods only:
     a per-run cgroup's own limit makes the kernel judge that)."""
     if usage is None:
@@ -523,9 +527,9 @@ def become_subreaper() -> None:
 
     bubblewrap's outer process can exit before reaping the sandbox's init; on hosts whose
     PID 1 does not reap, that would leave a zombie per run. We reap it by pid (never with
-    waitpid(-1), which could steal another thread's child). The PID 1 of these machines'
-    sandbox does not reap, so even a one-shot `coderun run` needs this (ctypes is ~4 ms).
-    """
+    waitpid(-1), which could steal another thread's child). A host's PID 1 need not reap (a
+    container's often does not), so even a one-shot `coderun run` needs this (ctypes is
+    loaded only here)."""
     global _subreaper_set
     if not _subreaper_set:
         import ctypes

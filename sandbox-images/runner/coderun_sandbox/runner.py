@@ -1,4 +1,4 @@
-"""The runner: take (language, code, input), return the seed's result with an honest verdict.
+"""The runner: take (language, code, input), return its result (docs/api.md) with an honest verdict.
 
 The one place where compiling, running, limiting, measuring and classifying happen. The
 local executor calls `execute` in-process; the Kubernetes sandbox image runs the same
@@ -21,12 +21,14 @@ from .isolation import (
 )
 from .judge import NOT_COMPILED, summarize
 from .languages import Language, languages
-from .process import Limits, Outcome, run_limited, sealed_input
+from .process import Outcome, ProcessLimits, run_limited, sealed_input
 from .records import Record
 from .workdirs import private_workdir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from .cases import CaseJudge
 
 MB = 1024 * 1024
@@ -59,7 +61,7 @@ def missing_tool(argv: list[str]) -> RunResult | None:
 
 class Phase(Record):
     argv: list[str]
-    limits: Limits
+    limits: ProcessLimits
 
 
 def _launch(phase: Phase, workdir: str, isolation: Isolation, stdin: bytes) -> Outcome:
@@ -91,7 +93,7 @@ def compile_phase(request: RunRequest, workdir: str, isolation: Isolation) -> Ru
     limits = request.limits
     phase = Phase(
         language.compile_argv(request.code, limits.memory_limit_mb, request.compiler_options),
-        Limits(
+        ProcessLimits(
             wall_s=limits.compile_time_limit_ms / 1000,
             cpu_ms=limits.compile_time_limit_ms,
             memory_bytes=limits.compile_memory_limit_mb * MB,
@@ -109,15 +111,22 @@ def compile_phase(request: RunRequest, workdir: str, isolation: Isolation) -> Ru
     return RunResult.failure(
         verdict.error_type or ErrorType.COMPILATION_ERROR,
         verdict.message,
-        stdout=outcome.stdout.text(),
-        stderr=outcome.stderr.text(),
-        exit_code=outcome.exit_code,
-        started_at=outcome.started_at,
-        finished_at=outcome.finished_at,
         compile_time_ms=outcome.wall_ms,
-        stdout_truncated=outcome.stdout.truncated,
-        stderr_truncated=outcome.stderr.truncated,
+        **_captured(outcome),
     )
+
+
+def _captured(outcome: Outcome) -> dict[str, Any]:
+    """The RunResult fields a finished process gives, compile step or program alike."""
+    return {
+        "stdout": outcome.stdout.text(),
+        "stderr": outcome.stderr.text(),
+        "exit_code": outcome.exit_code,
+        "started_at": outcome.started_at,
+        "finished_at": outcome.finished_at,
+        "stdout_truncated": outcome.stdout.truncated,
+        "stderr_truncated": outcome.stderr.truncated,
+    }
 
 
 def run_phase(
@@ -135,7 +144,7 @@ def run_phase(
     stdout_cap, stderr_cap = caps or (limits.output_cap_bytes, limits.output_cap_bytes)
     phase = Phase(
         [*language.run_argv(request.code, limits.memory_limit_mb), *request.arguments],
-        Limits(
+        ProcessLimits(
             # The time limit bounds the CPU time of all the program's processes and the wall
             # time of the run alike, with no hidden grace: a success never ran longer than
             # the limit the caller was promised, sleeping or waiting included.
@@ -157,18 +166,12 @@ def run_phase(
     )
     return RunResult(
         status=verdict.status,
-        stdout=outcome.stdout.text(),
-        stderr=outcome.stderr.text(),
-        exit_code=outcome.exit_code,
         error_type=verdict.error_type,
         error_message=verdict.message,
-        started_at=outcome.started_at,
-        finished_at=outcome.finished_at,
         execution_time_ms=outcome.wall_ms,
         cpu_time_ms=outcome.cpu_ms,
         memory_kb=outcome.peak_memory_kb,
-        stdout_truncated=outcome.stdout.truncated,
-        stderr_truncated=outcome.stderr.truncated,
+        **_captured(outcome),
     )
 
 

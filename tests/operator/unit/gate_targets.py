@@ -17,15 +17,17 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from coderun_operator.gate import GATE_SCRIPT, gate_settings
+from coderun_operator.gate import GATE_SCRIPT, HOST_ENV, PORT_ENV, TIMEOUT_ENV, gate_settings
 
-# The gate as it was before issue 10: one connect with a 0.25 s timeout, and the first
-# failure of any kind opened it.
-OLD_GATE_SCRIPT = """
+from tests.utils.listener import accepted
+
+# The control: a naive gate, one connect with a 0.25 s timeout, that the first failure of
+# any kind opens. The tests show it opening where the real gate stays shut.
+OLD_GATE_SCRIPT = f"""
 import json, os, socket, sys, time
-host = os.environ["CODERUN_GATE_HOST"]
-port = int(os.environ["CODERUN_GATE_PORT"])
-limit = float(os.environ["CODERUN_GATE_TIMEOUT_S"])
+host = os.environ[{HOST_ENV!r}]
+port = int(os.environ[{PORT_ENV!r}])
+limit = float(os.environ[{TIMEOUT_ENV!r}])
 started = time.monotonic()
 while time.monotonic() - started < limit:
     try:
@@ -45,7 +47,7 @@ def failed_closed(done: subprocess.CompletedProcess[str]) -> bool:
 
 
 def gate_env(port: int, timeout_s: float, host: str = "127.0.0.1") -> dict[str, str]:
-    return {"CODERUN_GATE_HOST": host, "CODERUN_GATE_PORT": str(port), **gate_settings(timeout_s)}
+    return {HOST_ENV: host, PORT_ENV: str(port), **gate_settings(timeout_s)}
 
 
 def run_gate(
@@ -78,28 +80,8 @@ def refusing_port() -> socket.socket:
 def open_listener() -> Iterator[int]:
     """An open port whose server accepts every connection at once, as a kubelet does (a
     listener that never accepted would fill its queue, and then SYNs would be dropped)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(128)
-    stop = threading.Event()
-
-    def accept_all() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted, _ = listener.accept()
-            except TimeoutError:
-                continue
-            accepted.close()
-
-    acceptor = threading.Thread(target=accept_all, daemon=True)
-    acceptor.start()
-    try:
-        yield int(listener.getsockname()[1])
-    finally:
-        stop.set()
-        acceptor.join()
-        listener.close()
+    with _listener(backlog=128, pause_s=0.0) as port:
+        yield port
 
 
 @contextmanager
@@ -110,22 +92,26 @@ def slow_listener(accept_every_s: float = 0.6) -> Iterator[int]:
     drops the next SYN, and the client's resend comes only after the 1 s initial RTO: each
     connect takes about a second and always succeeds, like a busy node's kubelet.
     """
+    with _listener(backlog=0, pause_s=accept_every_s) as port:
+        yield port
+
+
+@contextmanager
+def _listener(backlog: int, pause_s: float) -> Iterator[int]:
+    """A loopback port that accepts (and closes) a connection, then waits `pause_s`."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
+    listener.listen(backlog)
     stop = threading.Event()
 
-    def accept_slowly() -> None:
+    def accept() -> None:
         listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted, _ = listener.accept()
-            except TimeoutError:
-                continue
-            accepted.close()
-            stop.wait(accept_every_s)
+        for connection, _ in accepted(listener, stop):
+            connection.close()
+            if pause_s:
+                stop.wait(pause_s)
 
-    acceptor = threading.Thread(target=accept_slowly, daemon=True)
+    acceptor = threading.Thread(target=accept, daemon=True)
     acceptor.start()
     try:
         yield int(listener.getsockname()[1])
