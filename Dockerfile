@@ -46,7 +46,6 @@ COPY . ./
 RUN test -f README.md || echo '# CodeRun' >README.md \
     && /opt/coderun/venv/bin/pip install -q --no-deps . \
     && /opt/coderun/venv/bin/python -m compileall -q -j 0 /opt/coderun/venv/lib \
-    && /opt/coderun/venv/bin/python -m coderun_sandbox.languages \
     && /opt/coderun/venv/bin/pip uninstall -q -y setuptools pip \
     && /opt/coderun/venv/bin/coderun --help >/dev/null
 

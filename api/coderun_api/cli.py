@@ -2,7 +2,7 @@
 
 Subcommand modules are imported only when chosen, so `coderun run` starts without loading
 FastAPI, SQLAlchemy or the Kubernetes client; a plain `coderun run FILE [options]` does not
-even build the argparse parser (see commands/run.py).
+even build the argparse parser (its start-up budget: coderun_sandbox/startup.py).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # Commands that end holding nothing to tear down: their process exits without the
-# interpreter's shutdown (module and object finalisation, ~4 ms of a ~50 ms `coderun run`).
+# interpreter's shutdown, which would finalise every module and object one by one
+# (coderun_sandbox/startup.py, rule 5).
 FAST_EXIT = frozenset({"run"})
 
 

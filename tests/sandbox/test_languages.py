@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import marshal
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
-from coderun_sandbox.languages import BUILTIN_TABLE, cache_path, load_table, parse_table
+import pytest
+from coderun_sandbox.languages import BUILTIN, load_file
 
 C_ENTRY = """
 [c]
@@ -59,22 +58,22 @@ def test_c_added_through_configuration_alone(tmp_path: Path) -> None:
 
 
 def test_every_builtin_language_is_complete() -> None:
-    table = load_table(BUILTIN_TABLE)
-    assert set(table) == {"python", "javascript", "cpp", "java"}
-    for language in table.values():
+    assert set(BUILTIN) == {"python", "javascript", "cpp", "java"}
+    for key, language in BUILTIN.items():
+        assert language.key == key
         assert language.run and language.image and language.starter
         assert language.source_file(language.starter)
 
 
 def test_java_source_file_follows_public_class() -> None:
-    java = load_table(BUILTIN_TABLE)["java"]
+    java = BUILTIN["java"]
     assert java.source_file("public final class Solver {}") == "Solver.java"
     assert java.source_file("class Hidden {}") == "Main.java"
     assert java.run_argv("public class Main {}", 256)[1] == "-Xmx128m"
 
 
 def test_heap_flags_follow_memory_limit() -> None:
-    node = load_table(BUILTIN_TABLE)["javascript"]
+    node = BUILTIN["javascript"]
     assert "--max-old-space-size=384" in node.run_argv("", 512)
 
 
@@ -91,46 +90,22 @@ def test_missing_toolchain_is_sandbox_error(tmp_path: Path) -> None:
     assert "ghost-interpreter" in result["sandboxErrorMessage"]
 
 
-def test_table_cache_is_used_only_for_the_bytes_it_was_made_from(tmp_path: Path) -> None:
-    """The parsed table is cached beside the file (like bytecode) and keyed by its bytes: an
-    edited table is read afresh, a damaged cache is ignored, an unwritable place is no error."""
+def test_a_configured_table_replaces_and_adds_to_the_builtin_one(tmp_path: Path) -> None:
     table = tmp_path / "languages.toml"
-    table.write_text(C_ENTRY)
-    cache = Path(cache_path(str(table)))
-    assert parse_table(str(table), cache=True, write_cache=True)["c"]["source"] == "main.c"
-    assert cache.exists()
-    # The cache, not the file, answers while the bytes match: plant a marker in it to see.
-    stored_source, tables = marshal.loads(cache.read_bytes())
-    tables["c"]["display"] = "from the cache"
-    cache.write_bytes(marshal.dumps((stored_source, tables)))
-    assert parse_table(str(table), cache=True)["c"]["display"] == "from the cache"
-    # An edit of the same size and mtime granularity is still seen: the key is the content.
-    table.write_text(C_ENTRY.replace("C11 (gcc)", "C11 (GCC)"))
-    assert parse_table(str(table), cache=True, write_cache=False)["c"]["display"] == "C11 (GCC)"
-    cache.write_bytes(b"\x00garbage")
-    assert parse_table(str(table), cache=True, write_cache=False)["c"]["display"] == "C11 (GCC)"
-    cache.unlink()
-    cache.parent.rmdir()
-    cache.parent.write_text("a file where the cache directory would go")  # unwritable, as root
-    assert parse_table(str(table), cache=True, write_cache=True)["c"]["source"] == "main.c"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["__pycache__", "languages.toml"]
+    table.write_text(C_ENTRY + '[python]\nsource = "main.py"\nrun = ["python3", "-S", "main.py"]\n')
+    source = tmp_path / "hello.py"
+    source.write_text("import sys\nprint('site' in sys.modules)\n")
+    done = coderun("run", str(source), env_extra={"CODERUN_LANGUAGES_FILE": str(table)})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["stdout"] == "False\n"  # -S: the configured argv ran
+    configured = load_file(str(table))
+    assert set(configured) == {"c", "python"}
+    assert configured["python"].display == "python"  # a table replaces the entry whole
+    assert configured["c"].image == "coderun-sandbox-c:dev"
 
 
-def test_cached_builtin_table_equals_a_fresh_parse() -> None:
-    with open(BUILTIN_TABLE, "rb") as handle:
-        fresh = tomllib.load(handle)
-    assert parse_table(BUILTIN_TABLE, cache=True, write_cache=True) == fresh
-    assert parse_table(BUILTIN_TABLE, cache=True) == fresh
-
-
-def test_a_cache_planted_beside_a_configured_table_is_ignored(tmp_path: Path) -> None:
-    """CODERUN_LANGUAGES_FILE may live where others can write a __pycache__ beside it; a
-    cache made for its exact bytes but naming another command must change nothing."""
+def test_a_configured_table_lacking_a_required_key_is_refused(tmp_path: Path) -> None:
     table = tmp_path / "languages.toml"
-    table.write_text(C_ENTRY)
-    forged = tomllib.loads(C_ENTRY)
-    forged["c"]["run"] = ["/bin/sh", "-c", "echo forged"]
-    cache = Path(cache_path(str(table)))
-    cache.parent.mkdir()
-    cache.write_bytes(marshal.dumps((table.read_bytes(), forged)))
-    assert load_table(str(table))["c"].run == ("./main",)
+    table.write_text('[c]\nsource = "main.c"\n')
+    with pytest.raises(ValueError, match="language 'c' lacks required key 'run'"):
+        load_file(str(table))

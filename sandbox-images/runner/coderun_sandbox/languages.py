@@ -1,24 +1,22 @@
-"""The language table (languages.toml) as typed data.
+"""The language table: the one place a language is defined.
 
-Defined as data so that adding a language is a table entry, not code: set
-CODERUN_LANGUAGES_FILE to a TOML file with more tables and they merge over the built-in ones.
+The runner, the API and the operator all read it through `languages()`. Adding a language is
+a table entry, not code: an entry in `BUILTIN` below, or a table in a TOML file named by
+CODERUN_LANGUAGES_FILE (one `[key]` table per language, its keys the field names of
+`Language`), whose tables replace or add to the built-in ones. The built-in table is Python,
+so a `coderun run` reads it without parsing anything (coderun_sandbox/startup.py).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
-from . import marshal_cache
 from .records import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-BUILTIN_TABLE = os.path.join(os.path.dirname(__file__), "languages.toml")
-# Bumped when the cache's layout changes, so an old cache is never misread.
-CACHE_FORMAT = 1
 _SAFE_NAME = r"^[A-Za-z_$][A-Za-z0-9_$]{0,63}$"  # compiled on use: most languages never need it
 # In a compile argv: where a request's allowed compilerOptions go (none: the slot vanishes).
 OPTIONS_SLOT = "{options}"
@@ -27,20 +25,34 @@ OPTIONS_SLOT = "{options}"
 class Language(Record):
     key: str
     display: str
+    # The file the code is written to; "{name}" is replaced by the program name.
     source: str
+    # argv of the run step, run in the work dir.
     run: tuple[str, ...]
+    # The container image that holds the toolchain and the runner (Kubernetes).
     image: str
+    # argv of the compile step, run in the work dir; empty for interpreted languages.
     compile: tuple[str, ...] = ()
+    # A regex whose group "name" finds the program name in the code (Java: the public
+    # class); default_name is used when it does not match.
     name_pattern: str | None = None
     default_name: str = "main"
+    # The share of the memory limit handed to a managed heap as "{heap_mb}", so that running
+    # out of memory is the runtime's clean OOM (classified MLE), not a cgroup kill in the
+    # middle of garbage collection.
     heap_fraction: float | None = None
+    # stderr lines that, with an abnormal exit, mean the runtime's own heap was exhausted (MLE).
     oom_markers: tuple[str, ...] = ()
+    # The process/thread cap for this runtime (threads count: a JVM starts ~20).
     max_processes: int = 64
     starter: str = ""
-    # Judge mode: the options a request may add to the compile step (exact strings only,
-    # never a prefix: "-std=c++20" is allowed, "-specs=..." is not), and the files of the
-    # compiled program that each test case's fresh work dir gets.
+    # Judge mode: the options a request may add to the compile step, placed where
+    # "{options}" stands in `compile`. Exact strings only, never prefixes: nothing that names
+    # a file (-include, @file, -specs=), loads code (-fplugin=) or swaps the compiler's
+    # programs (-B) can be listed by accident.
     compiler_options: tuple[str, ...] = ()
+    # Judge mode: the compiled program's files ("*.class": by ending), the only files each
+    # test case's fresh work dir receives.
     artifacts: tuple[str, ...] = ()
 
     @property
@@ -50,7 +62,7 @@ class Language(Record):
     def program_name(self, code: str) -> str:
         """The name the code asks for (Java's public class), or the default."""
         if self.name_pattern:
-            import re  # only languages with a name pattern (Java) pay for it
+            import re  # only languages with a name pattern (Java) need it
 
             found = re.search(self.name_pattern, code)
             if found and re.match(_SAFE_NAME, found.group("name")):
@@ -113,7 +125,84 @@ class Language(Record):
         return self._expand(self.run, self.program_name(code), memory_limit_mb)
 
 
+BUILTIN: dict[str, Language] = {
+    "python": Language(
+        key="python",
+        display="Python 3",
+        source="main.py",
+        run=("python3", "-I", "-B", "main.py"),
+        image="coderun-sandbox-python:dev",
+        oom_markers=("MemoryError",),
+        starter="print('Hello, World!')\n",
+    ),
+    "javascript": Language(
+        key="javascript",
+        display="JavaScript (Node.js)",
+        source="main.js",
+        run=("node", "--max-old-space-size={heap_mb}", "--stack-size=4096", "main.js"),
+        image="coderun-sandbox-javascript:dev",
+        heap_fraction=0.75,
+        oom_markers=("JavaScript heap out of memory", "Reached heap limit"),
+        starter="console.log('Hello, World!');\n",
+    ),
+    "cpp": Language(
+        key="cpp",
+        display="C++17 (g++)",
+        source="main.cpp",
+        compile=("g++", "-std=c++17", "-O2", OPTIONS_SLOT, "-pipe", "-o", "main", "main.cpp"),
+        compiler_options=(
+            *("-O0", "-O1", "-O2", "-O3", "-Os"),
+            *("-std=c++11", "-std=c++14", "-std=c++17", "-std=c++20"),
+            *("-std=gnu++17", "-std=gnu++20"),
+            *("-Wall", "-Wextra", "-Wpedantic", "-g", "-DONLINE_JUDGE"),
+            *("-fno-exceptions", "-pthread"),
+        ),
+        artifacts=("main",),
+        run=("./main",),
+        image="coderun-sandbox-cpp:dev",
+        oom_markers=("std::bad_alloc",),
+        starter=(
+            "#include <iostream>\n\nint main() {\n"
+            '    std::cout << "Hello, World!" << std::endl;\n    return 0;\n}\n'
+        ),
+    ),
+    "java": Language(
+        key="java",
+        display="Java 17",
+        source="{name}.java",
+        name_pattern=(
+            r"(?m)^\s*public\s+(?:(?:final|abstract|strictfp)\s+)*class\s+"
+            r"(?P<name>[A-Za-z_$][A-Za-z0-9_$]*)"
+        ),
+        default_name="Main",
+        compile=(
+            *("javac", "-J-Xss8m", "-J-XX:+UseSerialGC", "-J-XX:TieredStopAtLevel=1"),
+            *("-encoding", "UTF-8", OPTIONS_SLOT, "{name}.java"),
+        ),
+        compiler_options=(
+            *("-g", "-g:none", "-nowarn", "-deprecation", "-parameters"),
+            *("-Xlint", "-Xlint:all", "-Xlint:none"),
+        ),
+        artifacts=("*.class",),
+        run=(
+            *("java", "-Xmx{heap_mb}m", "-Xss64m", "-XX:+UseSerialGC"),
+            *("-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError", "-XX:-UsePerfData"),
+            *("-cp", ".", "{name}"),
+        ),
+        image="coderun-sandbox-java:dev",
+        heap_fraction=0.5,
+        oom_markers=("java.lang.OutOfMemoryError",),
+        max_processes=128,
+        starter=(
+            "public class Main {\n    public static void main(String[] args) {\n"
+            '        System.out.println("Hello, World!");\n    }\n}\n'
+        ),
+    ),
+}
+
+
 def _language(key: str, entry: dict[str, Any]) -> Language:
+    """One table of a CODERUN_LANGUAGES_FILE as a Language; ValueError names what is wrong."""
     try:
         return Language(
             key=key,
@@ -135,57 +224,13 @@ def _language(key: str, entry: dict[str, Any]) -> Language:
         raise ValueError(f"language {key!r} lacks required key {missing}") from None
 
 
-def cache_path(path: str) -> str:
-    """Where the parsed form of a table file is kept: beside it, like bytecode."""
-    return marshal_cache.cache_path(path, f"{CACHE_FORMAT}.marshal")
+def load_file(path: str) -> dict[str, Language]:
+    """The languages of a TOML table file (CODERUN_LANGUAGES_FILE), parsed on every start."""
+    import tomllib  # only a configured file needs it: the built-in table is Python
 
-
-def parse_table(path: str, cache: bool, write_cache: bool | None = None) -> dict[str, Any]:
-    """The TOML file's tables; with `cache`, from its marshal cache when that was made from
-    these bytes.
-
-    Parsing needs tomllib, whose import (with re) is ~25 ms of a `coderun run`; the cache is
-    loaded in well under 1 ms. It holds the source bytes it was made from and is used only
-    when they equal the file's bytes now, so an edited table is never served stale. It is
-    written like bytecode: unless PYTHONDONTWRITEBYTECODE is set, and never an error.
-    """
     with open(path, "rb") as handle:
-        source = handle.read()
-    if cache:
-        tables = _read_cache(cache_path(path), source)
-        if tables is not None:
-            return tables
-    import tomllib
-
-    tables = tomllib.loads(source.decode("utf-8"))
-    if cache and (write_cache if write_cache is not None else not sys.dont_write_bytecode):
-        _write_cache(cache_path(path), source, tables)
-    return tables
-
-
-def _read_cache(cached: str, source: bytes) -> dict[str, Any] | None:
-    """The tables the cache holds, if it was made from exactly `source`."""
-    stored = marshal_cache.read(cached, source)
-    return dict(stored) if isinstance(stored, dict) else None
-
-
-def _write_cache(cached: str, source: bytes, tables: dict[str, Any]) -> None:
-    marshal_cache.write(cached, source, tables)
-
-
-def load_table(*paths: str) -> dict[str, Language]:
-    """The tables of `paths`, later ones over earlier ones.
-
-    Only the built-in table is cached: its __pycache__ is our package's, as trusted as our
-    code. A CODERUN_LANGUAGES_FILE may sit where others can create a __pycache__ beside it
-    (/tmp, a shared directory), and a planted cache could name, for the file's own bytes,
-    other commands or images; so that file is parsed every time.
-    """
-    table: dict[str, Language] = {}
-    for path in paths:
-        for key, entry in parse_table(path, cache=path == BUILTIN_TABLE).items():
-            table[key] = _language(key, entry)
-    return table
+        tables = tomllib.load(handle)
+    return {key: _language(key, entry) for key, entry in tables.items()}
 
 
 _table: dict[str, Language] | None = None
@@ -196,7 +241,7 @@ def languages() -> dict[str, Language]:
     global _table
     if _table is None:
         extra = os.environ.get("CODERUN_LANGUAGES_FILE")
-        _table = load_table(BUILTIN_TABLE, *([extra] if extra else []))
+        _table = {**BUILTIN, **(load_file(extra) if extra else {})}
     return _table
 
 
@@ -205,6 +250,7 @@ def supported() -> list[str]:
 
 
 if __name__ == "__main__":
-    # `python -m coderun_sandbox.languages`: write the built-in table's cache (make bytecode,
-    # image builds), even where PYTHONDONTWRITEBYTECODE is set.
-    parse_table(BUILTIN_TABLE, cache=True, write_cache=True)
+    # `python3 -m coderun_sandbox.languages`: "key image" per built-in language, the list the
+    # image builds (hack/cluster) build sandbox-images/Dockerfile for.
+    for key, language in BUILTIN.items():
+        print(key, language.image)

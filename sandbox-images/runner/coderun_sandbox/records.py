@@ -1,10 +1,10 @@
 """`Record`: typing.NamedTuple's class syntax without importing typing.
 
-Every `coderun run` imports the runner's modules, and `typing` alone costs it ~18 ms of
-interpreter time on these machines (docs/benchmarks.md). The runner's records are plain
-named tuples, so this builds them the way typing.NamedTuple does (field names from the
+Every `coderun run` imports the runner's modules, and typing's import is a large share of its
+start-up budget (coderun_sandbox/startup.py, rule 2). The runner's records are plain named
+tuples, so this builds them the way typing.NamedTuple does (field names from the
 annotations, defaults from the class body, methods and properties copied over) with
-`collections.namedtuple`, which is cheap. Type checkers see typing.NamedTuple itself.
+`collections.namedtuple`. Type checkers see typing.NamedTuple itself.
 """
 
 from __future__ import annotations

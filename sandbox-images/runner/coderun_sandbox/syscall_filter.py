@@ -31,9 +31,9 @@ does next.
 
 Built with libseccomp (never hand-assembled BPF): Debian's `python3-seccomp` in the sandbox
 images, `pyseccomp` (the same API over ctypes) in the project's venv. The library is
-imported only when a filter is first needed (pyseccomp's import alone is ~40 ms, most of a
-`coderun run`), and the compiled program is kept per process and in our __pycache__
-(marshal_cache.py), tagged with this file's bytes and the machine's architecture.
+imported only when a filter is first needed (its import would be most of a `coderun run`'s
+start-up: coderun_sandbox/startup.py), and the compiled program is kept per process and in
+our package's __pycache__, tagged with this file's bytes and the machine's architecture.
 
 Locally the program is passed to bubblewrap (`--seccomp FD`, `export_bpf`); in a pod the
 runner loads it into itself just before it starts the program (`install_on_self`): a seccomp
@@ -43,10 +43,9 @@ filter needs no privilege once no_new_privs is set, and it is inherited across e
 from __future__ import annotations
 
 import errno
+import marshal
 import os
 import sys
-
-from . import marshal_cache
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -154,7 +153,39 @@ def compile_bpf() -> bytes:
 
 
 def cache_path() -> str:
-    return marshal_cache.cache_path(__file__, f"{CACHE_FORMAT}.bpf.marshal")
+    """`__pycache__/syscall_filter.py.<format>.bpf.marshal` beside this file. That directory
+    is as trusted as our code (a writer there could replace the .pyc files), which is why the
+    compiled filter may be kept there and nowhere else."""
+    directory, name = os.path.split(__file__)
+    return os.path.join(directory, "__pycache__", f"{name}.{CACHE_FORMAT}.bpf.marshal")
+
+
+def _read_cache(key: bytes) -> bytes | None:
+    """The compiled filter kept for exactly `key`; None for no, another or a damaged cache."""
+    try:
+        with open(cache_path(), "rb") as handle:
+            stored = marshal.load(handle)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key:
+        return stored[1] if isinstance(stored[1], bytes) else None
+    return None
+
+
+def _write_cache(key: bytes, bpf: bytes) -> None:
+    """Keep `bpf` for `key`, like bytecode: quietly nothing where that cannot be written."""
+    cached = cache_path()
+    temporary = f"{cached}.{os.urandom(6).hex()}.tmp"  # unique per writer, thread or process
+    try:
+        os.makedirs(os.path.dirname(cached), exist_ok=True)
+        with open(temporary, "wb") as handle:
+            handle.write(marshal.dumps((key, bpf)))
+        os.replace(temporary, cached)  # readers see the old cache or the new, never half
+    except OSError:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
 
 
 def _cache_key() -> bytes | None:
@@ -173,14 +204,14 @@ def export_bpf(write_cache: bool | None = None) -> bytes:
     global _bpf
     if _bpf is None:
         key = _cache_key()
-        cached = marshal_cache.read(cache_path(), key) if key is not None else None
-        if isinstance(cached, bytes):
+        cached = _read_cache(key) if key is not None else None
+        if cached is not None:
             _bpf = cached
         else:
             _bpf = compile_bpf()
             writable = write_cache if write_cache is not None else not sys.dont_write_bytecode
             if key is not None and writable:
-                marshal_cache.write(cache_path(), key, _bpf)
+                _write_cache(key, _bpf)
     return _bpf
 
 
@@ -197,6 +228,7 @@ def install_on_self() -> None:
 
 
 if __name__ == "__main__":
-    # `python -m coderun_sandbox.syscall_filter`: write the compiled filter's cache (make
-    # bytecode), as a regular install leaves bytecode.
+    # `python -m coderun_sandbox.syscall_filter`: write the compiled filter's cache (`make
+    # bytecode`), as a regular install leaves bytecode. Only the local executor reads it: in
+    # a pod the runner loads the filter into itself with libseccomp (install_on_self).
     export_bpf(write_cache=True)
