@@ -37,4 +37,5 @@ class _MissingBind(BubblewrapIsolation):
 def test_a_real_setup_failure_is_still_a_sandbox_error() -> None:
     data = execute(RunRequest("python", "print(1)"), isolation=_MissingBind()).to_json_dict()
     assert data["sandboxErrorType"] == "SandboxError", data
+    assert "the sandbox failed to start" in data["sandboxErrorMessage"]
     assert "nonexistent-coderun-bind" in data["sandboxErrorMessage"]

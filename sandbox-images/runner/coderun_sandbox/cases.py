@@ -148,22 +148,16 @@ class ResetPodDirs:
         pass  # the next case (or the pod's end) clears it
 
 
+# What a case's record takes over from its run's result as it is: every field the two
+# share but the status (a case's has its own type: it can also be skipped).
+_FROM_RUN = tuple(f for f in CaseResult._fields if f in RunResult._fields and f != "status")
+
+
 def case_of(index: int, result: RunResult) -> CaseResult:
     """A case's record from its run's result (the runner's verdict: no expected output)."""
-    return CaseResult(
-        case_index=index,
-        status=CaseStatus.SUCCESS if result.status is Status.SUCCESS else CaseStatus.FAILED,
-        error_type=result.error_type,
-        error_message=result.error_message,
-        stdout=result.stdout,
-        stderr=result.stderr,
-        stdout_truncated=result.stdout_truncated,
-        stderr_truncated=result.stderr_truncated,
-        exit_code=result.exit_code,
-        execution_time_ms=result.execution_time_ms,
-        cpu_time_ms=result.cpu_time_ms,
-        memory_kb=result.memory_kb,
-    )
+    status = CaseStatus.SUCCESS if result.status is Status.SUCCESS else CaseStatus.FAILED
+    shared = {field: getattr(result, field) for field in _FROM_RUN}
+    return CaseResult(case_index=index, status=status, **shared)
 
 
 def run_cases(
