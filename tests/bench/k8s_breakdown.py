@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from coderun_sandbox.contract import RESULT_KEY
+
 if TYPE_CHECKING:
     from tests.bench.kubernetes import Run
 
@@ -51,7 +53,7 @@ def points_of(run: Run) -> dict[str, float]:
         "startedAt": _parse(status.get("startedAt")),
         "programStart": _parse(result.get("startedAt")),
         "programEnd": _parse(result.get("finishedAt")),
-        "resultLogged": run.log_stamps.get("coderunResult"),
+        "resultLogged": run.log_stamps.get(RESULT_KEY),
         "statusWritten": _parse(succeeded.get("lastTransitionTime")),
         "finished": run.finished,
     }

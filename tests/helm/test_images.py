@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from coderun_sandbox.contract import RUNNER_STARTED_AT, RunRequest, frame_request
+from coderun_sandbox.contract import RESULT_KEY, RUNNER_STARTED_AT, RunRequest, frame_request
 from coderun_sandbox.languages import languages
 
 from tests.fixtures.cluster import K8sCluster
@@ -85,7 +85,7 @@ def _phase(
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     assert lines, f"{language} {phase}: no result line\n{result.stdout}\n{result.stderr}"
-    payload: dict[str, Any] = json.loads(lines[-1])["coderunResult"]
+    payload: dict[str, Any] = json.loads(lines[-1])[RESULT_KEY]
     return payload
 
 
@@ -136,7 +136,7 @@ def test_any_non_root_uid_works_with_a_tmpfs_work_dir(images: K8sCluster, langua
         frames=2 if compiled else 1,
     )
     assert result.returncode == 0, result.stderr
-    payload = json.loads(result.stdout.splitlines()[-1])["coderunResult"]
+    payload = json.loads(result.stdout.splitlines()[-1])[RESULT_KEY]
     assert payload["status"] == "success" and payload["stdout"] == "xyxy\n", payload
 
 
