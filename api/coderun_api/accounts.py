@@ -12,6 +12,7 @@ from sqlmodel import Session, col, delete, select
 
 from coderun_api.models import Account, ApiKey, WebSession
 from coderun_api.security import (
+    digests_equal,
     display_prefix,
     hash_password,
     new_api_key,
@@ -107,3 +108,27 @@ def start_session(session: Session, account_id: int, ttl: timedelta) -> str:
 def end_session(session: Session, session_id: int | None) -> None:
     session.exec(delete(WebSession).where(col(WebSession.id) == session_id))  # type: ignore[call-overload]
     session.commit()
+
+
+def account_for_key(session: Session, key: str) -> Account | None:
+    """The account whose active (not revoked) API key `key` is."""
+    digest = sha256_hex(key)
+    row = session.exec(
+        select(ApiKey).where(col(ApiKey.key_hash) == digest, col(ApiKey.revoked_at).is_(None))
+    ).first()
+    # The lookup is by hash; comparing the digests again in constant time keeps the check
+    # free of early-exit string comparison whatever the database does.
+    if row is None or not digests_equal(row.key_hash, digest):
+        return None
+    return session.get(Account, row.account_id)
+
+
+def signed_in(session: Session, token: str) -> tuple[WebSession, Account] | None:
+    """The dashboard session whose cookie is `token`, and its account, unless expired."""
+    row = session.exec(
+        select(WebSession).where(col(WebSession.token_hash) == sha256_hex(token))
+    ).first()
+    if row is None or row.expires_at <= utc_now():
+        return None
+    account = session.get(Account, row.account_id)
+    return None if account is None else (row, account)

@@ -7,21 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
-from coderun_sandbox.contract import parse_iso_utc, utc_now
+from coderun_sandbox.contract import parse_iso_utc
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader
 from limits import RateLimitItem
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from coderun_api.accounts import account_for_key, signed_in
 from coderun_api.envelope import ApiError
-from coderun_api.models import Account, ApiKey, WebSession
+from coderun_api.models import Account
 from coderun_api.ratelimit import Decision, LimiterUnavailable
 from coderun_api.security import (
     CSRF_HEADER,
     CSRF_VALUE,
     SESSION_COOKIE,
     api_key_well_formed,
-    digests_equal,
     sha256_hex,
 )
 from coderun_api.state import AppState
@@ -80,37 +80,20 @@ UNKNOWN_KEY = (
 def _account_for_key(db: Session, key: str) -> Account:
     if not api_key_well_formed(key):
         raise ApiError(401, MALFORMED_KEY)
-    digest = sha256_hex(key)
-    row = db.exec(
-        select(ApiKey).where(col(ApiKey.key_hash) == digest, col(ApiKey.revoked_at).is_(None))
-    ).first()
-    # The lookup is by hash; comparing the digests again in constant time keeps the check
-    # free of early-exit string comparison whatever the database does.
-    if row is None or not digests_equal(row.key_hash, digest):
-        raise ApiError(401, UNKNOWN_KEY)
-    account = db.get(Account, row.account_id)
+    account = account_for_key(db, key)
     if account is None:
         raise ApiError(401, UNKNOWN_KEY)
     return account
-
-
-def session_for_token(db: Session, token: str) -> WebSession | None:
-    row = db.exec(select(WebSession).where(col(WebSession.token_hash) == sha256_hex(token))).first()
-    if row is None or row.expires_at <= utc_now():
-        return None
-    return row
 
 
 def optional_session(request: Request, db: Session) -> Principal | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    row = session_for_token(db, token)
-    if row is None:
+    found = signed_in(db, token)
+    if found is None:
         return None
-    account = db.get(Account, row.account_id)
-    if account is None:
-        return None
+    row, account = found
     if request.method in UNSAFE_METHODS and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
         raise ApiError(
             403, f"requests made with the dashboard session must send `{CSRF_HEADER}: {CSRF_VALUE}`"

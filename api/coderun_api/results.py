@@ -22,12 +22,18 @@ from coderun_api.models import Job
 # The message of a result envelope, wherever it is sent (GET .../result, the event
 # stream's `result` event, webhook bodies).
 RESULT_MESSAGE = "job result fetched successfully"
+JOB_ID = "Unique identifier of the job (24 hex characters)."
 
 
 class CamelModel(BaseModel):
     """A response object: Python names in code, camelCase on the wire."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+def iso_or_none(moment: datetime | None) -> str | None:
+    """A timestamp as the API writes it (contract.iso_utc), or None."""
+    return iso_utc(moment) if moment is not None else None
 
 
 def _to_ms(moment: datetime) -> datetime:
@@ -67,7 +73,7 @@ class CaseResultOut(CamelModel):
 class JobResult(CamelModel):
     """A job's state and, once final, its result (GET /api/v1/runner/{jobId}/result)."""
 
-    job_id: str = Field(description="Unique identifier of the job (24 hex characters).")
+    job_id: str = Field(description=JOB_ID)
     status: str = Field(description="queued, running, success or failed.")
     language: str = Field(description="python, javascript, cpp or java.")
     stdout: str = Field(description="The program's standard output, up to 64 KiB.")
@@ -131,8 +137,8 @@ class JobResult(CamelModel):
             sandbox_error_type=job.error_type,
             sandbox_error_message=job.error_message,
             queued_at=iso_utc(job.queued_at),
-            started_at=iso_utc(job.started_at) if job.started_at else None,
-            finished_at=iso_utc(job.finished_at) if job.finished_at else None,
+            started_at=iso_or_none(job.started_at),
+            finished_at=iso_or_none(job.finished_at),
             run_time_ms=job.execution_time_ms,
             cpu_time_ms=job.cpu_time_ms,
             memory_kb=job.memory_kb,

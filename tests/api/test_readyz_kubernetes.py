@@ -28,6 +28,7 @@ import yaml
 from tests.api.server import Server
 from tests.fixtures.services import free_port
 from tests.operator.harness import wait_until
+from tests.utils.listener import accepted
 
 
 def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:
@@ -75,13 +76,7 @@ def _tls_server(cert: Path, key: Path) -> Iterator[int]:
     stop = threading.Event()
 
     def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
+        for conn, _peer in accepted(listener, stop):
             with contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True):
                 pass  # the client refuses our certificate during the handshake
 

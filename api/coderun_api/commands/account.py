@@ -22,12 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from sqlmodel import Session, col, select
+    from sqlmodel import Session
 
     from coderun_api import db
-    from coderun_api.accounts import EmailTaken, create_account, rotate_api_key
+    from coderun_api.accounts import EmailTaken, account_by_email, create_account, rotate_api_key
     from coderun_api.config import get_settings
-    from coderun_api.models import Account
     from coderun_api.routes.auth import MIN_PASSWORD, normalize_email
 
     settings = get_settings()
@@ -41,7 +40,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     if args.account_command == "new-key":
         with Session(engine) as session:
-            account = session.exec(select(Account).where(col(Account.email) == email)).first()
+            account = account_by_email(session, email)
         if account is None or account.id is None:
             print(f"coderun: no account {email}", file=sys.stderr)
             return 1

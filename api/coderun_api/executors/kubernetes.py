@@ -295,7 +295,7 @@ class KubernetesExecutor(Executor):
                 log.error("final CodeRun without a result", extra=job_log(name))
                 return
             if not self.jobs.finalize(
-                name, result, coderun_uid=uid, started_at=_sandbox_start(coderun)
+                name, result, coderun_uid=uid, started_at=_started_at(coderun)
             ):
                 self._not_applied(name, uid, coderun)
             return
@@ -305,11 +305,9 @@ class KubernetesExecutor(Executor):
             was_running = before is not None and before.uid == uid and before.running
             self._seen[name] = SeenCodeRun(uid, running=running)
         if running and not was_running:
-            started = (coderun.get("status") or {}).get("startedAt")
             try:
-                self.jobs.mark_running(
-                    name, parse_iso_utc(str(started)) if started else None, coderun_uid=uid
-                )
+                # A running CodeRun's startedAt: when its container started (whole seconds).
+                self.jobs.mark_running(name, _started_at(coderun), coderun_uid=uid)
             except Exception:
                 # Not recorded (the database is away): forget that we saw it running, so the
                 # relisting that follows marks it again instead of leaving it `queued`.
@@ -380,11 +378,11 @@ class KubernetesExecutor(Executor):
                 )
 
 
-def _sandbox_start(coderun: Mapping[str, Any]) -> datetime | None:
-    """The final CodeRun's startedAt: when the pod's first runner began, on its own
-    millisecond clock. It is the job's startedAt, replacing the whole-second one
-    mark_running had, so compilation is part of executionTimeMs and not of queueTimeMs, as
-    on the local executor (coderun_operator.time_fields)."""
+def _started_at(coderun: Mapping[str, Any]) -> datetime | None:
+    """The CodeRun's startedAt. Once final, it is when the pod's first runner began, on its
+    own millisecond clock: the job's startedAt, replacing the whole-second one mark_running
+    had, so compilation is part of executionTimeMs and not of queueTimeMs, as on the local
+    executor (coderun_operator.time_fields)."""
     started = (coderun.get("status") or {}).get("startedAt")
     return parse_iso_utc(str(started)) if started else None
 

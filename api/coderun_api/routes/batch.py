@@ -18,9 +18,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from coderun_api.deps import CurrentPrincipal, StateDep, submit_rate_limit
 from coderun_api.envelope import ApiError, Envelope, describe_validation_error, ok, refusal
-from coderun_api.results import CamelModel, JobResult
+from coderun_api.results import JOB_ID, CamelModel, JobResult
 from coderun_api.routes.runner import (
-    JOB_ID,
     SUBMITTED_STATUS,
     SubmitRequest,
     accept_submission,

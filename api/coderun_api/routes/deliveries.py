@@ -11,7 +11,7 @@ from pydantic import Field
 
 from coderun_api.deps import CurrentPrincipal, StateDep
 from coderun_api.envelope import ApiError, Envelope, ok, refusal
-from coderun_api.results import CamelModel
+from coderun_api.results import CamelModel, iso_or_none
 
 router = APIRouter(prefix="/api/v1/runner", tags=["runner"])
 
@@ -69,9 +69,7 @@ async def deliveries(
                     )
                     for a in attempts
                 ],
-                next_attempt_at=(
-                    iso_utc(delivery.next_attempt_at) if delivery.next_attempt_at else None
-                ),
+                next_attempt_at=iso_or_none(delivery.next_attempt_at),
             )
             for delivery, attempts in rows
         ]

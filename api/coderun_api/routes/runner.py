@@ -19,7 +19,7 @@ from coderun_api.jobs import Accepted, IdempotencyConflict, NoCredits
 from coderun_api.judging import JudgeFields, request_and_spec
 from coderun_api.logs import job_log
 from coderun_api.models import Job
-from coderun_api.results import CamelModel, JobResult, result_envelope
+from coderun_api.results import JOB_ID, CamelModel, JobResult, result_envelope
 from coderun_api.webhooks.callbacks import check_callback, record_callback
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,6 @@ class SubmitRequest(JudgeFields):
     )
 
 
-JOB_ID = "Unique identifier of the job (24 hex characters)."
 SUBMITTED_STATUS = "queued (or, for an Idempotency-Key replay, its status now)."
 
 

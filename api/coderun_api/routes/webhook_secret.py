@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from coderun_sandbox.contract import iso_utc
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
@@ -9,9 +11,10 @@ from pydantic import Field
 
 from coderun_api.deps import CurrentPrincipal, StateDep
 from coderun_api.envelope import Envelope, ok, refusal
-from coderun_api.results import CamelModel
+from coderun_api.results import CamelModel, iso_or_none
 
 router = APIRouter(prefix="/api/v1/account", tags=["account"])
+NO_KEY: dict[int | str, dict[str, Any]] = {401: refusal(401, "missing X-API-KEY header")}
 
 
 class WebhookSecretCreated(CamelModel):
@@ -37,7 +40,7 @@ class WebhookSecretStatus(CamelModel):
         "`previousValidUntil`, so receivers can switch without losing a delivery. With the "
         "dashboard session, send `X-Requested-With: coderun-web`."
     ),
-    responses={401: refusal(401, "missing X-API-KEY header")},
+    responses=NO_KEY,
 )
 async def rotate_webhook_secret(
     principal: CurrentPrincipal, state: StateDep
@@ -46,9 +49,7 @@ async def rotate_webhook_secret(
     created = WebhookSecretCreated(
         secret=row.secret,
         created_at=iso_utc(row.created_at),
-        previous_valid_until=(
-            iso_utc(row.previous_valid_until) if row.previous_valid_until else None
-        ),
+        previous_valid_until=iso_or_none(row.previous_valid_until),
     )
     return ok(created, "webhook secret created; it is shown only once")
 
@@ -56,7 +57,7 @@ async def rotate_webhook_secret(
 @router.get(
     "/webhook-secret",
     summary="Whether a webhook secret is set (never the secret itself)",
-    responses={401: refusal(401, "missing X-API-KEY header")},
+    responses=NO_KEY,
 )
 async def webhook_secret_status(
     principal: CurrentPrincipal, state: StateDep
@@ -64,9 +65,7 @@ async def webhook_secret_status(
     row = await run_in_threadpool(state.webhooks.secret_status, principal.account_id)
     status = WebhookSecretStatus(
         configured=row is not None,
-        created_at=iso_utc(row.created_at) if row else None,
-        previous_valid_until=(
-            iso_utc(row.previous_valid_until) if row and row.previous_valid_until else None
-        ),
+        created_at=iso_or_none(row.created_at if row else None),
+        previous_valid_until=iso_or_none(row.previous_valid_until if row else None),
     )
     return ok(status, "webhook secret status fetched successfully")

@@ -1644,7 +1644,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A unique string per batch, at most 250 chars. */
+                /** @description A unique string (e.g. a UUID) per batch, at most 250 chars. */
                 "Idempotency-Key"?: string | null;
             };
             path?: never;
