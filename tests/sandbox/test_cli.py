@@ -31,6 +31,16 @@ def test_prints_result_json_and_exits_zero_on_failure_verdict(tmp_path: Path) ->
     }
 
 
+def test_output_is_json_indented_two_with_unicode_as_is(tmp_path: Path) -> None:
+    source = tmp_path / "noisy.py"
+    source.write_text("import sys\nsys.stdout.buffer.write(bytes(range(256)))\nprint('\"é\\t')\n")
+    done = coderun("run", str(source))
+    assert done.returncode == 0, done.stderr
+    parsed = json.loads(done.stdout)
+    assert parsed["status"] == "success" and parsed["stdout"].endswith('"é\t\n')
+    assert done.stdout == json.dumps(parsed, ensure_ascii=False, indent=2) + "\n"
+
+
 def test_input_from_stdin_and_limits(tmp_path: Path) -> None:
     source = tmp_path / "echo.js"
     source.write_text(

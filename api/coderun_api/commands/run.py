@@ -2,10 +2,11 @@
 
 Exits 0 whatever the verdict; non-zero only for bad usage (the message says what to fix).
 
-This is a short-lived command whose start-up is most of its overhead (docs/benchmarks.md),
-so it imports neither argparse nor json on its way: `parse_common` reads the well-formed
-command lines, and anything else (--help, a mistake, an abbreviation) goes to the argparse
-parser `add_arguments` defines, which answers or explains exactly as for every subcommand.
+This is a short-lived command whose start-up is most of its overhead, so it does not import
+argparse on its way (coderun_sandbox/startup.py, rule 4): `parse_common` reads the
+well-formed command lines, and anything else (--help, a mistake, an abbreviation) goes to
+the argparse parser `add_arguments` defines, which answers or explains exactly as for every
+subcommand.
 """
 
 from __future__ import annotations

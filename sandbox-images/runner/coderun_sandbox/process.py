@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import _thread
 import fcntl
+import json
 import math
 import os
 import resource
@@ -27,9 +28,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-# Nothing here imports subprocess, selectors, threading, contextlib or json, for the start-up
-# time of `coderun run` (docs/architecture.md). The child is started with os.posix_spawn
-# (thread-safe, unlike fork with a preexec_fn) and watched with select.poll.
+# Nothing here imports subprocess, selectors, threading or contextlib, for the start-up
+# budget of `coderun run` (coderun_sandbox/startup.py, rule 3). The child is started with
+# os.posix_spawn (thread-safe, unlike fork with a preexec_fn) and watched with select.poll.
 
 READ_CHUNK = 65_536
 # After the main process exits, give pipes this long to reach EOF once the group is killed.
@@ -591,36 +592,30 @@ def _reap_orphan(pid: int | None) -> None:
         time.sleep(0.002)
 
 
-def _status_items(status: Stream) -> list[dict[str, int]]:
-    """bubblewrap writes one flat JSON object per line: `{ "child-pid": 12 }` when the sandbox
-    is up (with namespace ids), then `{ "exit-code": 0 }`. Only integer members matter, so this
-    reads them without the json module. The program cannot write to this pipe: it is not
-    among its descriptors."""
-    items = []
+def _status_members(status: Stream, member: str) -> list[int]:
+    """One integer member of bubblewrap's status objects, in order. bubblewrap writes one JSON
+    object per line: `{ "child-pid": 12 }` when the sandbox is up (with namespace ids), then
+    `{ "exit-code": 0 }`. The program cannot write to this pipe: it is not among its
+    descriptors."""
+    values = []
     for line in status.text().replace("}{", "}\n{").splitlines():
-        line = line.strip()
-        if not (line.startswith("{") and line.endswith("}")):
+        try:
+            item = json.loads(line)
+        except ValueError:
             continue
-        item: dict[str, int] = {}
-        for member in line[1:-1].split(","):
-            key, _, value = member.partition(":")
-            key = key.strip()
-            if len(key) >= 2 and key[0] == key[-1] == '"':
-                try:
-                    item[key[1:-1]] = int(value)
-                except ValueError:
-                    continue
-        items.append(item)
-    return items
+        value = item.get(member) if isinstance(item, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool):
+            values.append(value)
+    return values
 
 
 def _sandbox_init_pid(status: Stream) -> int | None:
-    pids = [item["child-pid"] for item in _status_items(status) if "child-pid" in item]
+    pids = _status_members(status, "child-pid")
     return pids[0] if pids else None
 
 
 def _sandbox_exit_code(status: Stream) -> int | None:
-    codes = [item["exit-code"] for item in _status_items(status) if "exit-code" in item]
+    codes = _status_members(status, "exit-code")
     return codes[-1] if codes else None
 
 
