@@ -256,6 +256,13 @@ def status_schema() -> dict[str, Any]:
                 format="date-time",
             ),
             "finishedAt": _string("When the run became final.", format="date-time"),
+            "redeliveries": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "How many times the request was delivered again on a new pod "
+                "because its delivery was cut short (the operator died while writing it): "
+                "nothing of the program ran on the earlier pods.",
+            },
             "result": result_schema(),
         },
     }

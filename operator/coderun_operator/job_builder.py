@@ -232,7 +232,7 @@ def _gate_env(settings: OperatorSettings) -> list[dict[str, Any]]:
 
 def sandbox_labels(coderun: Mapping[str, Any], language: str) -> dict[str, str]:
     name = str(coderun["metadata"]["name"])
-    return _labels(r.job_name(name), language)
+    return _labels(r.job_name(name, r.attempt_of(coderun)), language)
 
 
 def _labels(job_name: str, language: str) -> dict[str, str]:
@@ -367,9 +367,14 @@ def coderun_owner(coderun: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def coderun_annotations(coderun: Mapping[str, Any]) -> dict[str, str]:
-    """The annotations naming the CodeRun a sandbox pod runs (on its Job and pod)."""
+    """The annotations naming the CodeRun a sandbox pod runs (on its Job and pod), and which
+    delivery attempt of it."""
     meta = coderun["metadata"]
-    return {r.ANNOTATION_CODERUN: str(meta["name"]), r.ANNOTATION_CODERUN_UID: str(meta["uid"])}
+    return {
+        r.ANNOTATION_CODERUN: str(meta["name"]),
+        r.ANNOTATION_CODERUN_UID: str(meta["uid"]),
+        r.ANNOTATION_ATTEMPT: str(r.attempt_of(coderun)),
+    }
 
 
 def build_job(
@@ -384,7 +389,7 @@ def build_job(
     deadline = deadline_seconds(request, settings)
     pod_spec = _pod_spec(language, request, run_uid(coderun, settings), deadline, settings)
     return _job(
-        r.job_name(name),
+        r.job_name(name, r.attempt_of(coderun)),
         namespace,
         sandbox_labels(coderun, request.language),
         coderun_annotations(coderun),

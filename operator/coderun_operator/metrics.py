@@ -37,6 +37,10 @@ API_WRITES = Counter(
     "Writes this operator made to the Kubernetes API",
     ["verb", "resource"],
 )
+REDELIVERIES = Counter(
+    "coderun_operator_redeliveries_total",
+    "Run requests delivered again on a new pod because the first delivery was cut short",
+)
 ERRORS = Counter("coderun_operator_errors_total", "Failed reconcile steps (retried)", ["step"])
 
 

@@ -60,6 +60,9 @@ ClaimsView = Mapping[str, Iterable[Mapping[str, Any]]]
 CLAIM_ATTEMPTS = 3
 RETENTION_SWEEP_EVERY = 15  # sweeps
 MAX_DELETES_PER_SWEEP = 200
+# A request cut short on its way (the operator died while writing it; every attach failed)
+# is delivered again on a new pod this many times before the run ends SandboxError.
+MAX_REDELIVERIES = 2
 
 
 def run_ref(body: Mapping[str, Any]) -> RunRef:
@@ -98,13 +101,10 @@ def _with_compile_time(result: RunResult, clock: classify.RunnerClock) -> RunRes
     return result.replace(compile_time_ms=clock.compile_time_ms)
 
 
-def _incomplete(where: str) -> RunResult:
-    """A request cut short on its way (the operator died while writing it): nothing ran,
-    and no verdict about the program is made up."""
-    return RunResult.failure(
-        ErrorType.SANDBOX_ERROR,
+def _incomplete(where: str) -> str:
+    return (
         f"the run request reached {where} incomplete (the operator restarted while "
-        "delivering it); the program did not run",
+        "delivering it); the program did not run"
     )
 
 
@@ -262,7 +262,7 @@ class Reconciler:
                     )
                     self.spawn("finalize", self.finalize(key, invalid))
                     return
-                claimed = self._claimed_for(ref)
+                claimed = self._claimed_for(ref, r.attempt_of(body))
                 fresh = claimed is None
                 if claimed is None and pod is not None and has_default_limits(request):
                     claimed = await self._claim(ref, body, request, pod)
@@ -307,13 +307,16 @@ class Reconciler:
         await self._patch_status(ref.key, status.scheduled(body, job_name, utc_now()))
         return f"created Job {job_name} (cold start)"
 
-    def _claimed_for(self, ref: RunRef) -> dict[str, Any] | None:
+    def _claimed_for(self, ref: RunRef, attempt: int) -> dict[str, Any] | None:
         """The pool pod an earlier operator claimed for this run (then died before its
         status said so): kopf's index of claimed pods, complete before any handler runs."""
         if self.claims is None:
             return None
         for found in self.claims.get(ref.uid, ()):
-            if str(found.get("metadata", {}).get("namespace")) == ref.namespace:
+            if (
+                str(found.get("metadata", {}).get("namespace")) == ref.namespace
+                and r.pod_attempt(found) == attempt
+            ):
                 return dict(found)
         return None
 
@@ -368,7 +371,10 @@ class Reconciler:
         self.pods[key] = dict(pod)
         self.following.add(key)
         request = request_for_pod(body, self.settings)
-        self.spawn("follow", self.follow(key, pod_name, request, check_first=not fresh))
+        self.spawn(
+            "follow",
+            self.follow(key, pod_name, request, r.attempt_of(body), check_first=not fresh),
+        )
         self.spawn("handover", self.kube.patch_job(ref.namespace, job_name, job_handover(body)))
         self.marked_running.add(key)
         await self._patch_status(key, status.claimed(body, job_name, pod_name, utc_now()))
@@ -406,6 +412,11 @@ class Reconciler:
         key = r.key_of(str(meta.get("namespace")), str(coderun), str(coderun_uid))
         if key in self.done:
             return
+        body = self.bodies.get(key)
+        if body is None and r.pod_attempt(pod) > 0:
+            body = await self._fetch(key)  # after a restart: is this pod still the run's?
+        if body is not None and r.pod_attempt(pod) != r.attempt_of(body):
+            return  # a pod of an attempt whose request was cut short: the run moved on
         seen = copy.deepcopy(dict(pod))
         if event_type == "DELETED":
             self.pods.pop(key, None)
@@ -437,6 +448,7 @@ class Reconciler:
                         key,
                         pod_name,
                         request_for_pod(body, self.settings),
+                        r.pod_attempt(pod),
                         check_first=key not in self.fresh,
                     ),
                 )
@@ -470,6 +482,11 @@ class Reconciler:
         )
         if result is None:
             return
+        cut_short = [c for c, text in logs.items() if was_incomplete(text)]
+        if cut_short:
+            where = f"{pod_name} ({cut_short[0]})"
+            await self.redeliver(key, pod_name, r.pod_attempt(pod), _incomplete(where))
+            return
         stuck = progress is classify.Progress.PENDING
         # A compile step that failed leaves its run container waiting for a request that
         # will never come: the Job goes now rather than at its deadline.
@@ -494,9 +511,12 @@ class Reconciler:
             return True
         return r.is_admitted(body) and r.job_of(body) == job
 
-    async def follow(self, key: str, pod_name: str, request: RunRequest, check_first: bool) -> None:
+    async def follow(
+        self, key: str, pod_name: str, request: RunRequest, attempt: int, check_first: bool
+    ) -> None:
         """Deliver the request and read the result line as soon as the runner prints it;
-        for compiled languages, the compile container first (delivery.py)."""
+        for compiled languages, the compile container first (delivery.py). `attempt`: the
+        delivery attempt the pod serves."""
         namespace = r.split_key(key)[0]
         budget = request.limits.time_limit_ms / 1000 + 60
         compile_log = None
@@ -512,6 +532,11 @@ class Reconciler:
                 )
                 if compile_log is None or key in self.done:
                     return
+                if was_incomplete(compile_log):
+                    await self.redeliver(
+                        key, pod_name, attempt, _incomplete("the compile container")
+                    )
+                    return
                 failed = self._compile_failure(compile_log)
                 if failed is not None:
                     await self.finalize(key, failed, pod_name, delete_job=True)
@@ -520,13 +545,12 @@ class Reconciler:
                 namespace, pod_name, r.RUN_CONTAINER, request, budget, check_first
             )
         except UndeliverableError as error:
-            lost = RunResult.failure(ErrorType.SANDBOX_ERROR, f"{error}; nothing ran")
-            await self.finalize(key, lost, pod_name, delete_job=True)
+            await self.redeliver(key, pod_name, attempt, f"{error}; nothing ran")
             return
         if log_text is None or key in self.done:
             return
         if was_incomplete(log_text):
-            await self.finalize(key, _incomplete(pod_name), pod_name, delete_job=True)
+            await self.redeliver(key, pod_name, attempt, _incomplete(pod_name))
             return
         result = classify.classify_streamed(log_text, request.limits)
         if result is None:
@@ -537,8 +561,6 @@ class Reconciler:
     @staticmethod
     def _compile_failure(compile_log: str) -> RunResult | None:
         """The compile container's answer, if it is not a successful compile."""
-        if was_incomplete(compile_log):
-            return _incomplete("the compile container")
         payload = classify.parse_result_line(compile_log) or {}
         if payload.get("compiled") is True:
             return None
@@ -546,6 +568,37 @@ class Reconciler:
             return RunResult.from_json_dict(payload)
         except (KeyError, ValueError, TypeError):
             return RunResult.failure(ErrorType.SANDBOX_ERROR, "the compile step reported no result")
+
+    async def redeliver(self, key: str, pod_name: str, attempt: int, why: str) -> None:
+        """The request never reached `pod_name` whole, so nothing of the program ran there
+        and its stdin is spent (stdinOnce): queue the run again for a new pod, warm or
+        cold, and delete the old one. After MAX_REDELIVERIES the run ends SandboxError.
+        Idempotent: the follower and the pod's events may both see the cut; only the first
+        moves the run past `attempt` (the attempt that pod served)."""
+        namespace = r.split_key(key)[0]
+        async with self.lock(key):
+            if key in self.done:
+                return
+            body = await self._fetch(key)
+            if body is None or r.is_final(body) or r.attempt_of(body) != attempt:
+                return
+            give_up = attempt >= MAX_REDELIVERIES
+            if not give_up:
+                old_job = r.job_of(body)
+                message = f"{why}; delivering it again on a new pod"
+                body = await self._patch_status(key, status.requeued(body, message, utc_now()))
+                self.pods.pop(key, None)
+                for flags in (self.following, self.marked_running, self.fresh, self.marked_queued):
+                    flags.discard(key)
+                self.admission.unstart(key)
+        if give_up:
+            failed = RunResult.failure(ErrorType.SANDBOX_ERROR, why)
+            await self.finalize(key, failed, pod_name, delete_job=True)
+            return
+        metrics.REDELIVERIES.inc()
+        await self.kube.delete_job(namespace, old_job)
+        await self.kube.post_event(body, "Warning", "Redelivering", message)
+        await self.dispatch()
 
     # -- the end of a run ----------------------------------------------------------------
 

@@ -40,6 +40,10 @@ MANAGED_BY = "coderun-operator"
 # which CodeRun of that name (a deleted and re-created one is another run).
 ANNOTATION_CODERUN = f"{GROUP}/coderun"
 ANNOTATION_CODERUN_UID = f"{GROUP}/coderun-uid"
+# Which delivery attempt of its CodeRun a sandbox pod serves (status.redeliveries when it was
+# made or claimed): a request cut short on its way is delivered again on a new pod, and the
+# events of the pods of earlier attempts must not decide the run.
+ANNOTATION_ATTEMPT = f"{GROUP}/attempt"
 
 # Warm pools (pool_controller.py): the CodeRunPool resource, in the namespace of the
 # CodeRuns it serves (an ownerReference cannot cross namespaces).
@@ -122,7 +126,23 @@ def pool_job_name(pool_name: str, token: str) -> str:
 def job_of(body: Mapping[str, Any]) -> str:
     """The name of the Job that runs a CodeRun: a pool's Job once claimed, else its own."""
     named = (body.get("status") or {}).get("jobName")
-    return str(named) if named else job_name(str((body.get("metadata") or {}).get("name")))
+    if named:
+        return str(named)
+    return job_name(str((body.get("metadata") or {}).get("name")), attempt_of(body))
+
+
+def attempt_of(body: Mapping[str, Any]) -> int:
+    """How many times this CodeRun's request was delivered again (status.redeliveries)."""
+    return int((body.get("status") or {}).get("redeliveries") or 0)
+
+
+def pod_attempt(pod: Mapping[str, Any]) -> int:
+    """The attempt a sandbox pod (or Job) serves; pods made before attempts existed serve 0."""
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    try:
+        return int(annotations.get(ANNOTATION_ATTEMPT) or 0)
+    except ValueError:
+        return -1  # not ours to trust: matches no attempt
 
 
 def verdict_of(status: Status, error_type: ErrorType | None) -> str:
@@ -131,8 +151,12 @@ def verdict_of(status: Status, error_type: ErrorType | None) -> str:
     return str(error_type or ErrorType.INTERNAL_ERROR)
 
 
-def job_name(coderun_name: str) -> str:
-    """The Job's name for a CodeRun: deterministic, unique per name, a valid label value."""
+def job_name(coderun_name: str, attempt: int = 0) -> str:
+    """The Job's name for a CodeRun: deterministic, unique per name and attempt (a new
+    attempt must not meet its predecessor's Job while that is still being deleted), a valid
+    label value."""
+    if attempt:
+        coderun_name = f"{coderun_name}-r{attempt}"
     name = JOB_PREFIX + coderun_name
     if len(name) <= MAX_JOB_NAME and "." not in coderun_name:
         return name

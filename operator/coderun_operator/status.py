@@ -212,6 +212,23 @@ def final(
     return document
 
 
+def requeued(body: Mapping[str, Any], message: str, now: datetime) -> dict[str, Any]:
+    """Queued again for a new pod: the request never reached the old one whole, so nothing
+    of the program ran. The old pod's fields go (a merge patch deletes a null)."""
+    conditions, generation = _base(body)
+    for type_ in (r.COND_SCHEDULED, r.COND_RUNNING):
+        conditions = set_condition(
+            conditions, type_, "False", "Redelivering", message, now, generation
+        )
+    return {
+        "phase": r.PHASE_QUEUED,
+        "observedGeneration": generation,
+        "conditions": conditions,
+        "redeliveries": r.attempt_of(body) + 1,
+        **dict.fromkeys(("jobName", "podName", "start", "scheduledAt", "startedAt")),
+    }
+
+
 def result_of(body: Mapping[str, Any]) -> RunResult | None:
     """The final result recorded in a CodeRun's status, or None while it is not final."""
     if not r.is_final(body):

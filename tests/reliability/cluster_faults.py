@@ -80,3 +80,17 @@ def peak_concurrency(cluster: K8sCluster, namespace: str) -> int:
         if (status := item.get("status") or {}).get("scheduledAt") and status.get("finishedAt")
     ]
     return max((sum(1 for s, f in windows if s <= start < f) for start, _ in windows), default=0)
+
+
+def redelivered_runs(cluster: K8sCluster, namespace: str) -> int:
+    """CodeRuns whose request was delivered again on a new pod (status.redeliveries)."""
+    out = cluster.kubectl(
+        "get",
+        "coderuns",
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={.items[*].status.redeliveries}",
+        check=False,
+    )
+    return sum(1 for count in out.stdout.split() if int(count) > 0)

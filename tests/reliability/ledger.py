@@ -132,6 +132,14 @@ class Ledger:
                         self.results[job_id] = data
             time.sleep(pause)
 
+    def failures(self) -> list[str]:
+        """Each final job that did not succeed: its error type and message, for a report."""
+        return [
+            f"{job_id}: {data.get('sandboxErrorType')}: {data.get('sandboxErrorMessage')}"
+            for job_id, data in self.results.items()
+            if data["status"] != "success"
+        ]
+
     # -- counting ------------------------------------------------------------------------
 
     def figures(

@@ -53,6 +53,22 @@ def test_job_is_owned_by_its_coderun_and_named_after_it() -> None:
     assert job["metadata"]["namespace"] == "runs"
 
 
+def test_a_redelivered_run_gets_a_new_job_that_names_its_attempt() -> None:
+    body = coderun("abc123")
+    first = build_job(body)
+    body["status"] = {"redeliveries": 1}
+    second = build_job(body)
+    # Another name (the first Job may still be being deleted), the same owner, and the
+    # attempt on the pod so events of the first pod cannot decide the run.
+    assert second["metadata"]["name"] == "crun-abc123-r1" != first["metadata"]["name"]
+    assert second["metadata"]["ownerReferences"] == first["metadata"]["ownerReferences"]
+    pod_meta = second["spec"]["template"]["metadata"]
+    assert pod_meta["annotations"][r.ANNOTATION_ATTEMPT] == "1"
+    assert first["spec"]["template"]["metadata"]["annotations"][r.ANNOTATION_ATTEMPT] == "0"
+    assert pod_meta["labels"][r.LABEL_RUN] == "crun-abc123-r1"
+    assert len(r.job_name("a" * 200, 2)) <= r.MAX_JOB_NAME
+
+
 def test_long_or_dotted_names_still_give_valid_job_names() -> None:
     long_name = "a" * 200
     name = r.job_name(long_name)

@@ -262,6 +262,7 @@ def test_the_claim_relabels_annotates_and_lowers_the_deadline_in_one_patch() -> 
     assert patch["metadata"]["annotations"] == {
         r.ANNOTATION_CODERUN: "job42",
         r.ANNOTATION_CODERUN_UID: "uid-job42",
+        r.ANNOTATION_ATTEMPT: "0",  # the run's first delivery attempt
     }
     assert patch["spec"] == {"activeDeadlineSeconds": deadline}
     claimed = {**pod, "metadata": {**pod["metadata"], **patch["metadata"]}}

@@ -60,3 +60,38 @@ def test_transition_time_kept_when_status_unchanged() -> None:
     assert again[0]["lastTransitionTime"] == conds[0]["lastTransitionTime"]
     changed = status.set_condition(conds, "Scheduled", "True", "JobCreated", "go", T1)
     assert changed[0]["lastTransitionTime"] != conds[0]["lastTransitionTime"]
+
+
+def _merge(status_doc: dict[str, object], patch: dict[str, object]) -> dict[str, object]:
+    """What the API server keeps of a JSON merge patch of status: a null deletes."""
+    merged = {**status_doc, **patch}
+    return {key: value for key, value in merged.items() if value is not None}
+
+
+def test_a_request_cut_short_queues_the_run_again_for_a_new_pod() -> None:
+    body = coderun(name="run-a")
+    body["status"] = status.claimed(body, "crpool-python-1a2b3c4d", "crpool-python-x", T0)
+    assert r.lifecycle(body) == "active" and r.job_of(body) == "crpool-python-1a2b3c4d"
+    patch = status.requeued(body, "cut short", T1)
+    body["status"] = _merge(body["status"], patch)
+    # Queued again, no pod of the old attempt left in status, and a new Job name for a cold
+    # start: the old Job may still be going away when the new one is created.
+    assert r.lifecycle(body) == "queued" and not r.is_running(body)
+    for field in ("jobName", "podName", "start", "scheduledAt", "startedAt"):
+        assert field not in body["status"], field
+    assert r.attempt_of(body) == 1
+    assert r.job_of(body) == r.job_name("run-a", 1) != r.job_name("run-a")
+    reasons = {c["type"]: c["reason"] for c in body["status"]["conditions"]}
+    assert reasons == {"Scheduled": "Redelivering", "Running": "Redelivering"}
+    # A second cut counts on; the names stay distinct per attempt.
+    body["status"] = _merge(body["status"], status.requeued(body, "again", T1))
+    assert r.attempt_of(body) == 2 and r.job_of(body) == r.job_name("run-a", 2)
+
+
+def test_a_pod_names_the_attempt_it_serves() -> None:
+    body = coderun(name="run-b")
+    assert r.pod_attempt({"metadata": {"annotations": {}}}) == 0  # pods made before attempts
+    assert r.pod_attempt({"metadata": {"annotations": {r.ANNOTATION_ATTEMPT: "2"}}}) == 2
+    # A value nobody wrote matches no attempt rather than the first.
+    assert r.pod_attempt({"metadata": {"annotations": {r.ANNOTATION_ATTEMPT: "x"}}}) == -1
+    assert r.attempt_of(body) == 0
