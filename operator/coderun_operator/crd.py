@@ -290,52 +290,20 @@ def crd() -> dict[str, Any]:
             "jsonPath": '.status.conditions[?(@.type=="Succeeded")].message',
         },
     ]
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {
-            "name": f"{r.PLURAL}.{r.GROUP}",
-            "labels": {"app.kubernetes.io/part-of": "coderun"},
-        },
-        "spec": {
-            "group": r.GROUP,
-            "scope": "Namespaced",
-            "names": {
-                "kind": r.KIND,
-                "listKind": f"{r.KIND}List",
-                "plural": r.PLURAL,
-                "singular": r.SINGULAR,
-                "shortNames": [r.SHORT_NAME],
-                "categories": [r.CATEGORY],
-            },
-            "versions": [
-                {
-                    "name": r.VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": columns,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "description": (
-                                "One execution of untrusted code: the operator runs it in a "
-                                "locked-down Job and records the verdict in status."
-                            ),
-                            "required": ["spec"],
-                            "properties": {
-                                "apiVersion": {"type": "string"},
-                                "kind": {"type": "string"},
-                                "metadata": {"type": "object"},
-                                "spec": spec_schema(),
-                                "status": status_schema(),
-                            },
-                        }
-                    },
-                }
-            ],
-        },
-    }
+    return _definition(
+        r.KIND,
+        r.PLURAL,
+        r.SINGULAR,
+        r.SHORT_NAME,
+        description=(
+            "One execution of untrusted code: the operator runs it in a "
+            "locked-down Job and records the verdict in status."
+        ),
+        spec=spec_schema(),
+        status=status_schema(),
+        columns=columns,
+        subresources={"status": {}},
+    )
 
 
 def pool_crd() -> dict[str, Any]:
@@ -398,22 +366,61 @@ def pool_crd() -> dict[str, Any]:
             "jsonPath": '.status.conditions[?(@.type=="Ready")].message',
         },
     ]
+    return _definition(
+        r.POOL_KIND,
+        r.POOL_PLURAL,
+        r.POOL_SINGULAR,
+        r.POOL_SHORT_NAME,
+        description=(
+            "Warm, single-use sandbox pods of one language, in the "
+            "namespace of the CodeRuns they serve: each is a CodeRun's "
+            "locked-down Job made ahead, past its start, waiting for one "
+            "run, and deleted after it."
+        ),
+        spec=spec,
+        status=status,
+        columns=columns,
+        subresources={
+            "status": {},
+            "scale": {
+                "specReplicasPath": ".spec.replicas",
+                "statusReplicasPath": ".status.replicas",
+                "labelSelectorPath": ".status.selector",
+            },
+        },
+    )
+
+
+def _definition(
+    kind: str,
+    plural: str,
+    singular: str,
+    short_name: str,
+    *,
+    description: str,
+    spec: dict[str, Any],
+    status: dict[str, Any],
+    columns: list[dict[str, Any]],
+    subresources: dict[str, Any],
+) -> dict[str, Any]:
+    """The CustomResourceDefinition of one of our kinds: namespaced, one version served and
+    stored, `spec` required, `status` written only through the status subresource."""
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {
-            "name": f"{r.POOL_PLURAL}.{r.GROUP}",
+            "name": f"{plural}.{r.GROUP}",
             "labels": {"app.kubernetes.io/part-of": "coderun"},
         },
         "spec": {
             "group": r.GROUP,
             "scope": "Namespaced",
             "names": {
-                "kind": r.POOL_KIND,
-                "listKind": f"{r.POOL_KIND}List",
-                "plural": r.POOL_PLURAL,
-                "singular": r.POOL_SINGULAR,
-                "shortNames": [r.POOL_SHORT_NAME],
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": singular,
+                "shortNames": [short_name],
                 "categories": [r.CATEGORY],
             },
             "versions": [
@@ -421,24 +428,12 @@ def pool_crd() -> dict[str, Any]:
                     "name": r.VERSION,
                     "served": True,
                     "storage": True,
-                    "subresources": {
-                        "status": {},
-                        "scale": {
-                            "specReplicasPath": ".spec.replicas",
-                            "statusReplicasPath": ".status.replicas",
-                            "labelSelectorPath": ".status.selector",
-                        },
-                    },
+                    "subresources": subresources,
                     "additionalPrinterColumns": columns,
                     "schema": {
                         "openAPIV3Schema": {
                             "type": "object",
-                            "description": (
-                                "Warm, single-use sandbox pods of one language, in the "
-                                "namespace of the CodeRuns they serve: each is a CodeRun's "
-                                "locked-down Job made ahead, past its start, waiting for one "
-                                "run, and deleted after it."
-                            ),
+                            "description": description,
                             "required": ["spec"],
                             "properties": {
                                 "apiVersion": {"type": "string"},

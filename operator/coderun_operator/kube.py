@@ -78,21 +78,22 @@ class Kube:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.api_client.close()  # type: ignore[no-untyped-call]
 
+    def _custom(
+        self, method: Callable[..., Any], plural: str, namespace: str, name: str, *body: Any
+    ) -> Any:
+        """A CustomObjectsApi `method` on one object of our group (CodeRuns, CodeRunPools)."""
+        return method(
+            r.GROUP, r.VERSION, namespace, plural, name, *body, _request_timeout=REQUEST_TIMEOUT_S
+        )
+
     # -- CodeRuns ------------------------------------------------------------------------
 
     async def get_coderun(self, namespace: str, name: str) -> dict[str, Any] | None:
-        def call() -> dict[str, Any] | None:
-            found: dict[str, Any] = self.custom.get_namespaced_custom_object(  # type: ignore[assignment]
-                r.GROUP,
-                r.VERSION,
-                namespace,
-                r.PLURAL,
-                name,
-                _request_timeout=REQUEST_TIMEOUT_S,
-            )
-            return found
-
-        return await self._call_unless((404,), None, call)
+        get = self.custom.get_namespaced_custom_object
+        found: dict[str, Any] | None = await self._call_unless(
+            (404,), None, lambda: self._custom(get, r.PLURAL, namespace, name)
+        )
+        return found
 
     async def patch_coderun_status(
         self,
@@ -105,52 +106,27 @@ class Kube:
         body: dict[str, Any] = {"status": dict(status)}
         if resource_version:
             body["metadata"] = {"resourceVersion": resource_version}
-
-        def call() -> dict[str, Any]:
-            patched: dict[str, Any] = self.custom.patch_namespaced_custom_object_status(  # type: ignore[assignment]
-                r.GROUP,
-                r.VERSION,
-                namespace,
-                r.PLURAL,
-                name,
-                body,
-                _request_timeout=REQUEST_TIMEOUT_S,
-            )
-            return patched
-
+        patch = self.custom.patch_namespaced_custom_object_status
         metrics.API_WRITES.labels("patch", "coderuns/status").inc()
-        return await self._call(call)
+        patched: dict[str, Any] = await self._call(
+            lambda: self._custom(patch, r.PLURAL, namespace, name, body)
+        )
+        return patched
 
     async def patch_coderun_labels(
         self, namespace: str, name: str, labels: Mapping[str, str]
     ) -> None:
         body = {"metadata": {"labels": dict(labels)}}
+        patch = self.custom.patch_namespaced_custom_object
         metrics.API_WRITES.labels("patch", "coderuns").inc()
-        await self._call(
-            lambda: self.custom.patch_namespaced_custom_object(
-                r.GROUP,
-                r.VERSION,
-                namespace,
-                r.PLURAL,
-                name,
-                body,
-                _request_timeout=REQUEST_TIMEOUT_S,
-            )
-        )
+        await self._call(lambda: self._custom(patch, r.PLURAL, namespace, name, body))
 
     async def delete_coderun(self, namespace: str, name: str) -> None:
-        def call() -> None:
-            self.custom.delete_namespaced_custom_object(
-                r.GROUP,
-                r.VERSION,
-                namespace,
-                r.PLURAL,
-                name,
-                _request_timeout=REQUEST_TIMEOUT_S,
-            )
-
+        delete = self.custom.delete_namespaced_custom_object
         metrics.API_WRITES.labels("delete", "coderuns").inc()
-        await self._call_unless((404,), None, call)
+        await self._call_unless(
+            (404,), None, lambda: self._custom(delete, r.PLURAL, namespace, name)
+        )
 
     # -- Jobs and pods -------------------------------------------------------------------
 
@@ -252,19 +228,12 @@ class Kube:
     # -- CodeRunPools --------------------------------------------------------------------
 
     async def patch_pool_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        def call() -> None:
-            self.custom.patch_namespaced_custom_object_status(
-                r.GROUP,
-                r.VERSION,
-                namespace,
-                r.POOL_PLURAL,
-                name,
-                {"status": dict(status)},
-                _request_timeout=REQUEST_TIMEOUT_S,
-            )
-
+        patch = self.custom.patch_namespaced_custom_object_status
+        body = {"status": dict(status)}
         metrics.API_WRITES.labels("patch", "coderunpools/status").inc()
-        await self._call_unless((404,), None, call)
+        await self._call_unless(
+            (404,), None, lambda: self._custom(patch, r.POOL_PLURAL, namespace, name, body)
+        )
 
     async def read_log(self, namespace: str, pod: str, container: str) -> str:
         """The container's log, or "" if it is gone (the classifier then says so)."""
