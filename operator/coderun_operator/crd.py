@@ -269,7 +269,7 @@ def status_schema() -> dict[str, Any]:
 
 
 def crd() -> dict[str, Any]:
-    columns = [
+    columns: list[dict[str, Any]] = [
         {"name": "Language", "type": "string", "jsonPath": ".spec.language"},
         {"name": "Status", "type": "string", "jsonPath": ".status.phase"},
         {"name": "Verdict", "type": "string", "jsonPath": ".status.verdict"},
@@ -352,7 +352,7 @@ def pool_crd() -> dict[str, Any]:
             "conditions": condition,
         },
     }
-    columns = [
+    columns: list[dict[str, Any]] = [
         {"name": "Language", "type": "string", "jsonPath": ".spec.language"},
         {"name": "Desired", "type": "integer", "jsonPath": ".spec.replicas"},
         {"name": "Ready", "type": "integer", "jsonPath": ".status.ready"},
