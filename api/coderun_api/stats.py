@@ -1,4 +1,5 @@
-"""Aggregates over an account's jobs for the dashboard (pure functions over rows)."""
+"""Aggregates over an account's jobs for the dashboard: pure functions over rows, answering
+the models GET /api/v1/jobs/stats sends."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from coderun_sandbox.contract import iso_utc
+from pydantic import Field
+
+from coderun_api.results import CamelModel
 
 Bucket = Literal["hour", "day"]
 
@@ -21,6 +25,23 @@ class JobRow:
     charged: bool
 
 
+class StatsBucket(CamelModel):
+    bucket_start: str = Field(description="The UTC hour or day (ISO-8601) of `queuedAt`.")
+    count: int
+    success_count: int
+    success_rate: float | None = Field(description="Over the bucket's finished jobs.")
+    mean_execution_time_ms: float | None
+
+
+class JobStats(CamelModel):
+    count: int = Field(description="Jobs queued in the window.")
+    success_rate: float | None = Field(description="Successes over finished jobs; null if none.")
+    mean_execution_time_ms: float | None
+    p95_execution_time_ms: float | None = Field(description="Nearest-rank 95th percentile.")
+    credits_used: int = Field(description="Jobs that were charged.")
+    series: list[StatsBucket]
+
+
 def percentile(values: list[int], fraction: float) -> float | None:
     """Nearest-rank percentile (p95 of [1..100] is 95)."""
     if not values:
@@ -30,19 +51,29 @@ def percentile(values: list[int], fraction: float) -> float | None:
     return float(ordered[rank - 1])
 
 
-def _summary(rows: list[JobRow]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Summary:
+    count: int
+    success_count: int
+    success_rate: float | None
+    mean_execution_time_ms: float | None
+    p95_execution_time_ms: float | None
+    credits_used: int
+
+
+def _summary(rows: list[JobRow]) -> _Summary:
     final = [r for r in rows if r.status in ("success", "failed")]
     successes = sum(1 for r in final if r.status == "success")
     times = [r.execution_time_ms for r in final if r.execution_time_ms is not None]
-    return {
-        "count": len(rows),
-        "successCount": successes,
+    return _Summary(
+        count=len(rows),
+        success_count=successes,
         # Over finished jobs: a job still queued or running is neither.
-        "successRate": round(successes / len(final), 4) if final else None,
-        "meanExecutionTimeMs": round(sum(times) / len(times), 1) if times else None,
-        "p95ExecutionTimeMs": percentile(times, 0.95),
-        "creditsUsed": sum(1 for r in rows if r.charged),
-    }
+        success_rate=round(successes / len(final), 4) if final else None,
+        mean_execution_time_ms=round(sum(times) / len(times), 1) if times else None,
+        p95_execution_time_ms=percentile(times, 0.95),
+        credits_used=sum(1 for r in rows if r.charged),
+    )
 
 
 def bucket_start(moment: datetime, bucket: Bucket) -> datetime:
@@ -51,7 +82,7 @@ def bucket_start(moment: datetime, bucket: Bucket) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def aggregate(rows: Iterable[JobRow], bucket: Bucket) -> dict[str, Any]:
+def aggregate(rows: Iterable[JobRow], bucket: Bucket) -> JobStats:
     rows = list(rows)
     summary = _summary(rows)
     groups: dict[datetime, list[JobRow]] = {}
@@ -61,19 +92,19 @@ def aggregate(rows: Iterable[JobRow], bucket: Bucket) -> dict[str, Any]:
     for start in sorted(groups):
         part = _summary(groups[start])
         series.append(
-            {
-                "bucketStart": iso_utc(start),
-                "count": part["count"],
-                "successCount": part["successCount"],
-                "successRate": part["successRate"],
-                "meanExecutionTimeMs": part["meanExecutionTimeMs"],
-            }
+            StatsBucket(
+                bucket_start=iso_utc(start),
+                count=part.count,
+                success_count=part.success_count,
+                success_rate=part.success_rate,
+                mean_execution_time_ms=part.mean_execution_time_ms,
+            )
         )
-    return {
-        "count": summary["count"],
-        "successRate": summary["successRate"],
-        "meanExecutionTimeMs": summary["meanExecutionTimeMs"],
-        "p95ExecutionTimeMs": summary["p95ExecutionTimeMs"],
-        "creditsUsed": summary["creditsUsed"],
-        "series": series,
-    }
+    return JobStats(
+        count=summary.count,
+        success_rate=summary.success_rate,
+        mean_execution_time_ms=summary.mean_execution_time_ms,
+        p95_execution_time_ms=summary.p95_execution_time_ms,
+        credits_used=summary.credits_used,
+        series=series,
+    )

@@ -69,11 +69,11 @@ def test_stats_math() -> None:
         JobRow(now + timedelta(hours=1), "queued", None, False),
     ]
     data = aggregate(rows, "hour")
-    assert data["count"] == 4 and data["creditsUsed"] == 2
-    assert data["successRate"] == round(2 / 3, 4)
-    assert data["meanExecutionTimeMs"] == 200.0 and data["p95ExecutionTimeMs"] == 300.0
-    assert [b["count"] for b in data["series"]] == [2, 2]
-    assert aggregate(rows, "day")["series"][0]["count"] == 4
+    assert data.count == 4 and data.credits_used == 2
+    assert data.success_rate == round(2 / 3, 4)
+    assert data.mean_execution_time_ms == 200.0 and data.p95_execution_time_ms == 300.0
+    assert [b.count for b in data.series] == [2, 2]
+    assert aggregate(rows, "day").series[0].count == 4
 
 
 def test_languages_are_public(api: Api) -> None:

@@ -1,6 +1,6 @@
 """/readyz of an API on the Kubernetes executor whose API-server address is wrong says why,
-naming the address and the setting to change (issue 12: it said only
-`unavailable: RuntimeError`).
+naming the address and the setting to change, not only the exception's type: a wrong address
+is the usual cause, and whoever runs the install must see which setting to fix.
 
 Real parts: `coderun serve` as a process, a kubeconfig pointing at 127.0.0.1, and either a
 port nobody listens on or a real TLS server whose certificate the kubeconfig's CA did not

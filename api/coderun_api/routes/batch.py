@@ -20,6 +20,7 @@ from coderun_api.deps import CurrentPrincipal, StateDep, submit_rate_limit
 from coderun_api.envelope import ApiError, Envelope, describe_validation_error, ok, refusal
 from coderun_api.results import JOB_ID, CamelModel, JobResult
 from coderun_api.routes.runner import (
+    MAX_IDEMPOTENCY_KEY,
     SUBMITTED_STATUS,
     SubmitRequest,
     accept_submission,
@@ -30,8 +31,8 @@ from coderun_api.routes.runner import (
 router = APIRouter(prefix="/api/v1/runner/submissions", tags=["runner"])
 
 MAX_BATCH = 20
-# Room for "#19" after the caller's key in the 255-character column.
-MAX_BATCH_KEY = 250
+# Room for "#19" after the caller's key in the column.
+MAX_BATCH_KEY = MAX_IDEMPOTENCY_KEY - 5
 ERROR_TYPES = {
     400: "BadRequest",
     402: "PaymentRequired",

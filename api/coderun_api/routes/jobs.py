@@ -7,13 +7,12 @@ from typing import Annotated, Any, Literal
 from coderun_sandbox.contract import ErrorType, Status
 from coderun_sandbox.languages import supported
 from fastapi import APIRouter, Query
-from pydantic import Field
 
 from coderun_api.deps import CurrentPrincipal, StateDep, parse_timestamp
 from coderun_api.envelope import ApiError, Envelope, ok
 from coderun_api.jobs import HistoryFilter
-from coderun_api.results import CamelModel, JobPage, JobResult
-from coderun_api.stats import aggregate
+from coderun_api.results import JobPage, JobResult
+from coderun_api.stats import JobStats, aggregate
 
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
 
@@ -26,23 +25,6 @@ TIMESTAMP_QUERY: dict[str, Any] = {
     "description": "ISO-8601 timestamp, compared with queuedAt",
     "json_schema_extra": {"format": "date-time"},
 }
-
-
-class StatsBucket(CamelModel):
-    bucket_start: str = Field(description="The UTC hour or day (ISO-8601) of `queuedAt`.")
-    count: int
-    success_count: int
-    success_rate: float | None = Field(description="Over the bucket's finished jobs.")
-    mean_execution_time_ms: float | None
-
-
-class JobStats(CamelModel):
-    count: int = Field(description="Jobs queued in the window.")
-    success_rate: float | None = Field(description="Successes over finished jobs; null if none.")
-    mean_execution_time_ms: float | None
-    p95_execution_time_ms: float | None = Field(description="Nearest-rank 95th percentile.")
-    credits_used: int = Field(description="Jobs that were charged.")
-    series: list[StatsBucket]
 
 
 def _one_of(name: str, value: str | None, allowed: list[str]) -> str | None:
@@ -93,5 +75,4 @@ def job_stats(
 ) -> Envelope[JobStats]:
     which = HistoryFilter(start=parse_timestamp("from", from_), end=parse_timestamp("to", to))
     rows = state.jobs.stats_rows(principal.account_id, which)
-    stats = JobStats.model_validate(aggregate(rows, bucket))
-    return ok(stats, "job stats fetched successfully")
+    return ok(aggregate(rows, bucket), "job stats fetched successfully")

@@ -54,6 +54,10 @@ class Submitted(CamelModel):
     status: str = Field(description=SUBMITTED_STATUS)
 
 
+# The jobs table's idempotency_key column holds 255 characters.
+MAX_IDEMPOTENCY_KEY = 255
+
+
 def idempotency_key_header(per: str, longest: int) -> Any:
     """The Idempotency-Key header, its bounds declared for generated clients (the route
     checks them with `check_idempotency_key`, whose message says so)."""
@@ -99,9 +103,11 @@ def submit(
     body: SubmitRequest,
     principal: CurrentPrincipal,
     state: StateDep,
-    idempotency_key: Annotated[str | None, idempotency_key_header("submission", 255)] = None,
+    idempotency_key: Annotated[
+        str | None, idempotency_key_header("submission", MAX_IDEMPOTENCY_KEY)
+    ] = None,
 ) -> Envelope[Submitted]:
-    check_idempotency_key(idempotency_key, 255)
+    check_idempotency_key(idempotency_key, MAX_IDEMPOTENCY_KEY)
     accepted = accept_submission(body, principal, state, idempotency_key)
     request_.state.job_id = accepted.job.id  # for the access log line
     if not accepted.created:
