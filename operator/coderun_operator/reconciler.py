@@ -23,6 +23,8 @@ from typing import Any
 from coderun_sandbox.contract import (
     DEFAULT_MEMORY_LIMIT_MB,
     DEFAULT_TIME_LIMIT_MS,
+    READY_KEY,
+    RECEIVED_KEY,
     ErrorType,
     InvalidRequest,
     RunRequest,
@@ -37,7 +39,7 @@ from coderun_operator import classify, metrics, status
 from coderun_operator import resources as r
 from coderun_operator.admission import Admission, RunRef
 from coderun_operator.claim import claim_patch, claimed_by, claimed_deadline, job_handover
-from coderun_operator.delivery import Delivery, UndeliverableError, was_incomplete
+from coderun_operator.delivery import Delivery, UndeliverableError, has_mark, was_incomplete
 from coderun_operator.job_builder import (
     build_job,
     has_default_limits,
@@ -105,6 +107,17 @@ def _incomplete(where: str) -> str:
     return (
         f"the run request reached {where} incomplete (the operator restarted while "
         "delivering it); the program did not run"
+    )
+
+
+def never_received(pod: Mapping[str, Any], logs: Mapping[str, str]) -> bool:
+    """The pod passed its deadline while its runner still waited for the request (the
+    operator was away): nothing of the program ran, so it may run on another pod."""
+    run_log = logs.get(r.RUN_CONTAINER, "")
+    return (
+        (pod.get("status") or {}).get("reason") == "DeadlineExceeded"
+        and has_mark(run_log, READY_KEY)
+        and not has_mark(run_log, RECEIVED_KEY)
     )
 
 
@@ -486,6 +499,9 @@ class Reconciler:
         if cut_short:
             where = f"{pod_name} ({cut_short[0]})"
             await self.redeliver(key, pod_name, r.pod_attempt(pod), _incomplete(where))
+            return
+        if never_received(pod, logs):
+            await self.redeliver(key, pod_name, r.pod_attempt(pod), result.error_message or "")
             return
         stuck = progress is classify.Progress.PENDING
         # A compile step that failed leaves its run container waiting for a request that
