@@ -74,12 +74,13 @@ reliability: deps test-os-deps
 	CODERUN_RELIABILITY_RESULTS=$(abspath $(RELIABILITY_RESULTS)) $(BIN)/pytest -q -ra tests/reliability $(PYTEST_ARGS)
 	$(BIN)/python -m tests.reliability.report $(RELIABILITY_RESULTS) docs/reliability.md
 
+# Every benchmark (bench/, `python -m bench`), docs/benchmarks.md rewritten.
 bench: deps bytecode test-os-deps
-	$(BIN)/python -m tests.bench $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # The chart alone: install and upgrade to a first result on the test cluster (docs/benchmarks.md).
 bench-helm: deps test-os-deps
-	$(BIN)/python -m tests.bench --only helm
+	$(BIN)/python -m bench --only helm
 
 # Rebuild the dashboard/playground bundle (api/web -> api/coderun_api/static, committed).
 web:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.bench import k8s_pools as pools
+from tests.fixtures import warm_pools as pools
 from tests.fixtures.cluster import K8sCluster
 from tests.operator.harness import (
     ApiProcess,

@@ -2,7 +2,7 @@
 
 Everything is on loopback or inside a private network namespace (`unshare -n`), so no test
 touches this machine's own network. Shared by tests/operator/unit/test_gate.py and the gate
-measurement (tests/bench/gate.py).
+measurement (bench/gate.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How often the network gate opens wrongly, and what it costs: the old gate against the new.
 
-`python -m tests.bench.gate [tries]` prints a Markdown section (copied into
+`python -m bench.gate [tries]` prints a Markdown section (copied into
 docs/operator.md, "The network gate"). Real listeners on loopback and real iptables rules
 in private network namespaces (root), as in tests/operator/unit/test_gate.py:
 

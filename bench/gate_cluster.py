@@ -1,6 +1,6 @@
 """The network gate on the test cluster itself: pods probing their node's kubelet port.
 
-`python -m tests.bench.gate_cluster [tries]` (the cluster up, its env loaded, the sandbox
+`python -m bench.gate_cluster [tries]` (the cluster up, its env loaded, the sandbox
 images on the node) prints a Markdown section for docs/operator.md:
 
 - wrong opens: a pod in a namespace with no NetworkPolicy (its node is reachable, so every

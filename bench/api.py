@@ -2,7 +2,7 @@
 submit to final result against the bare runner, all measured in the same command.
 
 `main() -> str` returns the "## API" section of docs/benchmarks.md (called by
-tests/bench/__main__.py). Run alone: `python -m tests.bench.api`.
+bench/__main__.py). Run alone: `python -m bench.api`.
 """
 
 from __future__ import annotations
@@ -31,24 +31,27 @@ THROUGHPUT_PER_CLIENT = 50
 E2E_REPS = 15
 
 
-def _env(data_dir: Path, database_url: str) -> dict[str, str]:
+def serve_env(data_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment of a benchmarked `coderun serve`: none of the caller's CODERUN_*
+    settings, the database migrated at start, plus `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODERUN_")}
     env.update(
         CODERUN_DATA_DIR=str(data_dir),
-        CODERUN_DATABASE_URL=database_url,
         CODERUN_AUTO_MIGRATE="true",
         # The benchmark measures the API, not the 60/min policy.
         CODERUN_SUBMIT_RATE_LIMIT="1000000/minute",
-        CODERUN_LOCAL_WORKERS="1",
         CODERUN_LOG_LEVEL="WARNING",
         PYTHONPATH=os.pathsep.join(sys.path),
+        **settings,
     )
     return env
 
 
 @contextmanager
 def serving(data_dir: Path, database_url: str) -> Iterator[tuple[Server, str]]:
-    server = Server(_env(data_dir, database_url))
+    server = Server(
+        serve_env(data_dir, CODERUN_DATABASE_URL=database_url, CODERUN_LOCAL_WORKERS="1")
+    )
     key = server.cli("account", "create", "bench@example.com", "--credits", "1000000")
     server.start()
     try:
@@ -153,7 +156,7 @@ def main() -> str:
             "## API",
             "",
             "`coderun serve` as a subprocess (one uvicorn worker, local executor with one",
-            "worker thread), driven over HTTP with keep-alive by `tests/bench/api.py`. Each",
+            "worker thread), driven over HTTP with keep-alive by `bench/api.py`. Each",
             "accepted submission is a real job that the executor runs in the background, so",
             "the submit numbers include that competition for the two cores; the per-key rate",
             "limit is raised for the run.",

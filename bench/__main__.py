@@ -1,6 +1,6 @@
 """`make bench`: run every benchmark section and write docs/benchmarks.md.
 
-Sections: runner (this machine's sandbox), api (REST API on SQLite and PostgreSQL),
+Sections: runner (the local sandbox), api (REST API on SQLite and PostgreSQL),
 kubernetes (the test cluster), helm (the chart's install and upgrade to a first result),
 judge (test cases as one submission against single submissions, both executors),
 webhooks (final to webhook received; 1,000 SSE streams on one API process). A
@@ -22,7 +22,7 @@ from pathlib import Path
 SECTIONS = ("runner", "api", "kubernetes", "helm", "judge", "webhooks")
 HEADER = """# Benchmarks
 
-Measured by `make bench`, which runs `python -m tests.bench` and rewrites this file.
+Measured by `make bench`, which runs `python -m bench` and rewrites this file.
 The machine is shared and noisy: every number is a median over interleaved repetitions,
 reported next to a baseline measured in the same command, and the ratios are what carry
 over between machines. Tests never assert timings; this file is where speed is tracked.
@@ -51,7 +51,7 @@ def replace_section(document: str, section: str) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench")
+    parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--only", choices=SECTIONS, action="append")
     parser.add_argument("--output", default="docs/benchmarks.md")
     parser.add_argument(
@@ -66,7 +66,7 @@ def main() -> int:
     for name in chosen:
         print(f"== {name}", file=sys.stderr, flush=True)
         try:
-            module = importlib.import_module(f"tests.bench.{name}")
+            module = importlib.import_module(f"bench.{name}")
             parts.append(module.main())
             measured.append(parts[-1])
         except Exception:  # one failed section must not hide the others

@@ -9,7 +9,7 @@ pooled pod claimed, issue 13) side by side in one command, all through REST:
 - sustained: several accounts submitting for SUSTAINED_S, pools of at most 8 pods per
   language refilling, per-key rate limit raised: runs/s and runs lost;
 - the cluster's cost per run: the API server's write requests, and the CPU seconds of the
-  kubelet, containerd, kube-apiserver and the operator (tests/bench/k8s_costs.py);
+  kubelet, containerd, kube-apiserver and the operator (bench/k8s_costs.py);
 - the operator's CPU, memory and threads with 50 runs in flight (caps raised for it).
 
 Before pools exist (no CodeRunPool CRD, or an operator that makes no pool pods) the warm
@@ -17,7 +17,7 @@ columns say "no pool" and the rest still runs. The CodeRun's own `status.start` 
 which path each run took: a run is counted warm only if it was.
 
 `main() -> str` returns the "## Kubernetes" section of docs/benchmarks.md (called by
-tests/bench/__main__.py). Run alone: `python -m tests.bench.kubernetes`.
+bench/__main__.py). Run alone: `python -m bench.kubernetes`.
 """
 
 from __future__ import annotations
@@ -37,16 +37,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.bench import k8s_pools as pools
-from tests.bench.k8s_breakdown import breakdown_table
-from tests.bench.k8s_costs import CostMeter, Costs, add, cluster_pid, cpu_seconds, status_of
-from tests.bench.k8s_report import (
+from bench.k8s_breakdown import breakdown_table
+from bench.k8s_costs import CostMeter, Costs, add, cluster_pid, cpu_seconds, status_of
+from bench.k8s_report import (
     compiled_table,
     costs_table,
     inflight_table,
     latency_table,
     sustained_table,
 )
+from tests.fixtures import warm_pools as pools
 from tests.fixtures.cluster import K8sCluster, cluster_up
 from tests.operator.harness import (
     ApiProcess,
@@ -377,9 +377,9 @@ def measure(bench: Bench, base: Path) -> str:
         [
             "## Kubernetes",
             "",
-            "Reproduce: `make bench` (or `.venv/bin/python -m tests.bench --only kubernetes "
+            "Reproduce: `make bench` (or `.venv/bin/python -m bench --only kubernetes "
             "--update`; the test cluster up and the images built, `CODERUN_SKIP_IMAGES=1` "
-            "skips the rebuild). `tests/bench/kubernetes.py` runs `coderun serve` "
+            "skips the rebuild). `bench/kubernetes.py` runs `coderun serve` "
             "(CODERUN_EXECUTOR=kubernetes, SQLite) and `coderun operator` as processes on the "
             "host against the single-node test cluster (`hack/cluster/`, containerd 1.6, "
             "kube-router enforcing the deny-all NetworkPolicy), everything through REST "

@@ -126,7 +126,7 @@ def main(rounds: int = 30) -> str:
     lines = [
         "## Runner (embedded default: bubblewrap + cgroups)",
         "",
-        "Reproduce: `make bench` (or `.venv/bin/python -m tests.bench --only runner`).",
+        "Reproduce: `make bench` (or `.venv/bin/python -m bench --only runner`).",
         "",
     ]
     lines += python_overhead(rounds)

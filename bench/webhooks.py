@@ -5,14 +5,13 @@ they cost and how fast one result reaches all of them.
 
 All on the embedded default (SQLite, the local executor), the receiver and the streams on
 127.0.0.1. `main() -> str` returns the "## Webhooks and event streams" section of
-docs/benchmarks.md. Run alone: `python -m tests.bench --only webhooks`.
+docs/benchmarks.md. Run alone: `python -m bench --only webhooks`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,9 +20,9 @@ from typing import Any
 import httpx
 from coderun_sandbox.contract import parse_iso_utc
 
+from bench.api import percentile, serve_env
 from tests.api.server import Server
 from tests.api.webhook_listener import running_listener
-from tests.bench.api import percentile
 
 WEBHOOK_JOBS = 100
 STREAMS = 1000
@@ -32,17 +31,8 @@ BLOCKER = "import time\ntime.sleep(2.5)\n"
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CODERUN_")}
-    env.update(
-        CODERUN_DATA_DIR=str(data_dir),
-        CODERUN_AUTO_MIGRATE="true",
-        CODERUN_SUBMIT_RATE_LIMIT="1000000/minute",
-        CODERUN_LOG_LEVEL="WARNING",
-        CODERUN_WEBHOOK_ALLOWLIST="127.0.0.1",
-        PYTHONPATH=os.pathsep.join(sys.path),
-        **extra,
-    )
-    return env
+    # The receiver listens on 127.0.0.1, which callback URLs may not reach by default.
+    return serve_env(data_dir, CODERUN_WEBHOOK_ALLOWLIST="127.0.0.1", **extra)
 
 
 def _ms(values: list[float]) -> str:
@@ -195,7 +185,7 @@ def main() -> str:
     lines = [
         "## Webhooks and event streams",
         "",
-        "`python -m tests.bench --only webhooks` (tests/bench/webhooks.py): one `coderun serve` "
+        "`python -m bench --only webhooks` (bench/webhooks.py): one `coderun serve` "
         "on the embedded default (SQLite, local executor), a receiver and the clients on "
         "127.0.0.1 (CODERUN_WEBHOOK_ALLOWLIST=127.0.0.1). The final moment is the job's own "
         "`finishedAt`; the baseline is a `?wait=30` long-poll on the same job, answered by "

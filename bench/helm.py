@@ -1,7 +1,7 @@
 """The chart on the test cluster: install to first successful result, upgrade to first
 successful result.
 
-`python -m tests.bench.helm [repetitions]` (default 3; the cluster is brought up, the images
+`python -m bench.helm [repetitions]` (default 3; the cluster is brought up, the images
 built and loaded as the Helm tests do) prints a Markdown section for docs/benchmarks.md.
 Each repetition is a fresh default install, as a user runs it:
 
@@ -94,7 +94,14 @@ def measure(repetitions: int) -> tuple[dict[str, list[float]], dict[str, list[fl
     }
     steps: dict[str, list[float]] = {}
 
-    def record(phase: str, found: dict[str, float]) -> None:
+    def first_result(
+        phase: str, release: Release, key: str, started: float, wall: float, found: dict[str, float]
+    ) -> None:
+        """Ask the release for a first result; record the phase's total and its steps."""
+        with service_url(release) as base:
+            _first_result(ApiClient(base=base, key=key))
+        samples[f"{phase} to first result"].append(time.monotonic() - started)
+        found["first result"] = time.time() - wall
         for name, value in found.items():
             steps.setdefault(f"{phase}: {name}", []).append(value)
 
@@ -106,22 +113,14 @@ def measure(repetitions: int) -> tuple[dict[str, list[float]], dict[str, list[fl
             found["helm install returned"] = time.time() - wall
             key = create_account(release)
             found["account created"] = time.time() - wall
-            with service_url(release) as base:
-                _first_result(ApiClient(base=base, key=key))
-            samples["install to first result"].append(time.monotonic() - started)
-            found["first result"] = time.time() - wall
-            record("install", found)
+            first_result("install", release, key, started, wall, found)
 
             started, wall = time.monotonic(), time.time()
             upgrade(release, "--reuse-values", "--set", "config.logLevel=DEBUG")
             samples["helm upgrade --wait"].append(time.monotonic() - started)
             found = milestones(release, wall)
             found["helm upgrade returned"] = time.time() - wall
-            with service_url(release) as base:
-                _first_result(ApiClient(base=base, key=key))
-            samples["upgrade to first result"].append(time.monotonic() - started)
-            found["first result"] = time.time() - wall
-            record("upgrade", found)
+            first_result("upgrade", release, key, started, wall, found)
         print(
             f"repetition {repetition + 1}: "
             + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in samples.items()),
@@ -149,7 +148,7 @@ def render(samples: dict[str, list[float]], steps: dict[str, list[float]], load:
     measured = datetime.now(UTC)
     return f"""## Helm: install and upgrade to a first result
 
-Reproduce: `make bench-helm` (or `.venv/bin/python -m tests.bench --only helm --update`; the test
+Reproduce: `make bench-helm` (or `.venv/bin/python -m bench --only helm --update`; the test
 cluster up, the images built and loaded as the Helm tests do). Measured {measured:%Y-%m-%d %H:%M}
 UTC, load average (1/5/15 min) {load} at the start. {repetitions} fresh default installs (SQLite
 on a claim of the cluster's default StorageClass, the default warm pools), each then upgraded

@@ -1,4 +1,4 @@
-"""Markdown tables of the Kubernetes benchmark (tests/bench/kubernetes.py) for
+"""Markdown tables of the Kubernetes benchmark (bench/kubernetes.py) for
 docs/benchmarks.md: medians and percentiles of the same run, and the ratios between them."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tests.bench.k8s_costs import NODE_PROCESSES, OTHER_PROCESSES, Costs, issue_total
+from bench.k8s_costs import NODE_PROCESSES, OTHER_PROCESSES, Costs, issue_total
 
 if TYPE_CHECKING:
-    from tests.bench.kubernetes import Run
+    from bench.kubernetes import Run
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -164,7 +164,7 @@ def costs_table(phases: dict[str, Costs]) -> str:
         "Per run, over each phase (finished Jobs kept 5 s, so their deletion is inside it). "
         "Writes: `apiserver_request_total`, verbs POST/PUT/PATCH/DELETE, delta over the phase "
         "(every client's: another session's tests on the cluster would add theirs). CPU: "
-        "/proc/<pid>/stat of the processes (tests/bench/k8s_costs.py); the issue's sum is "
+        "/proc/<pid>/stat of the processes (bench/k8s_costs.py); the issue's sum is "
         "kubelet + containerd + kube-apiserver + operator; the containerd shims (one per pod, "
         "they also reap the pods' own processes) apart.",
         "",

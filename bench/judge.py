@@ -8,7 +8,7 @@ The 20 singles are submitted at once, as a client that loops would, and wait in 
 queue behind the account's cap on running runs (2 by default on both executors).
 
 `main() -> str` returns the "## Judge mode" section of docs/benchmarks.md (called by
-tests/bench/__main__.py: `python -m tests.bench --only judge --update`).
+bench/__main__.py: `python -m bench --only judge --update`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from tests.bench import k8s_pools as pools
+from tests.fixtures import warm_pools as pools
 from tests.fixtures.cluster import K8sCluster, cluster_up
 from tests.operator.harness import ApiProcess, prepare_namespace, start_api, start_operator
 
@@ -169,8 +169,8 @@ def main() -> str:
         [
             "## Judge mode",
             "",
-            f"`python -m tests.bench --only judge --update` ({REPS} interleaved repetitions, "
-            "medians; tests/bench/judge.py). A cpp program with 20 test cases, 18 expected "
+            f"`python -m bench --only judge --update` ({REPS} interleaved repetitions, "
+            "medians; bench/judge.py). A cpp program with 20 test cases, 18 expected "
             "outputs right, as one submission (compiled once, 20 processes in one sandbox) "
             "against the same 20 inputs as 20 single submissions sent at once (20 compiles "
             "and 20 sandboxes, queued behind the account's cap of 2 running runs). Wall time "
