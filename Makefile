@@ -10,8 +10,9 @@ PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo pyth
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast reliability lint deps os-deps test-os-deps bytecode bench bench-helm web crds clients-openapi images cluster-up cluster-down cluster-images kind-up clean
+.PHONY: run test test-fast reliability lint deps os-deps test-os-deps bytecode bench bench-helm web crds clients-openapi images cluster-up cluster-down cluster-images kind-up clean help
 
+# The .venv: the project and its dev tools, editable (needs os-deps).
 deps: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml | os-deps
@@ -47,9 +48,11 @@ os-deps:
 test-os-deps:
 	@bash .ci/install-os-packages.sh test
 
+# `coderun serve` on HOST:PORT (127.0.0.1:8000): the API, the dashboard, the local sandbox.
 run: deps
 	$(BIN)/coderun serve --host $(HOST) --port $(PORT)
 
+# ruff check, ruff format --check and mypy --strict over the code, tests and benchmarks.
 lint: deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -101,20 +104,33 @@ crds: | $(VENV)/.installed
 	$(BIN)/python -m coderun_operator.crd pools > crds/coderun.dev_coderunpools.yaml
 	cp crds/coderun.dev_coderuns.yaml crds/coderun.dev_coderunpools.yaml helm/coderun/crds/
 
+# Start the test cluster (hack/cluster/cluster.sh up; built from source the first time).
 cluster-up: test-os-deps
 	bash hack/cluster/cluster.sh up
 
+# Stop the test cluster's processes; its data stays for the next cluster-up.
 cluster-down:
 	bash hack/cluster/cluster.sh down
 
+# Build the images and load them into the test cluster's node (as `images`).
 cluster-images: test-os-deps
 	bash hack/cluster/cluster.sh images
 
 # Build sandbox-images/*/Dockerfile and ./Dockerfile and load them into the test cluster's node.
 images: cluster-images
 
+# A kind cluster with the images loaded, where Docker can pull (hack/cluster/kind-up.sh).
 kind-up:
 	bash hack/cluster/kind-up.sh
 
+# Remove the .venv and the tools' caches.
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# This list: every target with the first sentence of the comment above it.
+help:
+	@awk '/^#/ {l = $$0; sub(/^# ?/, "", l); d = d (d == "" ? "" : " ") l; next} \
+	  /^[A-Z_]+ *[:?]?=/ {next} \
+	  /^[a-z][a-z0-9-]*:([^=]|$$)/ {if (d != "") {t = $$0; sub(/:.*/, "", t); \
+	    i = index(d, ". "); printf "  %-16s %s\n", t, (i ? substr(d, 1, i) : d)} d = ""; next} \
+	  {d = ""}' $(firstword $(MAKEFILE_LIST))
