@@ -38,18 +38,20 @@ from typing import Any
 from coderun_sandbox.contract import (
     DEFAULT_MEMORY_LIMIT_MB,
     DEFAULT_TIME_LIMIT_MS,
+    SANDBOX_SCRATCH_DIR,
+    SANDBOX_WORKDIR,
     InvalidRequest,
-    Limits,
+    RunLimits,
     RunRequest,
+    SandboxEnv,
     cases_wall_budget_ms,
 )
 from coderun_sandbox.languages import Language, languages
 
 from coderun_operator import resources as r
-from coderun_operator.gate import CONNECT_TIMEOUT_S, gate_settings, gated_command
+from coderun_operator.gate import CONNECT_TIMEOUT_S, gate_env, gated_command
 from coderun_operator.settings import OperatorSettings
 
-WORKDIR = "/work"
 ENTRYPOINT = ["python3", "-m", "coderun_sandbox"]
 
 
@@ -60,7 +62,7 @@ def request_of(coderun: Mapping[str, Any]) -> RunRequest:
         language=str(spec.get("language", "")),
         code=str(spec.get("code", "")),
         input=str(spec.get("input") or ""),
-        limits=Limits(
+        limits=RunLimits(
             time_limit_ms=int(spec.get("timeLimitMs") or DEFAULT_TIME_LIMIT_MS),
             memory_limit_mb=int(spec.get("memoryLimitMb") or DEFAULT_MEMORY_LIMIT_MB),
         ),
@@ -147,7 +149,7 @@ def run_memory_limit_mb(request: RunRequest, settings: OperatorSettings) -> int:
     The runner (PID 1) needs a little memory of its own next to the program. A program that
     goes beyond its own limit by more than the allowance is killed by the kernel (OOMKilled,
     MLE); one whose measured peak exceeds its limit by less is still classified MLE from the
-    runner's measurement (classify.py), so the promised limit holds either way.
+    runner's measurement (pod_verdict.py), so the promised limit holds either way.
     """
     return request.limits.memory_limit_mb + settings.runner_memory_mb
 
@@ -185,7 +187,7 @@ def _env(pairs: Mapping[str, str]) -> list[dict[str, str]]:
 def ready_file(container: str) -> str:
     """Where a container's runner marks that it waits for its request (the startupProbe's
     file). One per container: the containers of a pod share /tmp."""
-    return f"/tmp/.coderun-ready-{container}"
+    return f"{SANDBOX_SCRATCH_DIR}/.coderun-ready-{container}"
 
 
 def _container(
@@ -200,34 +202,28 @@ def _container(
         "image": image,
         "imagePullPolicy": settings.image_pull_policy,
         "command": gated_command(phase) if settings.network_gate else [*ENTRYPOINT, phase],
-        "workingDir": WORKDIR,
+        "workingDir": SANDBOX_WORKDIR,
         # The request arrives here, written once by the operator (pods/attach); the runner
         # reads exactly one framed request, then lets go of the stream.
         "stdin": True,
         "stdinOnce": True,
         "tty": False,
-        "env": _env({"CODERUN_READY_FILE": ready_file(name)})
-        + (_gate_env(settings) if settings.network_gate else []),
+        "env": _env(SandboxEnv(ready_file=ready_file(name)).to_env())
+        + (
+            gate_env(settings.network_gate_port, settings.network_gate_timeout_seconds)
+            if settings.network_gate
+            else []
+        ),
         "resources": _resources(memory_mb, settings),
         "securityContext": _security_context(),
         "volumeMounts": [
-            {"name": "work", "mountPath": WORKDIR},
-            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "work", "mountPath": SANDBOX_WORKDIR},
+            {"name": "tmp", "mountPath": SANDBOX_SCRATCH_DIR},
         ],
         # The result is the log's one JSON line; if the runner dies before writing it, the
         # log's tail becomes the termination message we report.
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
-
-
-def _gate_env(settings: OperatorSettings) -> list[dict[str, Any]]:
-    """What the network gate (gate.py) probes, the kubelet port of the pod's own node, and
-    how long it tries."""
-    return [
-        {"name": "CODERUN_GATE_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
-        {"name": "CODERUN_GATE_PORT", "value": str(settings.network_gate_port)},
-        *_env(gate_settings(settings.network_gate_timeout_seconds)),
-    ]
 
 
 def sandbox_labels(coderun: Mapping[str, Any], language: str) -> dict[str, str]:
