@@ -56,19 +56,21 @@ def all_coderuns_final(cluster: K8sCluster, namespace: str, count: int) -> bool:
     return phases["Succeeded"] + phases["Failed"] >= count
 
 
-def sandbox_pods_ended(cluster: K8sCluster, namespace: str) -> int:
+def _field_values(
+    cluster: K8sCluster, namespace: str, kind: str, jsonpath: str, *selector: str
+) -> list[str]:
+    """What `jsonpath` picks from the namespace's objects of `kind` ([] when unreadable)."""
     out = cluster.kubectl(
-        "get",
-        "pods",
-        "-n",
-        namespace,
-        "-l",
-        "coderun.dev/sandbox=true",
-        "-o",
-        "jsonpath={.items[*].status.phase}",
-        check=False,
+        "get", kind, "-n", namespace, *selector, "-o", f"jsonpath={jsonpath}", check=False
     )
-    return sum(1 for phase in out.stdout.split() if phase in ("Succeeded", "Failed"))
+    return out.stdout.split()
+
+
+def sandbox_pods_ended(cluster: K8sCluster, namespace: str) -> int:
+    phases = _field_values(
+        cluster, namespace, "pods", "{.items[*].status.phase}", "-l", "coderun.dev/sandbox=true"
+    )
+    return sum(1 for phase in phases if phase in ("Succeeded", "Failed"))
 
 
 def peak_concurrency(cluster: K8sCluster, namespace: str) -> int:
@@ -84,13 +86,5 @@ def peak_concurrency(cluster: K8sCluster, namespace: str) -> int:
 
 def redelivered_runs(cluster: K8sCluster, namespace: str) -> int:
     """CodeRuns whose request was delivered again on a new pod (status.redeliveries)."""
-    out = cluster.kubectl(
-        "get",
-        "coderuns",
-        "-n",
-        namespace,
-        "-o",
-        "jsonpath={.items[*].status.redeliveries}",
-        check=False,
-    )
-    return sum(1 for count in out.stdout.split() if int(count) > 0)
+    counts = _field_values(cluster, namespace, "coderuns", "{.items[*].status.redeliveries}")
+    return sum(1 for count in counts if int(count) > 0)

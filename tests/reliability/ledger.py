@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from tests.operator.harness import FINAL, ApiProcess
-from tests.reliability.figures import FaultFigures
+from tests.reliability.figures import FaultFigures, record
 
 
 def sleeper(index: int, seconds: float = 2.0) -> tuple[str, str]:
@@ -141,6 +141,16 @@ class Ledger:
         ]
 
     # -- counting ------------------------------------------------------------------------
+
+    def recorded(
+        self, fault: str, title: str, how: str, in_flight: int, seconds: float
+    ) -> FaultFigures:
+        """The figures, written for docs/reliability.md (figures.record) and then checked:
+        nothing lost, nothing charged twice."""
+        figures = self.figures(fault, title, how, in_flight, seconds)
+        record(figures)
+        figures.assert_nothing_lost()
+        return figures
 
     def figures(
         self, fault: str, title: str, how: str, in_flight: int, seconds: float

@@ -13,7 +13,6 @@ from tests.reliability.cluster_faults import (
     sandbox_pods_ended,
 )
 from tests.reliability.conftest import MakeStack
-from tests.reliability.figures import record
 from tests.reliability.ledger import bounded, new_ledger
 
 pytestmark = [pytest.mark.cluster, pytest.mark.reliability, pytest.mark.timeout(900)]
@@ -45,7 +44,7 @@ def test_operator_killed_during_a_burst(make_stack: MakeStack) -> None:
     # A request the kill cut short on its way reached its pod incomplete: nothing of it ran,
     # and the restarted operator delivered it again on a new pod.
     again = redelivered_runs(stack.cluster, stack.namespace)
-    figures = ledger.figures(
+    figures = ledger.recorded(
         "operator-killed",
         "Operator killed during a burst",
         "12 runs of 2 s submitted at once; the operator SIGKILLed while runs were in flight; "
@@ -54,8 +53,6 @@ def test_operator_killed_during_a_burst(make_stack: MakeStack) -> None:
         in_flight,
         time.monotonic() - began,
     )
-    record(figures)
-    figures.assert_nothing_lost()
     # No fault reached a program: every run is a success.
     assert figures.successes == figures.accepted, (figures, ledger.failures())
 
@@ -73,7 +70,7 @@ def test_memory_bombs_next_to_normal_runs(make_stack: MakeStack) -> None:
     # Runs this short are seldom seen running through REST; the cluster's record says how
     # many ran side by side (the operator's cap).
     in_flight = peak_concurrency(stack.cluster, stack.namespace)
-    figures = ledger.figures(
+    figures = ledger.recorded(
         "memory-bombs",
         "20 memory bombs next to 20 normal runs",
         "40 submissions at once, alternating a memory bomb (one process, or five after fork, "
@@ -82,8 +79,6 @@ def test_memory_bombs_next_to_normal_runs(make_stack: MakeStack) -> None:
         in_flight,
         time.monotonic() - began,
     )
-    record(figures)
-    figures.assert_nothing_lost()
     normal = [job_id for job_id, stdout in ledger.expected.items() if stdout is not None]
     assert all(ledger.results[job_id]["status"] == "success" for job_id in normal), figures
     # Every bomb fails, free: MLE, or TLE when a loaded node gives it too little CPU to

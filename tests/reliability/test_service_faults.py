@@ -12,7 +12,6 @@ from tests.fixtures.services import PostgresServer
 from tests.operator.harness import Stack
 from tests.reliability.cluster_faults import all_coderuns_final
 from tests.reliability.conftest import MakeStack
-from tests.reliability.figures import record
 from tests.reliability.ledger import Ledger, bounded, new_ledger
 from tests.reliability.redis_server import RestartableRedis, restartable_redis
 
@@ -60,7 +59,7 @@ def test_postgres_down_and_back(make_stack: MakeStack, own_postgres: PostgresSer
     )
     ledger = new_ledger(stack.api)
     in_flight, seconds = down_and_back(stack, ledger, own_postgres.stop, own_postgres.start)
-    figures = ledger.figures(
+    figures = ledger.recorded(
         "postgres-down",
         "PostgreSQL down and back",
         "10 runs of 2 s; PostgreSQL stopped (`pg_ctl -m immediate`) with runs in flight; 3 "
@@ -69,8 +68,6 @@ def test_postgres_down_and_back(make_stack: MakeStack, own_postgres: PostgresSer
         in_flight,
         seconds,
     )
-    record(figures)
-    figures.assert_nothing_lost()
     assert figures.successes == figures.accepted, figures
 
 
@@ -78,7 +75,7 @@ def test_redis_down_and_back(make_stack: MakeStack, own_redis: RestartableRedis)
     stack = make_stack(CODERUN_REDIS_URL=own_redis.url)
     ledger = new_ledger(stack.api)
     in_flight, seconds = down_and_back(stack, ledger, own_redis.stop, own_redis.start)
-    figures = ledger.figures(
+    figures = ledger.recorded(
         "redis-down",
         "Redis down and back",
         "10 runs of 2 s; Redis (rate limits, result notifications) SIGKILLed with runs in "
@@ -87,6 +84,4 @@ def test_redis_down_and_back(make_stack: MakeStack, own_redis: RestartableRedis)
         in_flight,
         seconds,
     )
-    record(figures)
-    figures.assert_nothing_lost()
     assert figures.successes == figures.accepted, figures
