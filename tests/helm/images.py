@@ -1,7 +1,7 @@
 """Building the images with the test cluster's dockerd, for the image and install tests.
 
 The same commands as `cluster.sh images`: context = repo root, BASE_IMAGE = the cluster's
-debootstrap image (no registry can be pulled here).
+debootstrap image (the test cluster pulls from no registry).
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ def build(cluster: K8sCluster, tag: str, dockerfile: Path, language: str | None 
 
 def ensure_sandbox_images(cluster: K8sCluster) -> None:
     for language in LANGUAGES:
-        build(cluster, sandbox_image(language), REPO_ROOT / "sandbox-images" / "Dockerfile", language)
+        build(
+            cluster, sandbox_image(language), REPO_ROOT / "sandbox-images" / "Dockerfile", language
+        )
 
 
 def ensure_service_image(cluster: K8sCluster) -> None:
