@@ -75,14 +75,21 @@ class ClientServer(Server):
         return out.splitlines()[-1].strip()
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClientServer]:
-    process = ClientServer(server_env(tmp_path_factory.mktemp("clients-api")))
+@contextlib.contextmanager
+def serving(env: dict[str, str]) -> Iterator[ClientServer]:
+    """A started `coderun serve` with this environment, stopped on leaving."""
+    process = ClientServer(env)
     process.start()
     try:
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClientServer]:
+    with serving(server_env(tmp_path_factory.mktemp("clients-api"))) as process:
+        yield process
 
 
 @pytest.fixture

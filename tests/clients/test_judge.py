@@ -1,6 +1,6 @@
-"""Test cases and batches through the Python client against the real server (issue 14's
-fields): per-case verdicts, comparison modes, arguments and compiler options, a batch whose
-bad item is refused alone, and batch results with an unknown id."""
+"""Test cases and batches through the Python client against the real server (the judge
+fields of docs/api.md): per-case verdicts, comparison modes, arguments and compiler options,
+a batch whose bad item is refused alone, and batch results with an unknown id."""
 
 from __future__ import annotations
 

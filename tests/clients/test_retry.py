@@ -10,7 +10,7 @@ import httpx
 import pytest
 from coderun_client import AsyncClient, Client, RateLimitError, RetryPolicy
 
-from tests.clients.conftest import ClientServer, server_env
+from tests.clients.conftest import ClientServer, server_env, serving
 
 LIMIT = 2
 
@@ -20,12 +20,8 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClientServer]:
     env = server_env(
         tmp_path_factory.mktemp("limited-api"), CODERUN_SUBMIT_RATE_LIMIT=f"{LIMIT}/3 seconds"
     )
-    process = ClientServer(env)
-    process.start()
-    try:
+    with serving(env) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def test_429_is_retried_after_retry_after(limited: ClientServer) -> None:

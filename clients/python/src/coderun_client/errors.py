@@ -6,7 +6,7 @@ whose message says what to fix; `ApiError.message` is that text, unchanged.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from .models import Job
 
@@ -17,9 +17,8 @@ class CodeRunError(Exception):
 
 class ApiError(CodeRunError):
     """The API refused a request. `status` is the HTTP status, `message` the envelope's,
-    `type` a stable name for the kind (the envelope's own `type` when it sends one)."""
-
-    default_type: ClassVar[str] = "api_error"
+    `type` a stable name for the kind (the envelope's own `type` when it sends one, else the
+    status's own: `bad_request`, `not_found`, ...)."""
 
     def __init__(
         self,
@@ -33,43 +32,41 @@ class ApiError(CodeRunError):
         super().__init__(f"{status}: {message}")
         self.status = status
         self.message = message
-        self.type = type or self.default_type
+        self.type = type or _kind(status)[1]
         self.envelope = envelope or {}
         self.headers = headers or {}
 
 
 class BadRequestError(ApiError):
-    default_type = "bad_request"
+    """400: the request is malformed or a field is out of range; the message names it."""
 
 
 class AuthenticationError(ApiError):
-    default_type = "unauthorized"
+    """401: the API key is missing, malformed, unknown or revoked."""
 
 
 class InsufficientCreditsError(ApiError):
-    default_type = "insufficient_credits"
+    """402: not enough credits left for the runs asked; nothing was queued."""
 
 
 class PermissionDeniedError(ApiError):
-    default_type = "forbidden"
+    """403: a session-authenticated request without the dashboard's header."""
 
 
 class NotFoundError(ApiError):
-    default_type = "not_found"
+    """404: no such job for this account."""
 
 
 class ConflictError(ApiError):
-    default_type = "conflict"
+    """409: an Idempotency-Key reused with another body, or a duplicate sign-up."""
 
 
 class PayloadTooLargeError(ApiError):
-    default_type = "payload_too_large"
+    """413: the request body is larger than the server accepts."""
 
 
 class RateLimitError(ApiError):
     """429, still there after the retries (or with a Retry-After beyond the client's cap)."""
-
-    default_type = "rate_limited"
 
     @property
     def retry_after(self) -> float | None:
@@ -81,30 +78,33 @@ class RateLimitError(ApiError):
 class ServiceUnavailableError(ApiError):
     """503: a dependency of the server (database, Redis) is down; nothing was saved."""
 
-    default_type = "unavailable"
-
 
 class ServerError(ApiError):
-    default_type = "server_error"
+    """Any other 5xx: the server failed on its side."""
 
 
-_BY_STATUS: dict[int, type[ApiError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    402: InsufficientCreditsError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    413: PayloadTooLargeError,
-    429: RateLimitError,
-    503: ServiceUnavailableError,
+# Each status's class and the stable `type` its errors carry when the envelope names none.
+_BY_STATUS: dict[int, tuple[type[ApiError], str]] = {
+    400: (BadRequestError, "bad_request"),
+    401: (AuthenticationError, "unauthorized"),
+    402: (InsufficientCreditsError, "insufficient_credits"),
+    403: (PermissionDeniedError, "forbidden"),
+    404: (NotFoundError, "not_found"),
+    409: (ConflictError, "conflict"),
+    413: (PayloadTooLargeError, "payload_too_large"),
+    429: (RateLimitError, "rate_limited"),
+    503: (ServiceUnavailableError, "unavailable"),
 }
 
 
-def error_class(status: int) -> type[ApiError]:
+def _kind(status: int) -> tuple[type[ApiError], str]:
     if status in _BY_STATUS:
         return _BY_STATUS[status]
-    return ServerError if status >= 500 else ApiError
+    return (ServerError, "server_error") if status >= 500 else (ApiError, "api_error")
+
+
+def error_class(status: int) -> type[ApiError]:
+    return _kind(status)[0]
 
 
 class TransportError(CodeRunError):
