@@ -174,10 +174,11 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def result_schema() -> dict[str, Any]:
-    """The seed API's result fields, as the runner reports them (RunResult.to_json_dict)."""
+    """The result fields of the v1 API (docs/api.md), as the runner reports them
+    (RunResult.to_json_dict)."""
     return {
         "type": "object",
-        "description": "The run's result, in the seed API's field names.",
+        "description": "The run's result, with the field names of the CodeRun REST API (/api/v1).",
         "properties": {
             "status": _string("success or failed.", enum=[str(s) for s in Status if s.is_final]),
             "stdout": _string("Standard output (capped)."),

@@ -106,6 +106,21 @@ def scheduled(body: Mapping[str, Any], job_name: str, now: datetime) -> dict[str
     }
 
 
+def _running_in(
+    conditions: Sequence[Mapping[str, Any]], pod_name: str, now: datetime, generation: int | None
+) -> list[dict[str, Any]]:
+    """`conditions` with Running True: the program runs in `pod_name`."""
+    return set_condition(
+        conditions,
+        r.COND_RUNNING,
+        "True",
+        "PodRunning",
+        f"the program runs in pod {pod_name}",
+        now,
+        generation,
+    )
+
+
 def claimed(body: Mapping[str, Any], job_name: str, pod_name: str, now: datetime) -> dict[str, Any]:
     """A warm start: a pool pod was claimed, already running, its request on the way. One
     write for what a cold start takes two (Scheduled, then Running)."""
@@ -119,15 +134,7 @@ def claimed(body: Mapping[str, Any], job_name: str, pod_name: str, now: datetime
         now,
         generation,
     )
-    conditions = set_condition(
-        conditions,
-        r.COND_RUNNING,
-        "True",
-        "PodRunning",
-        f"the program runs in pod {pod_name}",
-        now,
-        generation,
-    )
+    conditions = _running_in(conditions, pod_name, now, generation)
     return {
         "phase": r.PHASE_RUNNING,
         "observedGeneration": generation,
@@ -145,19 +152,10 @@ def running(
     body: Mapping[str, Any], pod_name: str, started_at: datetime, now: datetime
 ) -> dict[str, Any]:
     conditions, generation = _base(body)
-    conditions = set_condition(
-        conditions,
-        r.COND_RUNNING,
-        "True",
-        "PodRunning",
-        f"the program runs in pod {pod_name}",
-        now,
-        generation,
-    )
     return {
         "phase": r.PHASE_RUNNING,
         "observedGeneration": generation,
-        "conditions": conditions,
+        "conditions": _running_in(conditions, pod_name, now, generation),
         "podName": pod_name,
         "startedAt": iso_utc(started_at),
     }
