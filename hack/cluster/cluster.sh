@@ -9,7 +9,8 @@
 #                       again (pods keep running), waiting until it serves
 #   cluster.sh env      print `export KUBECONFIG=...` and friends, for eval
 #   cluster.sh volumes  make the default StorageClass's local volumes, wipe and free released ones
-#   cluster.sh images   build sandbox-images/*/Dockerfile and ./Dockerfile, load into the node
+#   cluster.sh images   build sandbox-images/Dockerfile (per language) and ./Dockerfile,
+#                       load them into the node
 #   cluster.sh build    only build the binaries into the cache
 #   cluster.sh base     only make the debootstrap base image (coderun-base:bookworm)
 #   cluster.sh load-image TAG...   docker save TAG | ctr -n k8s.io images import
@@ -780,21 +781,28 @@ cmd_env() {
   echo "export PATH=$CACHE_BIN:\$PATH"
 }
 
+# "language image" per line, from the language table (coderun_sandbox/languages.py).
+sandbox_images() {
+  PYTHONPATH="$1/sandbox-images/runner" python3 -m coderun_sandbox.languages
+}
+
 cmd_images() {
   [[ $EUID -eq 0 ]] || die "run as root"
-  local root="${CODERUN_IMAGES_ROOT:-$REPO_ROOT}" tags=() df dir tag
+  local root="${CODERUN_IMAGES_ROOT:-$REPO_ROOT}" tags=() language image tag
   host_setup
   containerd_up
   dockerd_up
   base_image
-  for df in "$root"/sandbox-images/*/Dockerfile; do
-    [[ -f "$df" ]] || continue
-    dir="$(basename "$(dirname "$df")")"
-    tags+=("coderun-sandbox-$dir:dev|$df")
-  done
-  [[ -f "$root/Dockerfile" ]] && tags+=("coderun:dev|$root/Dockerfile")
+  # One image per language of the language table, all from sandbox-images/Dockerfile: the
+  # table names each image, the Dockerfile's LANGUAGE argument picks its toolchain.
+  if [[ -f "$root/sandbox-images/Dockerfile" ]]; then
+    while read -r language image; do
+      tags+=("$image|$root/sandbox-images/Dockerfile|$language")
+    done < <(sandbox_images "$root")
+  fi
+  [[ -f "$root/Dockerfile" ]] && tags+=("coderun:dev|$root/Dockerfile|")
   if ((${#tags[@]} == 0)); then
-    log "no Dockerfiles under $root/sandbox-images/*/ or $root/Dockerfile"
+    log "no sandbox-images/Dockerfile or Dockerfile under $root"
     return 0
   fi
   local built=() t0 args=(--build-arg "BASE_IMAGE=$BASE_IMAGE") extra_ca=""
@@ -804,13 +812,17 @@ cmd_images() {
     extra_ca="$(cat /usr/local/share/ca-certificates/*.crt)"
     args+=(--build-arg "EXTRA_CA_CERTS=$extra_ca")
   fi
+  local name dockerfile language_arg
   for tag in "${tags[@]}"; do
+    IFS='|' read -r name dockerfile language <<<"$tag"
+    language_arg=()
+    [[ -n "$language" ]] && language_arg=(--build-arg "LANGUAGE=$language")
     t0=$(date +%s)
-    log "docker build ${tag%%|*} from ${tag#*|}"
-    docker build -q "${args[@]}" -f "${tag#*|}" -t "${tag%%|*}" "$root" \
-      >>"$LOGS/images.log" 2>&1 || die "docker build ${tag%%|*} failed, see $LOGS/images.log"
-    log "built ${tag%%|*} in $(($(date +%s) - t0))s"
-    built+=("${tag%%|*}")
+    log "docker build $name from $dockerfile${language:+ (LANGUAGE=$language)}"
+    docker build -q "${args[@]}" "${language_arg[@]}" -f "$dockerfile" -t "$name" "$root" \
+      >>"$LOGS/images.log" 2>&1 || die "docker build $name failed, see $LOGS/images.log"
+    log "built $name in $(($(date +%s) - t0))s"
+    built+=("$name")
   done
   load_image "${built[@]}"
   log "images in the node: ${built[*]}"

@@ -5,9 +5,10 @@
 #   make kind-up                       # or: bash hack/cluster/kind-up.sh
 #   KIND_CLUSTER_NAME=coderun KIND_NODE_IMAGE=kindest/node:v1.34.0 bash hack/cluster/kind-up.sh
 #
-# Builds every sandbox-images/*/Dockerfile as coderun-sandbox-<dir>:dev and the repo-root
-# Dockerfile (if any) as coderun:dev with the Docker you already have (BASE_IMAGE left at
-# each Dockerfile's public default), then `kind load docker-image`s them. Prints the
+# Builds sandbox-images/Dockerfile once per language of the language table (as the image the
+# table names, coderun-sandbox-<language>:dev) and the repo-root Dockerfile (if any) as
+# coderun:dev with the Docker you already have (BASE_IMAGE left at each Dockerfile's public
+# default), then `kind load docker-image`s them. Prints the
 # KUBECONFIG to use. Needs: docker, kind (https://kind.sigs.k8s.io), kubectl.
 set -euo pipefail
 
@@ -30,12 +31,12 @@ mkdir -p "$(dirname "$KUBECONFIG_OUT")"
 kind get kubeconfig --name "$NAME" >"$KUBECONFIG_OUT"
 
 tags=()
-for df in "$REPO_ROOT"/sandbox-images/*/Dockerfile; do
-  [[ -f "$df" ]] || continue
-  dir="$(basename "$(dirname "$df")")"
-  docker build -f "$df" -t "coderun-sandbox-$dir:dev" "$REPO_ROOT"
-  tags+=("coderun-sandbox-$dir:dev")
-done
+# One sandbox image per language of the language table, from sandbox-images/Dockerfile.
+while read -r language image; do
+  docker build -f "$REPO_ROOT/sandbox-images/Dockerfile" --build-arg "LANGUAGE=$language" \
+    -t "$image" "$REPO_ROOT"
+  tags+=("$image")
+done < <(PYTHONPATH="$REPO_ROOT/sandbox-images/runner" python3 -m coderun_sandbox.languages)
 if [[ -f "$REPO_ROOT/Dockerfile" ]]; then
   docker build -f "$REPO_ROOT/Dockerfile" -t coderun:dev "$REPO_ROOT"
   tags+=(coderun:dev)
