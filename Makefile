@@ -10,7 +10,7 @@ PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo pyth
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast reliability lint deps os-deps test-os-deps bytecode bench bench-helm web crds clients-openapi images cluster-up cluster-down cluster-images kind-up clean help
+.PHONY: run test test-fast reliability lint lint-ts deps os-deps test-os-deps bytecode bench bench-helm web crds clients-openapi images cluster-up cluster-down cluster-images kind-up clean help
 
 # The .venv: the project and its dev tools, editable (needs os-deps).
 deps: $(VENV)/.installed
@@ -53,10 +53,22 @@ run: deps
 	$(BIN)/coderun serve --host $(HOST) --port $(PORT)
 
 # ruff check, ruff format --check and mypy --strict over the code, tests and benchmarks.
-lint: deps
+lint: deps lint-ts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# ESLint with typescript-eslint (type-checked rules) over the web pages' sources and the
+# TypeScript client. Each package pins eslint in its own devDependencies and lockfile, so a
+# fresh clone gets the same linter from `npm ci`; the install is skipped while node_modules
+# is newer than the lockfile.
+TS_PACKAGES := api/web clients/typescript
+lint-ts: $(TS_PACKAGES:%=%/node_modules/.package-lock.json)
+	@for dir in $(TS_PACKAGES); do echo "eslint $$dir"; (cd $$dir && npm run --silent lint) || exit 1; done
+
+%/node_modules/.package-lock.json: %/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js 20 with npm" >&2; exit 1; }
+	cd $* && npm ci --no-audit --no-fund
 
 # The whole suite: lint, then every test, including the ones that bring up the real
 # Kubernetes test cluster, Redis, PostgreSQL and Chromium through pytest fixtures. The local

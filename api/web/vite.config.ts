@@ -42,16 +42,30 @@ function buildInfo(): Plugin {
   };
 }
 
-/** One header for every page: each page marks its place and the build puts it in. */
-function siteHeader(): Plugin {
-  const marker = /^\s*<!-- site-header:[^>]*-->\n/m;
+/**
+ * One frame for every page: the head, the site header and the closing tags are
+ * src/partials/page.html (with src/partials/header.html in it). A page's source is its first
+ * line, `<!-- page title="..." script="..." class="..." ... -->`, which fills the frame's
+ * {{title}}, {{script}} and {{class}}, followed by its <main>.
+ */
+function sitePage(): Plugin {
+  const marker = /^<!-- page ((?:\w+="[^"]*" )*\w+="[^"]*")[^>]*-->\n/;
+  const partial = (name: string) => readFileSync(join(root, `src/partials/${name}.html`), "utf8");
   return {
-    name: "coderun-site-header",
+    name: "coderun-site-page",
     transformIndexHtml: {
-      order: "pre", // before Vite resolves the header's icon into a hashed asset
+      order: "pre", // before Vite resolves the page's script and icon into hashed assets
       handler(html, ctx) {
-        if (!marker.test(html)) throw new Error(`${ctx.filename} has no site-header marker`);
-        return html.replace(marker, readFileSync(join(root, "src/partials/header.html"), "utf8"));
+        const found = marker.exec(html);
+        if (!found) throw new Error(`${ctx.filename} does not start with a <!-- page ... --> line`);
+        const fields = new Map([...found[1].matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+        fields.set("header", partial("header"));
+        fields.set("main", html.slice(found[0].length));
+        return partial("page").replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+          const value = fields.get(key);
+          if (value === undefined) throw new Error(`${ctx.filename}: its page line has no ${key}="..."`);
+          return value;
+        });
       },
     },
   };
@@ -61,7 +75,7 @@ export default defineConfig({
   root,
   base: "/",
   publicDir: false,
-  plugins: [siteHeader(), buildInfo()],
+  plugins: [sitePage(), buildInfo()],
   build: {
     outDir: resolve(root, "../coderun_api/static"),
     emptyOutDir: true,

@@ -17,10 +17,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from tests.clients.conftest import REPO, ClientServer, server_env
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.clients.conftest import REPO, ClientServer, server_env, serving
+from tests.web.conftest import chromium
 
 pytestmark = pytest.mark.browser
 
@@ -80,22 +80,14 @@ def serving_the_build(
         CODERUN_STATIC_DIR=str(static),
         CODERUN_AUTH_RATE_LIMIT="200/minute",
     )
-    process = ClientServer(env)
-    process.start()
-    try:
+    with serving(env) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 def test_the_esm_build_works_in_chromium_on_the_same_origin(

@@ -8,8 +8,8 @@ browser download is never used).
 
 from __future__ import annotations
 
+import contextlib
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 
@@ -79,26 +78,8 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
         server.stop()
 
 
-def openapi_has(server: Server, *, path: str = "", method: str = "get", field: str = "") -> bool:
-    """Whether the server's /openapi.json documents a route, or a field of the submit body.
-
-    The pages are written against shapes agreed in this session (issues 14 and 15); a test of a
-    page part whose route is not served yet skips with this reason instead of failing on it.
-    """
-    spec = httpx.get(f"{server.base}/openapi.json", timeout=10).json()
-    # Path parameters match whatever they are named: /runner/{id}/events is /runner/{jobId}/events.
-    param = re.compile(r"\{[^}]*\}")
-    routes = {param.sub("{}", p): ops for p, ops in spec.get("paths", {}).items()}
-    if path and method not in routes.get(param.sub("{}", path), {}):
-        return False
-    if field:
-        schemas = spec.get("components", {}).get("schemas", {})
-        return any(field in schema.get("properties", {}) for schema in schemas.values())
-    return True
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+@contextlib.contextmanager
+def chromium() -> Iterator[Browser]:
     """Debian's headless Chromium, launched by Playwright from its executable path."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} not found: install Debian's package `chromium`")
@@ -108,6 +89,12 @@ def browser() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
 
 
 @dataclass

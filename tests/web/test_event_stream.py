@@ -1,4 +1,4 @@
-"""The playground follows its run over the event stream (issue 15), not by polling the result.
+"""The playground follows its run over the event stream, not by polling the result.
 
 The stream (GET /api/v1/runner/{jobId}/events) is opened by the browser's own EventSource with
 the session cookie; the test asserts that the result arrived that way and that no request for
@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Route, expect
+from playwright.sync_api import Page, Route, expect
 
-from tests.web.conftest import DESKTOP, ApiServer, OpenPage, openapi_has
+from tests.web.conftest import DESKTOP, OpenPage, Watched
 from tests.web.test_pages import (
     assert_no_errors,
     new_email,
+    open_playground_as_new_account,
     run_program,
     set_code,
     sign_up,
@@ -32,23 +33,21 @@ RESULT = re.compile(r"/api/v1/runner/[^/]+/result(\?|$)")
 SLOW_HELLO = "import time\ntime.sleep(0.5)\nprint('pushed, not polled')\n"
 
 
-@pytest.fixture(autouse=True)
-def _stream_served(api_server: ApiServer) -> None:
-    if not openapi_has(api_server, path="/api/v1/runner/{jobId}/events"):
-        pytest.skip("the server has no event stream route yet (issue 15's API)")
-
-
-def test_playground_result_arrives_over_the_stream_with_no_polling(open_page: OpenPage) -> None:
-    page, watched = open_page(DESKTOP)
-    sign_up(page, new_email())
-    page.goto("/playground")
-    wait_ready(page)
+def run_slow_hello_over_the_stream(page: Page, watched: Watched) -> list[str]:
+    """Runs SLOW_HELLO in the open playground and checks that its result came over the
+    stream; returns the URLs the page asked for meanwhile."""
     set_code(page, SLOW_HELLO)
     before = len(watched.requests)
     assert run_program(page) == "Success"
     expect(page.locator("#result [data-testid=stdout]")).to_have_text("pushed, not polled\n")
     expect(page.locator("body")).to_have_attribute("data-result-via", "stream")
-    during = watched.requests[before:]
+    return watched.requests[before:]
+
+
+def test_playground_result_arrives_over_the_stream_with_no_polling(open_page: OpenPage) -> None:
+    page, watched = open_page(DESKTOP)
+    open_playground_as_new_account(page)
+    during = run_slow_hello_over_the_stream(page, watched)
     assert [u for u in during if EVENTS.search(u)], f"no event stream opened: {during}"
     assert not [u for u in during if RESULT.search(u)], f"the playground polled: {during}"
     # A second run opens a stream of its own, and still polls nothing.
@@ -80,13 +79,8 @@ def test_a_dropped_stream_is_reopened_not_polled(open_page: OpenPage) -> None:
     page.route(EVENTS, drop_the_first)
     page.goto("/playground")
     wait_ready(page)
-    set_code(page, SLOW_HELLO)
-    before = len(watched.requests)
-    assert run_program(page) == "Success"
-    expect(page.locator("#result [data-testid=stdout]")).to_have_text("pushed, not polled\n")
-    expect(page.locator("body")).to_have_attribute("data-result-via", "stream")
+    during = run_slow_hello_over_the_stream(page, watched)
     assert len(attempts) == 2, attempts
-    during = watched.requests[before:]
     assert not [u for u in during if RESULT.search(u)], during
     # The one expected error: the browser reports the reset connection.
     assert all("ERR_CONNECTION_RESET" in e for e in watched.errors()), watched.errors()

@@ -1,8 +1,9 @@
 """The dashboard and playground in a real browser, against the real API and sandbox runner.
 
-The main test walks the path the seed gives account owners: sign up, generate an API key, run
-hello world in the playground, find it in the history, narrow the history with filters, see a
-TLE called a TLE, and replace the key so the first one stops working (401 through the API).
+The main test walks an account owner's path (docs/api.md, "Accounts and the dashboard"): sign
+up, generate an API key, run hello world in the playground, find it in the history, narrow the
+history with filters, see a TLE called a TLE, and replace the key so the first one stops
+working (401 through the API).
 Every page is screenshotted into artifacts/screenshots/ and must log no console errors; the
 `open_page` fixture fails any test whose pages asked another origin for anything.
 """
@@ -51,6 +52,13 @@ def wait_ready(page: Page) -> None:
     # A page is ready after its first API answers (the dashboard waits for four): on a machine
     # at load 20 that took longer than expect()'s 5 s default.
     expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=20_000)
+
+
+def open_playground_as_new_account(page: Page) -> None:
+    """Signs up a new account in the page and opens the playground, ready to run."""
+    sign_up(page, new_email())
+    page.goto("/playground")
+    wait_ready(page)
 
 
 def set_code(page: Page, code: str) -> None:
@@ -350,9 +358,7 @@ def test_keyboard_reaches_everything_with_visible_focus(open_page: OpenPage) -> 
     order = tab_through(page, 4)
     assert order[:3] == ["email", "password", "auth-submit"], order
 
-    sign_up(page, new_email())
-    page.goto("/playground")
-    wait_ready(page)
+    open_playground_as_new_account(page)
     page.get_by_label("Language").focus()
     assert focus_outline(page) != "none"
     order = tab_through(page, 5)
@@ -498,9 +504,7 @@ def test_pages_work_under_a_strict_content_security_policy(open_page: OpenPage) 
         )
 
     page.context.route("**/*", add_policy)
-    sign_up(page, new_email())
-    page.goto("/playground")
-    wait_ready(page)
+    open_playground_as_new_account(page)
     set_code(page, 'print("under a policy")\n')
     assert run_program(page) == "Success"
     expect(page.locator("#result [data-testid=stdout]")).to_have_text("under a policy\n")

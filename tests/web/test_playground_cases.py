@@ -1,4 +1,4 @@
-"""The playground's "Test cases" panel (issue 14) in Chromium at 360 px, against the real judge.
+"""The playground's "Test cases" panel in Chromium at 360 px, against the real judge.
 
 Cases are added and removed with their numbering kept, a run gives a badge per case and, for a
 wrong one, its expected and actual output side by side; the compare mode and stop-on-first-failure
@@ -13,27 +13,20 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.web.conftest import DESKTOP, MOBILE, ApiServer, OpenPage, openapi_has, screenshot
+from tests.web.conftest import DESKTOP, MOBILE, OpenPage, screenshot
 from tests.web.test_pages import (
     RUN_TIMEOUT_MS,
     assert_fits,
     assert_no_errors,
     expect_rows,
-    new_email,
+    open_playground_as_new_account,
     set_code,
-    sign_up,
     wait_ready,
 )
 
 pytestmark = pytest.mark.browser
 
 DOUBLER = "n = int(input())\nprint(n * 2)\n"
-
-
-@pytest.fixture(autouse=True)
-def _judge_served(api_server: ApiServer) -> None:
-    if not openapi_has(api_server, field="testCases"):
-        pytest.skip("the server does not take testCases yet (issue 14's API)")
 
 
 def case_result(page: Page, index: int) -> Locator:
@@ -47,9 +40,7 @@ def run_and_wait(page: Page) -> None:
 
 def test_cases_badges_diff_compare_stop_and_history(open_page: OpenPage) -> None:
     page, watched = open_page(MOBILE)
-    sign_up(page, new_email())
-    page.goto("/playground")
-    wait_ready(page)
+    open_playground_as_new_account(page)
     set_code(page, DOUBLER)
     stdin = page.get_by_label("Input (stdin)")
     expect(stdin).to_be_enabled()
@@ -143,9 +134,7 @@ def test_hostile_output_in_a_diff_stays_text(open_page: OpenPage) -> None:
     """A program that prints markup, and an expected output that is markup too: the diff shows
     both as the characters they are, and neither becomes an element of the page."""
     page, watched = open_page(DESKTOP)
-    sign_up(page, new_email())
-    page.goto("/playground")
-    wait_ready(page)
+    open_playground_as_new_account(page)
     set_code(page, f"print({HOSTILE!r})\n")
     page.get_by_role("button", name="Add test case").click()
     page.get_by_label("Expected output of case 1", exact=True).fill("<script>alert(1)</script>")
@@ -162,9 +151,7 @@ def test_float_comparison_and_its_tolerances_reach_the_judge(open_page: OpenPage
     """0.1 + 0.2 prints 0.30000000000000004: equal to 0.3 under the default float tolerance,
     not under a tolerance of 0, and a tolerance that is not a number is refused in the page."""
     page, watched = open_page(DESKTOP)
-    sign_up(page, new_email())
-    page.goto("/playground")
-    wait_ready(page)
+    open_playground_as_new_account(page)
     set_code(page, "print(0.1 + 0.2)\n")
     page.get_by_role("button", name="Add test case").click()
     page.get_by_label("Expected output of case 1", exact=True).fill("0.3")

@@ -35,13 +35,13 @@ export interface Job {
   queuedAt: string | null;
   startedAt: string | null;
   finishedAt: string | null;
-  // Extras this API adds to the seed's result object; absent from older servers.
+  // Extras beyond the v1 API's result object (docs/api.md); absent from older servers.
   cpuTimeMs?: number | null;
   memoryKb?: number | null;
   compileTimeMs?: number | null;
   stdoutTruncated?: boolean;
   stderrTruncated?: boolean;
-  // Judge mode (issue 14): one verdict per test case; null or absent for a plain run.
+  // Judge mode: one verdict per test case; null or absent for a plain run.
   testCases?: CaseResult[] | null;
   testCasesPassed?: number | null;
   testCasesTotal?: number | null;
@@ -154,6 +154,11 @@ export class ApiError extends Error {
   }
 }
 
+/** The message of an API error (it says what to fix), or a generic one for anything else. */
+export function errorText(err: unknown): string {
+  return err instanceof ApiError ? err.message : "Something went wrong. Please try again.";
+}
+
 const CSRF_HEADER = "X-Requested-With";
 const CSRF_VALUE = "coderun-web";
 
@@ -190,7 +195,7 @@ async function request<T>(
     if (err instanceof DOMException && err.name === "AbortError") throw err;
     throw new ApiError(0, "Cannot reach the CodeRun server. Check your connection and try again.");
   }
-  let envelope: Partial<Envelope<T>> | null = null;
+  let envelope: Partial<Envelope<T>> | null;
   try {
     envelope = (await response.json()) as Partial<Envelope<T>>;
   } catch {
@@ -219,7 +224,7 @@ export const api = {
   jobs: (query: Query) => request<JobPage>("GET", "/api/v1/jobs", { query }),
   stats: (query: Query) => request<Stats>("GET", "/api/v1/jobs/stats", { query }),
   languages: () => request<Language[]>("GET", "/api/v1/languages"),
-  // The judge fields go only into a submission with cases: a plain run is the seed's body.
+  // The judge fields go only into a submission with cases: a plain run is the v1 API's body.
   submit: (code: string, language: string, input: string, judge?: JudgeOptions) =>
     request<Submitted>("POST", "/api/v1/runner/submit", {
       body: judge ? { code, language, ...judge } : { code, language, input },
@@ -247,9 +252,9 @@ export function isPending(job: Pick<Job, "status">): boolean {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Waits for a job to finish, as the seed's clients do: ask for the result until the status is
- * neither queued nor running. Uses the server's long poll (?wait=) and falls back to the seed's
- * one-second polling when the server answers at once.
+ * Waits for a job to finish, as docs/api.md tells clients to: ask for the result until the
+ * status is neither queued nor running. Uses the server's long poll (?wait=) and falls back to
+ * polling once a second when the server answers at once.
  */
 export async function waitForResult(
   jobId: string,

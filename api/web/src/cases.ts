@@ -1,6 +1,6 @@
 // The playground's "Test cases" panel: cases to add and remove (an input, and an optional
 // expected output), the compare mode, float tolerances and stop-on-first-failure. With no cases
-// the playground submits a plain run, exactly the seed's body.
+// the playground submits a plain run, exactly the v1 API's body (docs/api.md).
 import type { CompareMode, JudgeOptions } from "./api";
 import { byId, h } from "./dom";
 

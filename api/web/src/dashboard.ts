@@ -1,13 +1,14 @@
 // Dashboard: credits, the API key, usage over time, and the execution history with its filters.
 import "./styles.css";
-import { type Account, ApiError, type Job, type Stats, api, isPending, waitForResult } from "./api";
+import { type Account, type Job, type Stats, api, errorText, isPending, waitForResult } from "./api";
 import { type ChartPoint, renderLineChart } from "./chart";
 import { casesSummary } from "./caseview";
-import { byId, h, wireCopyButton } from "./dom";
+import { byId, h } from "./dom";
 import { dateTime, ms, percent, verdictBadge } from "./format";
 import { renderJob } from "./jobview";
 import { languageName, loadLanguages } from "./languages";
 import { hidePageError, requireAccount, showPageError } from "./session";
+import { wireShownOnce } from "./shownonce";
 import { deliveriesPending, initWebhookSecret, renderDeliveries } from "./webhooks";
 
 const PAGE_SIZE = 20;
@@ -15,10 +16,6 @@ const PENDING_REFRESH_MS = 2000;
 const DELIVERY_REFRESH_MS = 5000;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-function errorText(err: unknown): string {
-  return err instanceof ApiError ? err.message : "Something went wrong. Please try again.";
-}
 
 // ---------------------------------------------------------------- credits and API key
 
@@ -44,52 +41,21 @@ function renderAccount(account: Account): void {
 }
 
 function initApiKey(getAccount: () => Account, setAccount: (a: Account) => void): void {
-  const generate = byId<HTMLButtonElement>("generate-key");
-  const confirm = byId("key-confirm");
-  const yes = byId<HTMLButtonElement>("key-confirm-yes");
-  const no = byId<HTMLButtonElement>("key-confirm-no");
-  const panel = byId("new-key");
-  const value = byId<HTMLInputElement>("new-key-value");
-  const copy = byId<HTMLButtonElement>("copy-key");
-  const copyStatus = byId("copy-status");
-
-  const makeKey = async () => {
-    generate.disabled = true;
-    yes.disabled = true;
-    hidePageError();
-    try {
-      const { apiKey } = await api.generateApiKey();
-      confirm.hidden = true;
-      value.value = apiKey;
-      copyStatus.textContent = "";
-      panel.hidden = false;
-      value.focus();
-      value.select();
+  wireShownOnce({
+    make: byId<HTMLButtonElement>("generate-key"),
+    confirm: byId("key-confirm"),
+    panel: byId("new-key"),
+    noun: "key",
+    exists: () => getAccount().hasApiKey,
+    create: async () => (await api.generateApiKey()).apiKey,
+    shown: async () => {
       const account = await api.account();
       setAccount(account);
       renderAccount(account);
-    } catch (err) {
-      showPageError(`Could not generate a key: ${errorText(err)}`);
-    } finally {
-      generate.disabled = false;
-      yes.disabled = false;
-    }
-  };
-
-  generate.addEventListener("click", () => {
-    if (getAccount().hasApiKey) {
-      confirm.hidden = false;
-      yes.focus();
-    } else {
-      void makeKey();
-    }
+    },
+    clearError: hidePageError,
+    showError: (err) => showPageError(`Could not generate a key: ${errorText(err)}`),
   });
-  yes.addEventListener("click", () => void makeKey());
-  no.addEventListener("click", () => {
-    confirm.hidden = true;
-    generate.focus();
-  });
-  wireCopyButton(copy, value, copyStatus, "key");
 }
 
 // ---------------------------------------------------------------- usage stats and charts

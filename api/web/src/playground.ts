@@ -38,7 +38,7 @@ async function init(): Promise<void> {
   select.replaceChildren(...languages.map((l) => h("option", { value: l.key }, l.display)));
   const starters = new Map(languages.map((l) => [l.key, l.starter]));
   const requested = new URLSearchParams(location.search).get("language");
-  let remembered: string | null = null;
+  let remembered: string | null;
   try {
     remembered = localStorage.getItem(LAST_LANGUAGE_KEY);
   } catch {

@@ -73,7 +73,7 @@ export function followJob(
     });
     source.addEventListener("result", (event) => {
       if (done) return;
-      let job: Job | null = null;
+      let job: Job | null;
       try {
         job = resultOf((event as MessageEvent<string>).data);
       } catch {

@@ -1,12 +1,9 @@
 // The dashboard's webhook parts: the account's signing secret (created or rotated here, shown
 // once) and a job's delivery log (each attempt, its status code, the next try).
-import { ApiError, type Delivery, type WebhookSecretState, api } from "./api";
-import { byId, h, wireCopyButton } from "./dom";
+import { type Delivery, type WebhookSecretState, api, errorText } from "./api";
+import { byId, h } from "./dom";
 import { dateTime, ms } from "./format";
-
-function errorText(err: unknown): string {
-  return err instanceof ApiError ? err.message : "Something went wrong. Please try again.";
-}
+import { wireShownOnce } from "./shownonce";
 
 function renderSecretState(state: WebhookSecretState): void {
   const status = byId("webhook-status");
@@ -38,14 +35,6 @@ function renderSecretState(state: WebhookSecretState): void {
 
 /** The webhook secret card; loads its state (never the secret itself) and wires its buttons. */
 export async function initWebhookSecret(): Promise<void> {
-  const rotate = byId<HTMLButtonElement>("webhook-rotate");
-  const confirm = byId("webhook-confirm");
-  const yes = byId<HTMLButtonElement>("webhook-confirm-yes");
-  const no = byId<HTMLButtonElement>("webhook-confirm-no");
-  const panel = byId("new-webhook-secret");
-  const value = byId<HTMLInputElement>("new-webhook-secret-value");
-  const copy = byId<HTMLButtonElement>("copy-webhook-secret");
-  const copyStatus = byId("webhook-copy-status");
   const failure = byId("webhook-error");
   let state: WebhookSecretState = { configured: false, createdAt: null, previousValidUntil: null };
 
@@ -54,42 +43,23 @@ export async function initWebhookSecret(): Promise<void> {
     failure.hidden = false;
   };
 
-  const makeSecret = async () => {
-    rotate.disabled = true;
-    yes.disabled = true;
-    failure.hidden = true;
-    try {
+  wireShownOnce({
+    make: byId<HTMLButtonElement>("webhook-rotate"),
+    confirm: byId("webhook-confirm"),
+    panel: byId("new-webhook-secret"),
+    noun: "secret",
+    exists: () => state.configured,
+    create: async () => {
       const made = await api.rotateWebhookSecret();
-      confirm.hidden = true;
-      value.value = made.secret;
-      copyStatus.textContent = "";
-      panel.hidden = false;
-      value.focus();
-      value.select();
       state = { configured: true, createdAt: made.createdAt, previousValidUntil: made.previousValidUntil };
-      renderSecretState(state);
-    } catch (err) {
-      fail("Could not make a webhook secret", err);
-    } finally {
-      rotate.disabled = false;
-      yes.disabled = false;
-    }
-  };
-
-  rotate.addEventListener("click", () => {
-    if (state.configured) {
-      confirm.hidden = false;
-      yes.focus();
-    } else {
-      void makeSecret();
-    }
+      return made.secret;
+    },
+    shown: () => renderSecretState(state),
+    clearError: () => {
+      failure.hidden = true;
+    },
+    showError: (err) => fail("Could not make a webhook secret", err),
   });
-  yes.addEventListener("click", () => void makeSecret());
-  no.addEventListener("click", () => {
-    confirm.hidden = true;
-    rotate.focus();
-  });
-  wireCopyButton(copy, value, copyStatus, "secret");
 
   try {
     state = await api.webhookSecret();

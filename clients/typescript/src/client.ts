@@ -34,7 +34,7 @@ export const VERSION = "0.1.0";
 export const MAX_WAIT_SECONDS = 30;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_RUN_TIMEOUT_MS = 300_000;
-/** A server without ?wait answers at once; the seed's advice is to poll every second. */
+/** A server without ?wait answers at once; docs/api.md advises polling about once a second. */
 const MIN_POLL_INTERVAL_MS = 1_000;
 /** 429: rate limit; 503: Redis or the database down. Both answer before anything is saved. */
 const RETRY_STATUSES = new Set([429, 503]);
@@ -225,12 +225,7 @@ export class CodeRunClient {
 
   /** The webhook delivery log of a job submitted with a callbackUrl. */
   deliveries(jobId: string): Promise<Delivery[]> {
-    return this.#send({
-      method: "GET",
-      path: `/api/v1/runner/${pathId(jobId)}/deliveries`,
-      parse: (data) => field<Delivery[]>(data, "deliveries"),
-      repeatable: true,
-    });
+    return this.#get(`/api/v1/runner/${pathId(jobId)}/deliveries`, (data) => field<Delivery[]>(data, "deliveries"));
   }
 
   /** Create or rotate the account's webhook secret, shown only in this answer. */
@@ -245,25 +240,25 @@ export class CodeRunClient {
   }
 
   webhookSecretStatus(): Promise<WebhookSecretStatus> {
-    return this.#send({
-      method: "GET",
-      path: "/api/v1/account/webhook-secret",
-      parse: (data) => data as WebhookSecretStatus,
-      repeatable: true,
-    });
+    return this.#get("/api/v1/account/webhook-secret", (data) => data as WebhookSecretStatus);
   }
 
   // -- account -----------------------------------------------------------------------------
 
   account(): Promise<Account> {
-    return this.#send({ method: "GET", path: "/api/v1/account", parse: (d) => d as Account, repeatable: true });
+    return this.#get("/api/v1/account", (data) => data as Account);
   }
 
   languages(): Promise<Language[]> {
-    return this.#send({ method: "GET", path: "/api/v1/languages", parse: (d) => d as Language[], repeatable: true });
+    return this.#get("/api/v1/languages", (data) => data as Language[]);
   }
 
   // -- plumbing ----------------------------------------------------------------------------
+
+  /** A plain GET: safe to repeat, so a failed connection is retried. */
+  #get<T>(path: string, parse: (data: unknown) => T): Promise<T> {
+    return this.#send({ method: "GET", path, parse, repeatable: true });
+  }
 
   async #send<T>(operation: Operation<T>): Promise<T> {
     const query = new URLSearchParams(operation.params ?? {}).toString();
@@ -283,7 +278,9 @@ export class CodeRunClient {
       } catch (error) {
         const delay = operation.repeatable ? this.#delay(attempt, null) : null;
         if (delay === null) {
-          const reason = error instanceof Error ? (error.cause ?? error).toString() : String(error);
+          // Node's fetch throws "fetch failed" with the socket's error (ECONNREFUSED...) as cause.
+          const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+          const reason = String(cause);
           throw new TransportError(
             `cannot reach ${this.baseUrl || "the page's origin"} (${operation.method} ${operation.path}): ${reason}`,
             { cause: error },

@@ -11,10 +11,10 @@ export class CodeRunError extends Error {
 
 /**
  * The API refused a request: `status` is the HTTP status, `message` the envelope's (it says
- * what to fix), `type` a stable name for the kind (the envelope's own `type` when it sends one).
+ * what to fix), `type` a stable name for the kind (the envelope's own `type` when it sends one,
+ * else the status's own: `bad_request`, `not_found`, ...).
  */
 export class ApiError extends CodeRunError {
-  static readonly defaultType: string = "api_error";
   readonly status: number;
   readonly type: string;
   readonly envelope: Record<string, unknown>;
@@ -27,63 +27,57 @@ export class ApiError extends CodeRunError {
   ) {
     super(message);
     this.status = status;
-    this.type = options.type ?? (new.target as typeof ApiError).defaultType;
+    this.type = options.type ?? kind(status)[1];
     this.envelope = options.envelope ?? {};
     this.headers = options.headers ?? new Headers();
   }
 }
 
-export class BadRequestError extends ApiError {
-  static override readonly defaultType = "bad_request";
-}
-export class AuthenticationError extends ApiError {
-  static override readonly defaultType = "unauthorized";
-}
-export class InsufficientCreditsError extends ApiError {
-  static override readonly defaultType = "insufficient_credits";
-}
-export class PermissionDeniedError extends ApiError {
-  static override readonly defaultType = "forbidden";
-}
-export class NotFoundError extends ApiError {
-  static override readonly defaultType = "not_found";
-}
-export class ConflictError extends ApiError {
-  static override readonly defaultType = "conflict";
-}
-export class PayloadTooLargeError extends ApiError {
-  static override readonly defaultType = "payload_too_large";
-}
+/** 400: the request is malformed or a field is out of range; the message names it. */
+export class BadRequestError extends ApiError {}
+/** 401: the API key is missing, malformed, unknown or revoked. */
+export class AuthenticationError extends ApiError {}
+/** 402: not enough credits left for the runs asked; nothing was queued. */
+export class InsufficientCreditsError extends ApiError {}
+/** 403: a session-authenticated request without the dashboard's header. */
+export class PermissionDeniedError extends ApiError {}
+/** 404: no such job for this account. */
+export class NotFoundError extends ApiError {}
+/** 409: an Idempotency-Key reused with another body, or a duplicate sign-up. */
+export class ConflictError extends ApiError {}
+/** 413: the request body is larger than the server accepts. */
+export class PayloadTooLargeError extends ApiError {}
 /** 429, still there after the retries (or with a Retry-After beyond the client's cap). */
 export class RateLimitError extends ApiError {
-  static override readonly defaultType = "rate_limited";
   /** Seconds the server asked to wait, if it said. */
   get retryAfter(): number | null {
     return parseRetryAfter(this.headers.get("retry-after"));
   }
 }
 /** 503: a dependency of the server (database, Redis) is down; nothing was saved. */
-export class ServiceUnavailableError extends ApiError {
-  static override readonly defaultType = "unavailable";
-}
-export class ServerError extends ApiError {
-  static override readonly defaultType = "server_error";
-}
+export class ServiceUnavailableError extends ApiError {}
+/** Any other 5xx: the server failed on its side. */
+export class ServerError extends ApiError {}
 
-const BY_STATUS: Record<number, typeof ApiError> = {
-  400: BadRequestError,
-  401: AuthenticationError,
-  402: InsufficientCreditsError,
-  403: PermissionDeniedError,
-  404: NotFoundError,
-  409: ConflictError,
-  413: PayloadTooLargeError,
-  429: RateLimitError,
-  503: ServiceUnavailableError,
+/** Each status's class and the stable `type` its errors carry when the envelope names none. */
+const BY_STATUS: Record<number, [typeof ApiError, string]> = {
+  400: [BadRequestError, "bad_request"],
+  401: [AuthenticationError, "unauthorized"],
+  402: [InsufficientCreditsError, "insufficient_credits"],
+  403: [PermissionDeniedError, "forbidden"],
+  404: [NotFoundError, "not_found"],
+  409: [ConflictError, "conflict"],
+  413: [PayloadTooLargeError, "payload_too_large"],
+  429: [RateLimitError, "rate_limited"],
+  503: [ServiceUnavailableError, "unavailable"],
 };
 
+function kind(status: number): [typeof ApiError, string] {
+  return BY_STATUS[status] ?? (status >= 500 ? [ServerError, "server_error"] : [ApiError, "api_error"]);
+}
+
 export function errorClass(status: number): typeof ApiError {
-  return BY_STATUS[status] ?? (status >= 500 ? ServerError : ApiError);
+  return kind(status)[0];
 }
 
 /** The server could not be reached, or the connection broke (after the retries). */

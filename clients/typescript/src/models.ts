@@ -23,14 +23,16 @@ export type WebhookSecretStatus = Schemas["WebhookSecretStatus"];
 /** The optional fields of a submission (everything but code, language and input). */
 export type SubmitOptions = Omit<SubmitRequest, "code" | "language" | "input">;
 
-// The answers below come from routes that declare no response model, so the document has no
-// schema for them (docs/clients.md); they are written from docs/api.md and api-shapes.
-
 /** What submit answers: the job's id and its first status ("queued"). */
-export interface Submission {
-  jobId: string;
-  status: string;
-}
+export type Submission = Schemas["Submitted"];
+export type Account = Schemas["AccountOut"];
+export type Language = Schemas["LanguageOut"];
+
+// Written by hand: BatchEntry and Envelope are unions of schemas in the document
+// (BatchAccepted | BatchRefused; an Envelope per data model | ErrorEnvelope) that a caller would
+// have to narrow before reading a field, so each is one shape here with its optional fields
+// marked; ErrorInfo's `code` is optional because runBatch makes one for an item refused without
+// an error.
 
 /**
  * Why one item of a batch was refused (or, in batch results, why a jobId has none): `type`
@@ -50,23 +52,7 @@ export interface BatchEntry {
   error?: ErrorInfo;
 }
 
-export interface Account {
-  email: string;
-  credits: number;
-  creditsUsed: number;
-  early: boolean;
-  hasApiKey: boolean;
-  apiKeyPrefix: string | null;
-  createdAt: string;
-}
-
-export interface Language {
-  key: string;
-  display: string;
-  starter: string;
-}
-
-/** The seed's envelope around every answer. */
+/** The envelope around every answer of the v1 API (docs/api.md). */
 export interface Envelope<T> {
   code: number;
   success: boolean;

@@ -70,8 +70,12 @@ export async function signWebhook(
   return `v1,${encodeBase64(new Uint8Array(digest))}`;
 }
 
+function isHeaders(headers: HeaderSource): headers is Headers {
+  return typeof (headers as Headers).get === "function";
+}
+
 function header(headers: HeaderSource, name: string): string | null {
-  if (typeof (headers as Headers).get === "function") return (headers as Headers).get(name);
+  if (isHeaders(headers)) return headers.get(name);
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() === name && value !== undefined) return Array.isArray(value) ? value.join(" ") : value;
   }

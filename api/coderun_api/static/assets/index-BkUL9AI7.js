@@ -1,0 +1,1 @@
+import{n as e}from"./session-D7WPRXh3.js";e();for(let e of document.querySelectorAll(`pre code`))e.textContent=(e.textContent??``).replaceAll(`$ORIGIN`,location.origin);

@@ -1,1 +1,0 @@
-import{n as e}from"./session-Cl4V8ApP.js";e();for(let e of document.querySelectorAll(`pre code`))e.textContent=(e.textContent??``).replaceAll(`$ORIGIN`,location.origin);
