@@ -10,6 +10,7 @@ log, and the environment a sandbox container reads (`SandboxEnv`).
 from __future__ import annotations
 
 import enum
+import json
 from datetime import UTC, datetime
 
 from .records import Record
@@ -217,8 +218,6 @@ class RunRequest(Record):
         `WIRE_RECORDS`), so a field added to RunRequest reaches the pod with no change here.
         Raises InvalidRequest when the encoding is larger than `MAX_REQUEST_WIRE_BYTES`.
         """
-        import json  # here: `coderun run` imports this module and never needs json
-
         document = {"v": WIRE_VERSION, **_wire_value(self)}
         payload = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
         data = payload.encode("utf-8", "surrogatepass")
@@ -233,8 +232,6 @@ class RunRequest(Record):
     def from_wire(cls, data: bytes) -> RunRequest:
         """The request `to_wire` encoded; InvalidRequest for anything else (not validated:
         call `validate` as for any request)."""
-        import json
-
         if len(data) > MAX_REQUEST_WIRE_BYTES:
             raise InvalidRequest(f"the request is over {MAX_REQUEST_WIRE_BYTES} bytes")
         try:
@@ -362,8 +359,6 @@ def log_line(key: str, payload: Mapping[str, object]) -> str:
     inside the result line, and characters such as U+2028, U+2029 or U+0085 count as line
     breaks to some readers (str.splitlines), which would cut the line in two. Escaped,
     nothing a program prints can frame it."""
-    import json
-
     return json.dumps({key: dict(payload)}, ensure_ascii=True) + "\n"
 
 
@@ -560,11 +555,7 @@ class RunResult(Record):
         )
 
     def to_json(self, indent: int | None = None) -> str:
-        if self.test_cases is not None:  # not flat: the json module, for judge mode only
-            import json
-
-            return json.dumps(self.to_json_dict(), ensure_ascii=False, indent=indent)
-        return dumps_flat(self.to_json_dict(), indent)
+        return json.dumps(self.to_json_dict(), ensure_ascii=False, indent=indent)
 
     def replace(self, **changes: Any) -> RunResult:
         return self._replace(**changes)
@@ -574,42 +565,3 @@ def _cases_from_json(items: object) -> tuple[CaseResult, ...] | None:
     if not isinstance(items, list):
         return None
     return tuple(CaseResult.from_json_dict(dict(item)) for item in items if isinstance(item, dict))
-
-
-# The result as JSON without the json module: json imports re (and re imports enum and more),
-# ~14 ms of every `coderun run`, to print one flat object. tests/sandbox/test_result_json.py
-# holds the output byte-equal to json.dumps(ensure_ascii=False) for every kind of value here.
-_JSON_ESCAPES = {code: f"\\u{code:04x}" for code in range(0x20)} | {
-    ord('"'): '\\"',
-    ord("\\"): "\\\\",
-    ord("\n"): "\\n",
-    ord("\r"): "\\r",
-    ord("\t"): "\\t",
-    ord("\b"): "\\b",
-    ord("\f"): "\\f",
-}
-
-
-def _json_value(value: object) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return int.__repr__(value)
-    if isinstance(value, str):
-        return '"' + value.translate(_JSON_ESCAPES) + '"'
-    raise TypeError(f"not a flat JSON value: {type(value).__name__}")
-
-
-def dumps_flat(data: dict[str, object], indent: int | None = None) -> str:
-    """json.dumps(data, ensure_ascii=False, indent=indent) for a dict of str, int, bool, None."""
-    items = [f"{_json_value(key)}: {_json_value(value)}" for key, value in data.items()]
-    if not items:
-        return "{}"
-    if indent is None:
-        return "{" + ", ".join(items) + "}"
-    pad = "\n" + " " * indent
-    return "{" + pad + ("," + pad).join(items) + "\n}"

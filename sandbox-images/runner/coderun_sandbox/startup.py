@@ -31,8 +31,10 @@ The run path is `coderun_api.cli.console` -> `coderun_api.commands.run` ->
 8. `make deps` replaces setuptools' editable-install finder (which imports importlib.util
    and pathlib at every interpreter start) with a plain path file (Makefile, `deps`).
 
-Not a rule: the sandbox image's entrypoint (`python3 -m coderun_sandbox`) starts once per
-pod, where the JSON it reads and writes is worth its import.
+Not rules: json is imported (it prints the result and reads bubblewrap's status). `re`,
+which it needs, is on the path anyway (compare.py), so what is left of its import is too
+little to be worth a JSON writer and parser of our own. The sandbox image's entrypoint
+(`python3 -m coderun_sandbox`) starts once per pod, so none of this is about it.
 """
 
 from __future__ import annotations
