@@ -1,6 +1,6 @@
 """Kubernetes benchmark: the API with CODERUN_EXECUTOR=kubernetes and the operator, on the
 real single-node test cluster, cold runs (a pod started for the run) and warm runs (a
-pooled pod claimed, issue 13) side by side in one command, all through REST:
+pod of a warm pool claimed) side by side in one command, all through REST:
 
 - latency: hello world submit → final, python and javascript, cold and warm in interleaved
   blocks (the language's pool scaled to 0 for a cold block, to 2 for a warm one), p50/p99

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole pytest suite in the least wall time this 2-core machine allows:
+# The whole pytest suite in the least wall time a 2-core machine allows:
 #   1. the test cluster is brought up first (a cold build is tens of minutes; the local half
 #      needs its helm binary too), so neither half pays for it inside a test timeout;
 #   2. the local half (runner, API, browser: `not cluster`) and the cluster half run at once,

@@ -1,6 +1,6 @@
 """The operator Deployment's readiness probe asks the operator's own readiness endpoint
 (coderun_operator.readiness), not kopf's liveness one, which answers whether or not
-CodeRuns are served (issue 12: the operator showed Ready while it idled a minute)."""
+CodeRuns are served: an operator that is up but not yet serving CodeRuns is not Ready."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ POOLS_FILE = EXAMPLES / "pools.yaml"
 HPA_FILE = EXAMPLES / "hpa.yaml"
 POOL_CRD_FILE = REPO_ROOT / "crds" / "coderun.dev_coderunpools.yaml"
 POOL_CRD_NAME = "coderunpools.coderun.dev"
-# What api-shapes.md (issue 13) agreed as the defaults.
+# The chart's default pools: language -> (replicas, maxIdleSeconds).
 DEFAULTS = {
     "python": (2, 600),
     "javascript": (2, 600),
@@ -116,7 +116,7 @@ def test_the_hpa_example_targets_a_default_pool_by_its_scale_subresource() -> No
     target = hpa["spec"]["scaleTargetRef"]
     assert target["apiVersion"] == API_VERSION and target["kind"] == "CodeRunPool"
     assert target["name"] in _pools(_examples())
-    # The issue's bound for a pool: at most 8 pods per language carried the benchmark.
+    # The example stays within what a pool was measured with: at most 8 pods per language.
     assert hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"] <= 8
     crd = yaml.safe_load(POOL_CRD_FILE.read_text())
     assert crd["spec"]["names"]["kind"] == "CodeRunPool"

@@ -1,7 +1,7 @@
 """A chart installed with a wrong API-server address says so where the installer looks
-(issue 12: the API sat at 0/1 with `/readyz` saying only `unavailable: RuntimeError`, and
-the operator crash-looped). The address here is the node's own, on a port nothing serves,
-so every connection attempt stays on this machine and is refused.
+(the API's and the operator's `/readyz` name the address and the chart values that set it,
+rather than only `unavailable: RuntimeError`). The address is the node's own, on a port
+nothing serves, so every connection attempt stays on this machine and is refused.
 
 The CRD-apply hook is switched off: the test cluster's CRD already carries the chart's
 checksum, and the hook's own message is tested without a cluster

@@ -14,7 +14,8 @@ from pathlib import Path
 from tests.fixtures.cluster import REPO_ROOT
 from tests.reliability.figures import FaultFigures, load
 
-# The order of the list; faults not named here follow in file order.
+# The order the page lists faults in: cluster components, then the operator and the load, then
+# the services; faults not named here follow in file order.
 ORDER = (
     "kube-apiserver",
     "kubelet",
