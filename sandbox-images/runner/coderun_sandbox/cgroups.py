@@ -1,8 +1,9 @@
 """Per-run control groups: the memory, process and CPU limits the kernel enforces.
 
-cgroup v1 (separate hierarchies per controller, as on these machines) and v2 (unified) are
-both supported. Where neither can be written (not root, read-only /sys/fs/cgroup) the runner
-still runs, with a warning: rlimits remain, but memory and PID limits are not enforced.
+cgroup v1 (separate hierarchies per controller, still the default of many hosts) and v2
+(unified) are both supported. Where neither can be written (not root, read-only
+/sys/fs/cgroup) the runner still runs, with a warning: rlimits remain, but memory and PID
+limits are not enforced.
 """
 
 from __future__ import annotations
