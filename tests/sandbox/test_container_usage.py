@@ -1,8 +1,8 @@
 """The program's share of a container's cgroup, read from both cgroup layouts.
 
-This machine runs cgroup v1, so the v2 files (and v1 as containerd names its mounts) are
-written by the test into a directory that stands in for /sys/fs/cgroup: a layout that
-cannot be produced here for real. The real v1 case runs in test_pod_entrypoint.py and on
+A host has one cgroup layout, so the v2 files (and v1 as containerd names its mounts) are
+written by the test into a directory that stands in for /sys/fs/cgroup: layouts that
+the host's own cannot give for real. The real v1 case runs in test_pod_entrypoint.py and on
 the cluster (tests/operator/test_hostile_pods.py).
 """
 

@@ -191,7 +191,7 @@ class RunCgroup:
         """Files the (single-threaded) child writes "0", meaning itself, into before exec.
 
         On v1 that is `tasks`, not `cgroup.procs`: moving a whole thread group takes the
-        kernel's global threadgroup lock, which waits for an RCU grace period (~8 ms here,
+        kernel's global threadgroup lock, which waits for an RCU grace period (milliseconds,
         per run); moving only the calling thread skips it (Linux >= 5.19). The child is one
         thread, and everything it execs and forks afterwards starts in the groups.
         """

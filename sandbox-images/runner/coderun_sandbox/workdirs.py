@@ -206,7 +206,7 @@ class _WorkdirOwners:
         return uid == os.geteuid() or uid in uid_range()
 
 
-class private_workdir:  # lower case: used like the function it replaced
+class private_workdir:  # lower case: used like a function, in a `with` statement
     """`with private_workdir(uid) as path`: a fresh directory only this run can see, removed
     afterwards without following links. A class, not @contextlib.contextmanager, because
     contextlib is not otherwise on `coderun run`'s import path.
