@@ -4,8 +4,8 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 # The distribution's interpreter when there is one: the sandbox runs Python programs with the
-# same binary, and Debian's build (PGO/LTO) starts `coderun run` ~15 ms sooner than a
-# from-source pyenv build (docs/benchmarks.md). Override with `make PYTHON=...`.
+# same binary, and Debian's build (PGO/LTO) starts `coderun run` sooner than a from-source
+# pyenv build (docs/architecture.md, start-up budget). Override with `make PYTHON=...`.
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -22,8 +22,8 @@ $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml | os-deps
 	@# The official Python client (clients/python), which `coderun submit` uses; its src
 	@# layout installs as a plain path file, no editable finder at interpreter start.
 	$(BIN)/pip install -q -e clients/python
-	@# A plain path file in place of setuptools' editable finder, which costs ~13 ms at every
-	@# interpreter start (docs/benchmarks.md); `coderun run` is a short-lived command.
+	@# A plain path file in place of setuptools' editable finder, which every interpreter
+	@# start would import: part of `coderun run`'s start-up budget (coderun_sandbox/startup.py).
 	for pth in $(VENV)/lib/python*/site-packages/__editable__.coderun-*.pth; do \
 	  printf '%s\n' "$(CURDIR)/api" "$(CURDIR)/operator" "$(CURDIR)/sandbox-images/runner" > "$$pth"; \
 	done
@@ -31,12 +31,10 @@ $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml | os-deps
 	touch $@
 
 # Compiled bytecode for our packages, as `pip install` leaves for a regular install, and the
-# language table's parsed cache and the compiled syscall filter, so that a short-lived
-# `coderun run` neither recompiles nor re-parses (tomllib) nor loads libseccomp when
-# PYTHONDONTWRITEBYTECODE is set.
+# compiled syscall filter, so that a short-lived `coderun run` neither recompiles nor loads
+# libseccomp when PYTHONDONTWRITEBYTECODE is set (coderun_sandbox/startup.py).
 bytecode:
 	$(BIN)/python -m compileall -q api/coderun_api operator/coderun_operator sandbox-images/runner/coderun_sandbox
-	$(BIN)/python -m coderun_sandbox.languages
 	$(BIN)/python -m coderun_sandbox.syscall_filter
 
 # What the product needs (`make run`): bubblewrap, libseccomp and the four toolchains.
@@ -128,7 +126,8 @@ cluster-down:
 cluster-images: test-os-deps
 	bash hack/cluster/cluster.sh images
 
-# Build sandbox-images/*/Dockerfile and ./Dockerfile and load them into the test cluster's node.
+# Build sandbox-images/Dockerfile (once per language) and ./Dockerfile and load them into the
+# test cluster's node.
 images: cluster-images
 
 # A kind cluster with the images loaded, where Docker can pull (hack/cluster/kind-up.sh).
