@@ -19,9 +19,15 @@ import json
 import logging
 from typing import Any
 
-from coderun_sandbox.contract import INCOMPLETE_KEY, RECEIVED_KEY, RunRequest, frame_request
+from coderun_sandbox.contract import (
+    INCOMPLETE_KEY,
+    RECEIVED_KEY,
+    RESULT_KEY,
+    RunRequest,
+    frame_request,
+)
 
-from coderun_operator import classify
+from coderun_operator import pod_verdict
 from coderun_operator.kube import Kube
 
 log = logging.getLogger("coderun_operator.delivery")
@@ -50,11 +56,11 @@ def has_mark(log_text: str, key: str) -> bool:
 def ends_exchange(line: str) -> bool:
     """The result line, or INCOMPLETE: nothing more will come from this container."""
     item = _mark(line) or {}
-    return classify.RESULT_KEY in item or INCOMPLETE_KEY in item
+    return RESULT_KEY in item or INCOMPLETE_KEY in item
 
 
 def was_incomplete(log_text: str) -> bool:
-    return has_mark(log_text, INCOMPLETE_KEY) and classify.parse_result_line(log_text) is None
+    return has_mark(log_text, INCOMPLETE_KEY) and pod_verdict.parse_result_line(log_text) is None
 
 
 class UndeliverableError(Exception):

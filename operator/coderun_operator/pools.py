@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from coderun_sandbox.contract import iso_utc, parse_iso_utc
 
-from coderun_operator import classify
+from coderun_operator import pod_verdict
 from coderun_operator import resources as r
 from coderun_operator.job_builder import DEFAULT_MAX_IDLE_SECONDS
 
@@ -127,7 +127,7 @@ def _failure(pod: Mapping[str, Any], now: datetime, grace_s: float) -> str | Non
     for container in status.get("containerStatuses") or []:
         end = (container.get("state") or {}).get("terminated")
         if end is not None:
-            line = classify.parse_result_line(str(end.get("message") or ""))
+            line = pod_verdict.parse_result_line(str(end.get("message") or ""))
             detail = str((line or {}).get("sandboxErrorMessage") or end.get("reason") or "")
             return (
                 f"its {container.get('name')} container ended (exit code "
@@ -136,10 +136,10 @@ def _failure(pod: Mapping[str, Any], now: datetime, grace_s: float) -> str | Non
     if is_ready(pod):
         return None
     age = age_seconds(pod, now)
-    problem = classify._waiting_problem(pod)
+    problem = pod_verdict._waiting_problem(pod)
     if problem is not None and age >= grace_s:
         return f"{problem} (after {round(age)} s)"
-    if age >= grace_s * classify.NOT_STARTED_GRACE_FACTOR:
+    if age >= grace_s * pod_verdict.NOT_STARTED_GRACE_FACTOR:
         return f"it did not become ready within {round(age)} s"
     return None
 

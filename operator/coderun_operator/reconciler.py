@@ -35,7 +35,7 @@ from coderun_sandbox.contract import (
 from coderun_sandbox.languages import languages
 from kubernetes.client.exceptions import ApiException
 
-from coderun_operator import classify, metrics, status
+from coderun_operator import metrics, pod_verdict, status
 from coderun_operator import resources as r
 from coderun_operator.admission import Admission, RunRef
 from coderun_operator.claim import claim_patch, claimed_by, claimed_deadline, job_handover
@@ -95,7 +95,7 @@ def _default_limits(spec: Mapping[str, Any]) -> bool:
     return time_ms == DEFAULT_TIME_LIMIT_MS and memory_mb == DEFAULT_MEMORY_LIMIT_MB
 
 
-def _with_compile_time(result: RunResult, clock: classify.RunnerClock) -> RunResult:
+def _with_compile_time(result: RunResult, clock: pod_verdict.RunnerClock) -> RunResult:
     """The run's result with the compile container's compile time (the run container's
     runner never compiles on Kubernetes, so its own line has none)."""
     if result.compile_time_ms is not None or clock.compile_time_ms is None:
@@ -433,7 +433,7 @@ class Reconciler:
         seen = copy.deepcopy(dict(pod))
         if event_type == "DELETED":
             self.pods.pop(key, None)
-            if classify.progress(seen) is not classify.Progress.TERMINATED:
+            if pod_verdict.progress(seen) is not pod_verdict.Progress.TERMINATED:
                 lost = RunResult.failure(
                     ErrorType.SANDBOX_ERROR,
                     f"the sandbox pod {meta.get('name')} was deleted before the run finished",
@@ -449,11 +449,11 @@ class Reconciler:
         body = self.bodies.get(key)
         pod_name = str((pod.get("metadata") or {}).get("name"))
         request = request_of(body) if body is not None else None
-        progress = classify.progress(pod)
-        if progress is classify.Progress.RUNNING:
+        progress = pod_verdict.progress(pod)
+        if progress is pod_verdict.Progress.RUNNING:
             if body is not None and not self._runs_in(body, pod):
                 return  # claimed, but its run's status does not say so yet: start() adopts it
-            if key not in self.following and body is not None and classify.all_started(pod):
+            if key not in self.following and body is not None and pod_verdict.all_started(pod):
                 self.following.add(key)
                 self.spawn(
                     "follow",
@@ -467,7 +467,7 @@ class Reconciler:
                 )
             if key not in self.marked_running and body is not None and not r.is_running(body):
                 self.marked_running.add(key)
-                started = classify.sandbox_started_at(pod) or utc_now()
+                started = pod_verdict.sandbox_started_at(pod) or utc_now()
                 async with self.lock(key):
                     if key not in self.done:
                         body = self.bodies.get(key, body)
@@ -484,9 +484,9 @@ class Reconciler:
         namespace = str((pod.get("metadata") or {}).get("namespace"))
         logs = {
             container: await self.kube.read_log(namespace, pod_name, container)
-            for container in classify.logs_needed(pod)
+            for container in pod_verdict.logs_needed(pod)
         }
-        result = classify.classify(
+        result = pod_verdict.classify(
             pod,
             logs,
             limits=request.limits,
@@ -503,19 +503,19 @@ class Reconciler:
         if never_received(pod, logs):
             await self.redeliver(key, pod_name, r.pod_attempt(pod), result.error_message or "")
             return
-        stuck = progress is classify.Progress.PENDING
+        stuck = progress is pod_verdict.Progress.PENDING
         # A compile step that failed leaves its run container waiting for a request that
         # will never come: the Job goes now rather than at its deadline.
-        unfinished = classify.terminated(pod, r.RUN_CONTAINER) is None and (
+        unfinished = pod_verdict.terminated(pod, r.RUN_CONTAINER) is None and (
             pod.get("status") or {}
         ).get("phase") not in ("Succeeded", "Failed")
         if stuck or unfinished:
             await self.finalize(key, result, pod_name, delete_job=True)
             return
         compile_log = logs.get(r.COMPILE_CONTAINER)
-        if compile_log is None and classify.compile_succeeded(pod):
+        if compile_log is None and pod_verdict.compile_succeeded(pod):
             compile_log = await self.kube.read_log(namespace, pod_name, r.COMPILE_CONTAINER)
-        clock = classify.runner_clock(logs.get(r.RUN_CONTAINER, ""), compile_log)
+        clock = pod_verdict.runner_clock(logs.get(r.RUN_CONTAINER, ""), compile_log)
         await self.finalize(key, _with_compile_time(result, clock), pod_name, clock.started_at)
 
     @staticmethod
@@ -568,16 +568,16 @@ class Reconciler:
         if was_incomplete(log_text):
             await self.redeliver(key, pod_name, attempt, _incomplete(pod_name))
             return
-        result = classify.classify_streamed(log_text, request.limits)
+        result = pod_verdict.classify_streamed(log_text, request.limits)
         if result is None:
             return
-        clock = classify.runner_clock(log_text, compile_log)
+        clock = pod_verdict.runner_clock(log_text, compile_log)
         await self.finalize(key, _with_compile_time(result, clock), pod_name, clock.started_at)
 
     @staticmethod
     def _compile_failure(compile_log: str) -> RunResult | None:
         """The compile container's answer, if it is not a successful compile."""
-        payload = classify.parse_result_line(compile_log) or {}
+        payload = pod_verdict.parse_result_line(compile_log) or {}
         if payload.get("compiled") is True:
             return None
         try:
@@ -700,7 +700,7 @@ class Reconciler:
             if pod is not None:
                 # A running pod nobody follows yet (its status write raced its last event)
                 # would wait for its request until the deadline: examine starts the delivery.
-                running = classify.progress(pod) is classify.Progress.RUNNING
+                running = pod_verdict.progress(pod) is pod_verdict.Progress.RUNNING
                 if not running or key not in self.following:
                     self.spawn("examine", self.examine(key, pod))
                 continue

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from coderun_operator import resources as r
 from coderun_operator import time_fields as t
-from coderun_operator.classify import parse_result_line
+from coderun_operator.pod_verdict import parse_result_line
 from coderun_sandbox.contract import RUNNER_STARTED_AT, ms_between, parse_iso_utc
 from coderun_sandbox.languages import languages
 

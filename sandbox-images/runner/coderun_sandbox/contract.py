@@ -162,10 +162,6 @@ def _check_text(name: str, text: str, cap: int) -> None:
         raise InvalidRequest(f"{name} contains a NUL byte; remove it")
 
 
-# The old name, until the operator's modules import RunLimits (issue 16); then removed.
-Limits = RunLimits
-
-
 class RunRequest(Record):
     language: str
     code: str

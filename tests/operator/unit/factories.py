@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from coderun_operator import resources as r
+from coderun_sandbox.contract import RESULT_KEY
 
 
 def coderun(
@@ -47,7 +48,7 @@ def result_line(**fields: Any) -> str:
         "stderrTruncated": False,
     }
     data.update(fields)
-    return json.dumps({"coderunResult": data})
+    return json.dumps({RESULT_KEY: data})
 
 
 def terminated(exit_code: int = 0, reason: str = "Completed", message: str = "") -> dict[str, Any]:

@@ -1,17 +1,17 @@
 """Reading a sandbox container's log marks (delivery.py) and what a deadline means for a
-runner that never got its request (classify.py). No cluster."""
+runner that never got its request (pod_verdict.py). No cluster."""
 
 from __future__ import annotations
 
 import json
 
-from coderun_operator import classify
+from coderun_operator import pod_verdict
 from coderun_operator.delivery import ends_exchange, has_mark, was_incomplete
 from coderun_sandbox.contract import (
     INCOMPLETE_KEY,
     READY_KEY,
     RECEIVED_KEY,
-    Limits,
+    RunLimits,
     parse_iso_utc,
 )
 
@@ -44,15 +44,15 @@ def test_incomplete_only_without_a_result() -> None:
 def test_a_deadline_while_waiting_for_the_request_is_no_tle() -> None:
     ended = pod(phase="Failed", run_state=terminated(137, "Error"), reason="DeadlineExceeded")
     now = parse_iso_utc("2026-11-28T10:05:00Z")
-    waiting = classify.classify(
-        ended, {"run": READY + "\n"}, limits=Limits(), now=now, start_grace_seconds=60
+    waiting = pod_verdict.classify(
+        ended, {"run": READY + "\n"}, limits=RunLimits(), now=now, start_grace_seconds=60
     )
     assert waiting is not None and waiting.error_type == "SandboxError", waiting
     assert "waiting for its run request" in waiting.error_message
-    running = classify.classify(
+    running = pod_verdict.classify(
         ended,
         {"run": READY + "\n" + RECEIVED + "\n"},
-        limits=Limits(),
+        limits=RunLimits(),
         now=now,
         start_grace_seconds=60,
     )

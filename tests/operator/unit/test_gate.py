@@ -3,9 +3,9 @@ loopback, and against real iptables rules in a private network namespace."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from coderun_operator.gate import CONNECT_TIMEOUT_ENV
+from coderun_operator.pod_verdict import parse_result_line
 
 from tests.operator.unit.gate_targets import (
     OLD_GATE_SCRIPT,
@@ -39,7 +39,9 @@ def test_gate_fails_closed_while_the_node_is_reachable() -> None:
     with open_listener() as port:
         done = run_gate(port, timeout_s=1)
     assert failed_closed(done)
-    result = json.loads(done.stdout)["coderunResult"]
+    # The line the operator reads (gate.py writes the result key into the script's text).
+    result = parse_result_line(done.stdout)
+    assert result is not None, done.stdout
     assert result["sandboxErrorType"] == "SandboxError"
     assert "not locked down" in result["sandboxErrorMessage"]
 
@@ -98,6 +100,6 @@ def test_lost_syns_on_an_open_port_do_not_open_the_gate() -> None:
 def test_one_timeout_between_successes_does_not_open_the_gate() -> None:
     # With the old 0.25 s connect, the dropped SYNs time out and the others connect, in
     # turn: one timeout at a time, never three in a row, so the count alone keeps it shut.
-    quick = {"CODERUN_GATE_CONNECT_TIMEOUT_S": "0.25"}
+    quick = {CONNECT_TIMEOUT_ENV: "0.25"}
     done = run_gate_in_netns(EVERY_OTHER_SYN_LOST, timeout_s=4, overrides=quick)
     assert failed_closed(done), done.stdout + done.stderr

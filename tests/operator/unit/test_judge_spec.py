@@ -10,8 +10,8 @@ import json
 from coderun_api.executors.kubernetes import coderun_manifest
 from coderun_api.judging import JudgeFields, job_columns, request_and_spec
 from coderun_api.models import Job
-from coderun_operator.classify import classify_streamed
 from coderun_operator.job_builder import deadline_seconds, request_of
+from coderun_operator.pod_verdict import classify_streamed
 from coderun_operator.reconciler import run_ref
 from coderun_operator.settings import OperatorSettings
 from coderun_operator.status import final, result_of
@@ -19,7 +19,7 @@ from coderun_sandbox.contract import (
     MAX_CASES_WALL_MS,
     CaseResult,
     CaseStatus,
-    Limits,
+    RunLimits,
     RunResult,
     Status,
     utc_now,
@@ -83,7 +83,7 @@ def test_case_results_survive_into_the_coderun_status_and_back() -> None:
     line = factories.result_line(
         **RunResult(status=Status.SUCCESS, test_cases=cases).to_json_dict()
     )
-    result = classify_streamed(line, Limits())
+    result = classify_streamed(line, RunLimits())
     assert result is not None and result.test_cases == cases
     body = factories.coderun()
     body["status"] = final(body, result, utc_now())

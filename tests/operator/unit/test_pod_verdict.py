@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from coderun_operator import classify as c
+from coderun_operator import pod_verdict as c
 from coderun_operator import resources as r
-from coderun_sandbox.contract import ErrorType, Limits, Status
+from coderun_sandbox.contract import RESULT_KEY, ErrorType, RunLimits, Status
 
 from .factories import pod, result_line, terminated
 
 NOW = datetime(2026, 11, 28, 10, 0, 5, tzinfo=UTC)
-LIMITS = Limits()
+LIMITS = RunLimits()
 DONE = terminated(0)
 
 
@@ -129,7 +129,7 @@ def test_missing_result_line_is_sandbox_error_with_the_termination_message() -> 
 
 def test_a_forged_line_from_the_program_cannot_appear_but_a_garbled_log_is_safe() -> None:
     p = pod(phase="Succeeded", compile_state=DONE, run_state=terminated(0))
-    result = run(p, {r.RUN_CONTAINER: '{"coderunResult": "nope"}\n{not json'})
+    result = run(p, {r.RUN_CONTAINER: json.dumps({RESULT_KEY: "nope"}) + "\n{not json"})
     assert result is not None and result.error_type is ErrorType.SANDBOX_ERROR
 
 
@@ -179,7 +179,15 @@ def test_evicted_pod_before_the_program_ran_is_sandbox_error() -> None:
 
 
 def test_network_gate_failing_closed_is_sandbox_error_with_its_reason() -> None:
-    line = '{"coderunResult": {"status": "failed", "sandboxErrorType": "SandboxError", "sandboxErrorMessage": "the sandbox network is not locked down"}}'
+    line = json.dumps(
+        {
+            RESULT_KEY: {
+                "status": "failed",
+                "sandboxErrorType": "SandboxError",
+                "sandboxErrorMessage": "the sandbox network is not locked down",
+            }
+        }
+    )
     in_run = pod(phase="Failed", run_state=terminated(1, "Error"))
     result = run(in_run, {r.RUN_CONTAINER: line})
     assert result is not None and result.error_type is ErrorType.SANDBOX_ERROR
@@ -198,7 +206,7 @@ def test_unicode_line_separators_in_the_result_do_not_split_it() -> None:
     p = pod(phase="Succeeded", compile_state=DONE, run_state=terminated(0))
     stdout = "name:\u2028Ada\u2029\x85\x1c\n"
     raw = json.dumps(
-        {"coderunResult": json.loads(result_line(stdout=stdout))["coderunResult"]},
+        {RESULT_KEY: json.loads(result_line(stdout=stdout))[RESULT_KEY]},
         ensure_ascii=False,
     )
     result = run(p, {r.RUN_CONTAINER: "a warning\n" + raw + "\n"})

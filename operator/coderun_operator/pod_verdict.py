@@ -24,12 +24,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from coderun_sandbox import verdict_messages as messages
 from coderun_sandbox.contract import (
     READY_KEY,
     RECEIVED_KEY,
+    RESULT_KEY,
     RUNNER_STARTED_AT,
     ErrorType,
-    Limits,
+    RunLimits,
     RunResult,
     Status,
     ms_between,
@@ -42,7 +44,6 @@ from coderun_operator.resources import (
     RUN_CONTAINER,
 )
 
-RESULT_KEY = "coderunResult"
 # Waiting reasons that will not go away by themselves within a run's lifetime.
 IMAGE_REASONS = frozenset(
     {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
@@ -233,14 +234,12 @@ def _from_payload(payload: Mapping[str, Any], state: Mapping[str, Any]) -> RunRe
     )
 
 
-def _classify_run(state: Mapping[str, Any], log: str, limits: Limits) -> RunResult:
+def _classify_run(state: Mapping[str, Any], log: str, limits: RunLimits) -> RunResult:
     payload = parse_result_line(log)
     measured = _from_payload(payload, state) if payload and "status" in payload else None
     if state.get("reason") == "OOMKilled":
         mle = RunResult.failure(
-            ErrorType.MLE,
-            f"memory limit exceeded: the program used more than {limits.memory_limit_mb} MB",
-            **_times(state),
+            ErrorType.MLE, messages.memory_exceeded(limits.memory_limit_mb), **_times(state)
         )
         if measured is not None:
             # Keep what the program printed and the runner measured; the verdict is MLE.
@@ -258,10 +257,7 @@ def _classify_run(state: Mapping[str, Any], log: str, limits: Limits) -> RunResu
         return measured.replace(
             status=Status.FAILED,
             error_type=ErrorType.MLE,
-            error_message=(
-                f"memory limit exceeded: the program's peak was {peak_kb // 1024} MB, "
-                f"more than {limits.memory_limit_mb} MB"
-            ),
+            error_message=messages.memory_peak_exceeded(peak_kb, limits.memory_limit_mb),
         )
     return measured
 
@@ -270,7 +266,7 @@ def is_result_line(line: str) -> bool:
     return parse_result_line(line) is not None
 
 
-def classify_streamed(log: str, limits: Limits) -> RunResult | None:
+def classify_streamed(log: str, limits: RunLimits) -> RunResult | None:
     """The verdict from a run container's log as it is printed, before the kubelet reports
     the container's end. Only the runner writes that log, and it reports OOM kills in its
     own container itself, so its line is already the verdict (with the same MLE rule)."""
@@ -283,9 +279,7 @@ def classify_streamed(log: str, limits: Limits) -> RunResult | None:
 def _classify_compile(state: Mapping[str, Any], log: str) -> RunResult:
     if state.get("reason") == "OOMKilled":
         return RunResult.failure(
-            ErrorType.COMPILATION_ERROR,
-            "compilation failed: the compiler ran out of memory",
-            **_times(state),
+            ErrorType.COMPILATION_ERROR, messages.compiler_out_of_memory(), **_times(state)
         )
     payload = parse_result_line(log)
     if payload and "status" in payload:
@@ -339,7 +333,7 @@ def classify(
     pod: Mapping[str, Any],
     logs: Mapping[str, str],
     *,
-    limits: Limits,
+    limits: RunLimits,
     now: datetime,
     start_grace_seconds: float,
 ) -> RunResult | None:
@@ -363,8 +357,7 @@ def classify(
             )
         return RunResult.failure(
             ErrorType.TLE,
-            f"time limit exceeded: the sandbox pod passed its deadline "
-            f"({status.get('message') or 'activeDeadlineSeconds'})",
+            messages.deadline_passed(str(status.get("message") or "activeDeadlineSeconds")),
             **_times(run_end or {}),
         )
     if run_end is not None:
