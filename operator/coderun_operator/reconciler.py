@@ -49,6 +49,7 @@ from coderun_operator.job_builder import (
 )
 from coderun_operator.kube import Kube
 from coderun_operator.pool_controller import PoolController
+from coderun_operator.run_state import RunState
 from coderun_operator.settings import OperatorSettings
 
 log = logging.getLogger("coderun_operator")
@@ -131,15 +132,8 @@ class Reconciler:
         self.kube = kube
         self.admission = Admission(settings.max_concurrent_runs, settings.max_running_per_account)
         self.index: IndexView | None = None
-        # Latest CodeRun bodies of unfinished runs (from the watch and our own patches).
-        self.bodies: dict[str, dict[str, Any]] = {}
-        # Latest sandbox pod per unfinished run.
-        self.pods: dict[str, dict[str, Any]] = {}
-        self.done: set[str] = set()
-        self.marked_running: set[str] = set()
-        self.following: set[str] = set()
-        self.marked_queued: set[str] = set()
-        self.locks: dict[str, asyncio.Lock] = {}
+        # One record per run seen (run_state.py), by key; popped when its CodeRun is deleted.
+        self.runs: dict[str, RunState] = {}
         self.dispatch_lock = asyncio.Lock()
         self.tasks: set[asyncio.Task[None]] = set()
         self.sweeps = 0
@@ -147,14 +141,30 @@ class Reconciler:
         self.pools = PoolController(settings, kube, self.spawn)
         self.claims: ClaimsView | None = None
         self.delivery = Delivery(kube)
-        # Runs whose pod this process created or claimed: delivered without reading its
-        # log first (delivery.py). After a restart none are, so each is checked.
-        self.fresh: set[str] = set()
 
     # -- plumbing ------------------------------------------------------------------------
 
+    def run(self, key: str) -> RunState:
+        """The record of this run, made on first use."""
+        state = self.runs.get(key)
+        if state is None:
+            state = self.runs[key] = RunState()
+        return state
+
     def lock(self, key: str) -> asyncio.Lock:
-        return self.locks.setdefault(key, asyncio.Lock())
+        return self.run(key).lock
+
+    def _done(self, key: str) -> bool:
+        state = self.runs.get(key)
+        return state is not None and state.done
+
+    def _known_body(self, key: str) -> dict[str, Any] | None:
+        state = self.runs.get(key)
+        return None if state is None else state.body
+
+    def _known_pod(self, key: str) -> dict[str, Any] | None:
+        state = self.runs.get(key)
+        return None if state is None else state.pod
 
     def spawn(self, step: str, work: Awaitable[None]) -> None:
         async def guarded() -> None:
@@ -173,15 +183,6 @@ class Reconciler:
             return []
         return list(self.index.get(lifecycle, ()))
 
-    def _forget(self, key: str) -> None:
-        self.bodies.pop(key, None)
-        self.pods.pop(key, None)
-        self.marked_running.discard(key)
-        self.following.discard(key)
-        self.marked_queued.discard(key)
-        self.fresh.discard(key)
-        self.locks.pop(key, None)
-
     # -- CodeRun events ------------------------------------------------------------------
 
     async def on_coderun(
@@ -192,17 +193,15 @@ class Reconciler:
         key = ref.key
         if event_type == "DELETED":
             self.admission.forget(key)
-            self.done.discard(key)
-            self._forget(key)
+            self.runs.pop(key, None)
             await self.dispatch()
             return
         lifecycle = r.lifecycle(body)
         self.admission.observe(key, lifecycle)
         if lifecycle == "final":
-            self.done.add(key)
-            self._forget(key)
+            self.run(key).finish()
             return
-        self.bodies[key] = copy.deepcopy(dict(body))
+        self.run(key).body = copy.deepcopy(dict(body))
         if lifecycle == "queued":
             await self.dispatch()
 
@@ -213,7 +212,7 @@ class Reconciler:
             return
         async with self.dispatch_lock:
             active = self._refs("active")
-            queued = [ref for ref in self._refs("queued") if ref.key not in self.done]
+            queued = [ref for ref in self._refs("queued") if not self._done(ref.key)]
             admit, waiting = self.admission.plan(queued, active)
             busy = len(self.admission.active_keys(ref.key for ref in active))
         metrics.ACTIVE.set(busy)
@@ -224,13 +223,14 @@ class Reconciler:
             pod = self.pools.take(ref.namespace, ref.language) if ref.default_limits else None
             self.spawn("start", self.start(ref, pod))
         for ref in waiting:
-            if not ref.marked_queued and ref.key not in self.marked_queued:
-                self.marked_queued.add(ref.key)
+            state = self.run(ref.key)
+            if not ref.marked_queued and not state.marked_queued:
+                state.marked_queued = True
                 account_busy = self.admission.account_running(ref, active)
                 self.spawn("queue", self.mark_queued(ref, busy, account_busy))
 
     async def _body(self, key: str) -> dict[str, Any] | None:
-        cached = self.bodies.get(key)
+        cached = self._known_body(key)
         if cached is not None:
             return cached
         return await self._fetch(key)
@@ -264,7 +264,7 @@ class Reconciler:
         try:
             async with self.lock(key):
                 body = await self._body(key)
-                if body is None or r.lifecycle(body) != "queued" or key in self.done:
+                if body is None or r.lifecycle(body) != "queued" or self._done(key):
                     self.admission.unstart(key)
                     return
                 try:
@@ -316,7 +316,7 @@ class Reconciler:
         if created is None:
             await self._check_existing_job(body, job_name)
         else:
-            self.fresh.add(ref.key)  # no one can have delivered to its pod yet
+            self.run(ref.key).fresh = True  # no one can have delivered to its pod yet
         await self._patch_status(ref.key, status.scheduled(body, job_name, utc_now()))
         return f"created Job {job_name} (cold start)"
 
@@ -381,15 +381,16 @@ class Reconciler:
         meta = pod.get("metadata") or {}
         pod_name = str(meta.get("name"))
         job_name = str((meta.get("labels") or {}).get(r.LABEL_JOB_NAME) or "")
-        self.pods[key] = dict(pod)
-        self.following.add(key)
+        state = self.run(key)
+        state.pod = dict(pod)
+        state.following = True
         request = request_for_pod(body, self.settings)
         self.spawn(
             "follow",
             self.follow(key, pod_name, request, r.attempt_of(body), check_first=not fresh),
         )
         self.spawn("handover", self.kube.patch_job(ref.namespace, job_name, job_handover(body)))
-        self.marked_running.add(key)
+        state.marked_running = True
         await self._patch_status(key, status.claimed(body, job_name, pod_name, utc_now()))
 
     async def _check_existing_job(self, body: Mapping[str, Any], job_name: str) -> None:
@@ -408,7 +409,7 @@ class Reconciler:
         namespace, name, _ = r.split_key(key)
         patched = await self.kube.patch_coderun_status(namespace, name, doc, resource_version)
         if not r.is_final(patched):
-            self.bodies[key] = patched
+            self.run(key).body = patched
         return patched
 
     # -- pod events ----------------------------------------------------------------------
@@ -423,16 +424,17 @@ class Reconciler:
         if not coderun or not coderun_uid:
             return
         key = r.key_of(str(meta.get("namespace")), str(coderun), str(coderun_uid))
-        if key in self.done:
+        if self._done(key):
             return
-        body = self.bodies.get(key)
+        body = self._known_body(key)
         if body is None and r.pod_attempt(pod) > 0:
             body = await self._fetch(key)  # after a restart: is this pod still the run's?
         if body is not None and r.pod_attempt(pod) != r.attempt_of(body):
             return  # a pod of an attempt whose request was cut short: the run moved on
         seen = copy.deepcopy(dict(pod))
         if event_type == "DELETED":
-            self.pods.pop(key, None)
+            if key in self.runs:
+                self.runs[key].pod = None
             if pod_verdict.progress(seen) is not pod_verdict.Progress.TERMINATED:
                 lost = RunResult.failure(
                     ErrorType.SANDBOX_ERROR,
@@ -441,20 +443,21 @@ class Reconciler:
                 await self.finalize(key, lost, str(meta.get("name")))
                 return
         else:
-            self.pods[key] = seen
+            self.run(key).pod = seen
         await self.examine(key, seen)
 
     async def examine(self, key: str, pod: Mapping[str, Any]) -> None:
         """Act on what the pod shows: mark Running, or finalize with the classified result."""
-        body = self.bodies.get(key)
+        body = self._known_body(key)
         pod_name = str((pod.get("metadata") or {}).get("name"))
         request = request_of(body) if body is not None else None
         progress = pod_verdict.progress(pod)
         if progress is pod_verdict.Progress.RUNNING:
             if body is not None and not self._runs_in(body, pod):
                 return  # claimed, but its run's status does not say so yet: start() adopts it
-            if key not in self.following and body is not None and pod_verdict.all_started(pod):
-                self.following.add(key)
+            state = self.run(key)
+            if not state.following and body is not None and pod_verdict.all_started(pod):
+                state.following = True
                 self.spawn(
                     "follow",
                     self.follow(
@@ -462,15 +465,15 @@ class Reconciler:
                         pod_name,
                         request_for_pod(body, self.settings),
                         r.pod_attempt(pod),
-                        check_first=key not in self.fresh,
+                        check_first=not state.fresh,
                     ),
                 )
-            if key not in self.marked_running and body is not None and not r.is_running(body):
-                self.marked_running.add(key)
+            if not state.marked_running and body is not None and not r.is_running(body):
+                state.marked_running = True
                 started = pod_verdict.sandbox_started_at(pod) or utc_now()
-                async with self.lock(key):
-                    if key not in self.done:
-                        body = self.bodies.get(key, body)
+                async with state.lock:
+                    if not state.done:
+                        body = state.body or body
                         await self._patch_status(
                             key, status.running(body, pod_name, started, utc_now())
                         )
@@ -478,7 +481,7 @@ class Reconciler:
         if request is None:
             fetched = await self._fetch(key)
             if fetched is None or r.is_final(fetched):
-                self.done.add(key)
+                self.run(key).finish()
                 return
             request = request_of(fetched)
         namespace = str((pod.get("metadata") or {}).get("namespace"))
@@ -546,7 +549,7 @@ class Reconciler:
                     request.limits.compile_time_limit_ms / 1000 + 60,
                     check_first,
                 )
-                if compile_log is None or key in self.done:
+                if compile_log is None or self._done(key):
                     return
                 if was_incomplete(compile_log):
                     await self.redeliver(
@@ -563,7 +566,7 @@ class Reconciler:
         except UndeliverableError as error:
             await self.redeliver(key, pod_name, attempt, f"{error}; nothing ran")
             return
-        if log_text is None or key in self.done:
+        if log_text is None or self._done(key):
             return
         if was_incomplete(log_text):
             await self.redeliver(key, pod_name, attempt, _incomplete(pod_name))
@@ -593,7 +596,7 @@ class Reconciler:
         moves the run past `attempt` (the attempt that pod served)."""
         namespace = r.split_key(key)[0]
         async with self.lock(key):
-            if key in self.done:
+            if self._done(key):
                 return
             body = await self._fetch(key)
             if body is None or r.is_final(body) or r.attempt_of(body) != attempt:
@@ -603,9 +606,7 @@ class Reconciler:
                 old_job = r.job_of(body)
                 message = f"{why}; delivering it again on a new pod"
                 body = await self._patch_status(key, status.requeued(body, message, utc_now()))
-                self.pods.pop(key, None)
-                for flags in (self.following, self.marked_running, self.fresh, self.marked_queued):
-                    flags.discard(key)
+                self.run(key).requeue()
                 self.admission.unstart(key)
         if give_up:
             failed = RunResult.failure(ErrorType.SANDBOX_ERROR, why)
@@ -632,7 +633,7 @@ class Reconciler:
         replaces the pod's whole-second start as the CodeRun's startedAt."""
         namespace, name, _ = r.split_key(key)
         async with self.lock(key):
-            if key in self.done:
+            if self._done(key):
                 return
             job = r.job_name(name)
             for _ in range(5):
@@ -653,10 +654,9 @@ class Reconciler:
                     raise
                 await self._after_final(body, result)
                 break
-            self.done.add(key)
+            self.run(key).finish()
             self.admission.finished.add(key)
             self.admission.unstart(key)
-            self._forget(key)
         if delete_job:
             await self.kube.delete_job(namespace, job)
         await self.dispatch()
@@ -694,17 +694,17 @@ class Reconciler:
         grace = timedelta(seconds=self.settings.start_grace_seconds)
         for ref in self._refs("active"):
             key = ref.key
-            if key in self.done:
+            if self._done(key):
                 continue
-            pod = self.pods.get(key)
+            pod = self._known_pod(key)
             if pod is not None:
                 # A running pod nobody follows yet (its status write raced its last event)
                 # would wait for its request until the deadline: examine starts the delivery.
                 running = pod_verdict.progress(pod) is pod_verdict.Progress.RUNNING
-                if not running or key not in self.following:
+                if not running or not self.run(key).following:
                     self.spawn("examine", self.examine(key, pod))
                 continue
-            body = self.bodies.get(key) or {}
+            body = self._known_body(key) or {}
             scheduled_at = (body.get("status") or {}).get("scheduledAt")
             if scheduled_at and now - parse_iso_utc(str(scheduled_at)) > grace:
                 self.spawn("lost", self.check_lost(key))
@@ -715,7 +715,7 @@ class Reconciler:
     async def check_lost(self, key: str) -> None:
         """An admitted run with no pod seen for a grace period: find out why, end it."""
         namespace, name, _ = r.split_key(key)
-        job_name = r.job_of(self.bodies.get(key) or {"metadata": {"name": name}})
+        job_name = r.job_of(self._known_body(key) or {"metadata": {"name": name}})
         job = await self.kube.get_job(namespace, job_name)
         if job is None:
             message = f"the Job {job_name} was deleted before the run finished"
@@ -725,13 +725,13 @@ class Reconciler:
                 f"{c.get('reason')}: {c.get('message')}" for c in conditions if c.get("message")
             )
             message = "the Job created no sandbox pod" + (f" ({detail})" if detail else "")
-        if key in self.pods:  # a pod event arrived meanwhile
+        if self._known_pod(key) is not None:  # a pod event arrived meanwhile
             return
         await self.finalize(
             key, RunResult.failure(ErrorType.SANDBOX_ERROR, message), delete_job=job is not None
         )
 
-    async def expire(self, now: Any) -> None:
+    async def expire(self, now: datetime) -> None:
         """Delete CodeRuns that finished longer than the retention ago (oldest first)."""
         cutoff = now - timedelta(seconds=self.settings.retention_seconds)
         expired = sorted(
