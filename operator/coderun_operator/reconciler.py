@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from coderun_sandbox.contract import (
+    COMPILED,
     DEFAULT_MEMORY_LIMIT_MB,
     DEFAULT_TIME_LIMIT_MS,
     READY_KEY,
@@ -581,7 +582,7 @@ class Reconciler:
     def _compile_failure(compile_log: str) -> RunResult | None:
         """The compile container's answer, if it is not a successful compile."""
         payload = pod_verdict.parse_result_line(compile_log) or {}
-        if payload.get("compiled") is True:
+        if payload.get(COMPILED) is True:
             return None
         try:
             return RunResult.from_json_dict(payload)
