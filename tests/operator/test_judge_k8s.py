@@ -7,6 +7,7 @@ CodeRun is final. No timing is asserted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -168,18 +169,21 @@ def warm(
         pytest.skip(f"no warm pools: the CRD {pools.POOL_CRD} is not installed")
     namespace = prepare_namespace(k8s_cluster, prefix="coderun-judge-warm")
     base = tmp_path_factory.mktemp("judge-warm")
-    for language in ("cpp", "python"):
-        pools.set_pool(k8s_cluster, namespace, language, 1)
-    operator = start_operator(k8s_cluster, namespace, base / "operator.log")
-    api = start_api(k8s_cluster, namespace, base / "data", base / "api.log")
-    try:
+    # Torn down in reverse even when a start fails (CI once saw the operator's start fail
+    # and this namespace, with its pool pods, outlive the session).
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(
+            k8s_cluster.kubectl, "delete", "namespace", namespace, "--wait=false", check=False
+        )
+        for language in ("cpp", "python"):
+            pools.set_pool(k8s_cluster, namespace, language, 1)
+        operator = start_operator(k8s_cluster, namespace, base / "operator.log")
+        cleanup.callback(operator.stop)
+        api = start_api(k8s_cluster, namespace, base / "data", base / "api.log")
+        cleanup.callback(api.stop)
         for language in ("cpp", "python"):
             pools.wait_ready(k8s_cluster, namespace, language, 1)
         yield namespace, api, api.new_key(credits=100)
-    finally:
-        api.stop()
-        operator.stop()
-        k8s_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
 def test_cases_on_a_warm_pool_pod(
