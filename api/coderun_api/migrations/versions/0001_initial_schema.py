@@ -1,19 +1,10 @@
-"""initial schema
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-28
-"""
-
-from collections.abc import Sequence
+"""initial schema"""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0001"
+down_revision = None
 
 
 def upgrade() -> None:
@@ -21,14 +12,14 @@ def upgrade() -> None:
         "account",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
-        sa.Column("password_hash", sa.String(length=255), nullable=True),
+        sa.Column("password_hash", sa.String(length=255)),
         sa.Column("credits", sa.Integer(), nullable=False),
         sa.Column("credits_used", sa.Integer(), nullable=False),
         sa.Column("early", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("account", schema=None) as batch_op:
+    with op.batch_alter_table("account") as batch_op:
         batch_op.create_index(batch_op.f("ix_account_email"), ["email"], unique=True)
 
     op.create_table(
@@ -38,15 +29,12 @@ def upgrade() -> None:
         sa.Column("key_hash", sa.String(length=64), nullable=False),
         sa.Column("prefix", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["account.id"],
-        ),
+        sa.Column("revoked_at", sa.DateTime(timezone=True)),
+        sa.ForeignKeyConstraint(["account_id"], ["account.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("api_key", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_api_key_account_id"), ["account_id"], unique=False)
+    with op.batch_alter_table("api_key") as batch_op:
+        batch_op.create_index(batch_op.f("ix_api_key_account_id"), ["account_id"])
         batch_op.create_index(batch_op.f("ix_api_key_key_hash"), ["key_hash"], unique=True)
 
     op.create_table(
@@ -59,34 +47,31 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("stdout", sa.Text(), nullable=False),
         sa.Column("stderr", sa.Text(), nullable=False),
-        sa.Column("exit_code", sa.Integer(), nullable=True),
-        sa.Column("error_type", sa.String(length=32), nullable=True),
+        sa.Column("exit_code", sa.Integer()),
+        sa.Column("error_type", sa.String(length=32)),
         sa.Column("error_message", sa.Text(), nullable=False),
-        sa.Column("execution_time_ms", sa.Integer(), nullable=True),
-        sa.Column("cpu_time_ms", sa.Integer(), nullable=True),
-        sa.Column("memory_kb", sa.Integer(), nullable=True),
-        sa.Column("compile_time_ms", sa.Integer(), nullable=True),
+        sa.Column("execution_time_ms", sa.Integer()),
+        sa.Column("cpu_time_ms", sa.Integer()),
+        sa.Column("memory_kb", sa.Integer()),
+        sa.Column("compile_time_ms", sa.Integer()),
         sa.Column("stdout_truncated", sa.Boolean(), nullable=False),
         sa.Column("stderr_truncated", sa.Boolean(), nullable=False),
         sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("started_at", sa.DateTime(timezone=True)),
+        sa.Column("finished_at", sa.DateTime(timezone=True)),
         sa.Column("charged", sa.Boolean(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("owner", sa.String(length=64), nullable=True),
-        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("idempotency_key", sa.String(length=255), nullable=True),
-        sa.Column("request_hash", sa.String(length=64), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["account.id"],
-        ),
+        sa.Column("owner", sa.String(length=64)),
+        sa.Column("lease_until", sa.DateTime(timezone=True)),
+        sa.Column("idempotency_key", sa.String(length=255)),
+        sa.Column("request_hash", sa.String(length=64)),
+        sa.ForeignKeyConstraint(["account_id"], ["account.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("account_id", "idempotency_key", name="uq_job_account_idempotency"),
     )
-    with op.batch_alter_table("job", schema=None) as batch_op:
-        batch_op.create_index("ix_job_account_queued", ["account_id", "queued_at"], unique=False)
-        batch_op.create_index("ix_job_status_lease", ["status", "lease_until"], unique=False)
+    with op.batch_alter_table("job") as batch_op:
+        batch_op.create_index("ix_job_account_queued", ["account_id", "queued_at"])
+        batch_op.create_index("ix_job_status_lease", ["status", "lease_until"])
 
     op.create_table(
         "web_session",
@@ -95,34 +80,31 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["account.id"],
-        ),
+        sa.ForeignKeyConstraint(["account_id"], ["account.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("web_session", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_web_session_account_id"), ["account_id"], unique=False)
+    with op.batch_alter_table("web_session") as batch_op:
+        batch_op.create_index(batch_op.f("ix_web_session_account_id"), ["account_id"])
         batch_op.create_index(batch_op.f("ix_web_session_token_hash"), ["token_hash"], unique=True)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("web_session", schema=None) as batch_op:
+    with op.batch_alter_table("web_session") as batch_op:
         batch_op.drop_index(batch_op.f("ix_web_session_token_hash"))
         batch_op.drop_index(batch_op.f("ix_web_session_account_id"))
 
     op.drop_table("web_session")
-    with op.batch_alter_table("job", schema=None) as batch_op:
+    with op.batch_alter_table("job") as batch_op:
         batch_op.drop_index("ix_job_status_lease")
         batch_op.drop_index("ix_job_account_queued")
 
     op.drop_table("job")
-    with op.batch_alter_table("api_key", schema=None) as batch_op:
+    with op.batch_alter_table("api_key") as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_key_key_hash"))
         batch_op.drop_index(batch_op.f("ix_api_key_account_id"))
 
     op.drop_table("api_key")
-    with op.batch_alter_table("account", schema=None) as batch_op:
+    with op.batch_alter_table("account") as batch_op:
         batch_op.drop_index(batch_op.f("ix_account_email"))
 
     op.drop_table("account")

@@ -1,26 +1,17 @@
-"""fair share between accounts: job.weight, account.fair_next_start, the fair_clock row
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-01
-"""
-
-from collections.abc import Sequence
+"""fair share between accounts: job.weight, account.fair_next_start, the fair_clock row"""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0003"
+down_revision = "0002"
 
 
 def upgrade() -> None:
     # Existing jobs count as one run each, and every account starts level with the clock.
-    with op.batch_alter_table("job", schema=None) as batch_op:
+    with op.batch_alter_table("job") as batch_op:
         batch_op.add_column(sa.Column("weight", sa.Integer(), nullable=False, server_default="1"))
-    with op.batch_alter_table("account", schema=None) as batch_op:
+    with op.batch_alter_table("account") as batch_op:
         batch_op.add_column(
             sa.Column("fair_next_start", sa.BigInteger(), nullable=False, server_default="0")
         )
@@ -36,7 +27,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("fair_clock")
-    with op.batch_alter_table("account", schema=None) as batch_op:
+    with op.batch_alter_table("account") as batch_op:
         batch_op.drop_column("fair_next_start")
-    with op.batch_alter_table("job", schema=None) as batch_op:
+    with op.batch_alter_table("job") as batch_op:
         batch_op.drop_column("weight")

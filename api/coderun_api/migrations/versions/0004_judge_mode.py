@@ -1,39 +1,30 @@
-"""judge mode: a job's test cases, comparison options, per-case results and credits charged
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-01
-"""
-
-from collections.abc import Sequence
+"""judge mode: a job's test cases, comparison options, per-case results and credits charged"""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = "0004"
+down_revision = "0003"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("job", schema=None) as batch_op:
+    with op.batch_alter_table("job") as batch_op:
         # The request's cases as JSON, expected outputs included: they live only here, on
         # the trusted side (docs/security.md, "Expected outputs stay secret").
-        batch_op.add_column(sa.Column("test_cases", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("compare_mode", sa.String(length=16), nullable=True))
-        batch_op.add_column(sa.Column("tolerance_absolute", sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column("tolerance_relative", sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column("test_cases", sa.Text()))
+        batch_op.add_column(sa.Column("compare_mode", sa.String(length=16)))
+        batch_op.add_column(sa.Column("tolerance_absolute", sa.Float()))
+        batch_op.add_column(sa.Column("tolerance_relative", sa.Float()))
         batch_op.add_column(
             sa.Column(
                 "stop_on_first_failure", sa.Boolean(), nullable=False, server_default=sa.false()
             )
         )
-        batch_op.add_column(sa.Column("command_line_arguments", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("compiler_options", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("case_results", sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column("test_cases_passed", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("test_cases_total", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("command_line_arguments", sa.Text()))
+        batch_op.add_column(sa.Column("compiler_options", sa.Text()))
+        batch_op.add_column(sa.Column("case_results", sa.Text()))
+        batch_op.add_column(sa.Column("test_cases_passed", sa.Integer()))
+        batch_op.add_column(sa.Column("test_cases_total", sa.Integer()))
         batch_op.add_column(
             sa.Column("credits_charged", sa.Integer(), nullable=False, server_default="0")
         )
@@ -42,7 +33,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("job", schema=None) as batch_op:
+    with op.batch_alter_table("job") as batch_op:
         for column in (
             "credits_charged",
             "test_cases_total",
