@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -84,27 +84,13 @@ def bucket_start(moment: datetime, bucket: Bucket) -> datetime:
 
 def aggregate(rows: Iterable[JobRow], bucket: Bucket) -> JobStats:
     rows = list(rows)
-    summary = _summary(rows)
     groups: dict[datetime, list[JobRow]] = {}
     for row in rows:
         groups.setdefault(bucket_start(row.queued_at, bucket), []).append(row)
-    series = []
-    for start in sorted(groups):
-        part = _summary(groups[start])
-        series.append(
-            StatsBucket(
-                bucket_start=iso_utc(start),
-                count=part.count,
-                success_count=part.success_count,
-                success_rate=part.success_rate,
-                mean_execution_time_ms=part.mean_execution_time_ms,
-            )
-        )
-    return JobStats(
-        count=summary.count,
-        success_rate=summary.success_rate,
-        mean_execution_time_ms=summary.mean_execution_time_ms,
-        p95_execution_time_ms=summary.p95_execution_time_ms,
-        credits_used=summary.credits_used,
-        series=series,
-    )
+    # Each model takes the figures it declares, by name, from one summary (pydantic ignores
+    # the others: a bucket has no p95 or credits, the whole window no success count).
+    series = [
+        StatsBucket(bucket_start=iso_utc(start), **asdict(_summary(groups[start])))
+        for start in sorted(groups)
+    ]
+    return JobStats(series=series, **asdict(_summary(rows)))
