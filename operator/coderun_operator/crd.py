@@ -50,6 +50,18 @@ def _int(description: str, **extra: Any) -> dict[str, Any]:
     return {"type": "integer", "description": description, **extra}
 
 
+def _column(name: str, type_: str, json_path: str, *, wide: bool = False) -> dict[str, Any]:
+    """A column of `kubectl get`; a wide one (priority 1) shows only with `-o wide`."""
+    return {"name": name, "type": type_, **({"priority": 1} if wide else {}), "jsonPath": json_path}
+
+
+def _message_column(condition_type: str) -> dict[str, Any]:
+    """The wide Message column: the message of the condition that sums the object up."""
+    return _column(
+        "Message", "string", f'.status.conditions[?(@.type=="{condition_type}")].message', wide=True
+    )
+
+
 def spec_schema() -> dict[str, Any]:
     return {
         "type": "object",
@@ -270,26 +282,17 @@ def status_schema() -> dict[str, Any]:
 
 
 def crd() -> dict[str, Any]:
-    columns: list[dict[str, Any]] = [
-        {"name": "Language", "type": "string", "jsonPath": ".spec.language"},
-        {"name": "Status", "type": "string", "jsonPath": ".status.phase"},
-        {"name": "Verdict", "type": "string", "jsonPath": ".status.verdict"},
-        {"name": "Exit", "type": "integer", "jsonPath": ".status.result.exitCode"},
-        {
-            "name": "Time(ms)",
-            "type": "integer",
-            "jsonPath": ".status.result.executionTimeMs",
-        },
-        {"name": "Start", "type": "string", "jsonPath": ".status.start"},
-        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-        {"name": "Account", "type": "string", "priority": 1, "jsonPath": ".spec.account"},
-        {"name": "Pod", "type": "string", "priority": 1, "jsonPath": ".status.podName"},
-        {
-            "name": "Message",
-            "type": "string",
-            "priority": 1,
-            "jsonPath": '.status.conditions[?(@.type=="Succeeded")].message',
-        },
+    columns = [
+        _column("Language", "string", ".spec.language"),
+        _column("Status", "string", ".status.phase"),
+        _column("Verdict", "string", ".status.verdict"),
+        _column("Exit", "integer", ".status.result.exitCode"),
+        _column("Time(ms)", "integer", ".status.result.executionTimeMs"),
+        _column("Start", "string", ".status.start"),
+        _column("Age", "date", ".metadata.creationTimestamp"),
+        _column("Account", "string", ".spec.account", wide=True),
+        _column("Pod", "string", ".status.podName", wide=True),
+        _message_column("Succeeded"),
     ]
     return _definition(
         r.KIND,
@@ -353,19 +356,14 @@ def pool_crd() -> dict[str, Any]:
             "conditions": condition,
         },
     }
-    columns: list[dict[str, Any]] = [
-        {"name": "Language", "type": "string", "jsonPath": ".spec.language"},
-        {"name": "Desired", "type": "integer", "jsonPath": ".spec.replicas"},
-        {"name": "Ready", "type": "integer", "jsonPath": ".status.ready"},
-        {"name": "Starting", "type": "integer", "jsonPath": ".status.starting"},
-        {"name": "Claimed", "type": "integer", "jsonPath": ".status.claimed"},
-        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-        {
-            "name": "Message",
-            "type": "string",
-            "priority": 1,
-            "jsonPath": '.status.conditions[?(@.type=="Ready")].message',
-        },
+    columns = [
+        _column("Language", "string", ".spec.language"),
+        _column("Desired", "integer", ".spec.replicas"),
+        _column("Ready", "integer", ".status.ready"),
+        _column("Starting", "integer", ".status.starting"),
+        _column("Claimed", "integer", ".status.claimed"),
+        _column("Age", "date", ".metadata.creationTimestamp"),
+        _message_column("Ready"),
     ]
     return _definition(
         r.POOL_KIND,
