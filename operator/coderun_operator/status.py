@@ -73,6 +73,8 @@ def queued(
     account_active: int | None = None,
     account_cap: int | None = None,
 ) -> dict[str, Any]:
+    """Admitted not yet: Scheduled False (Queued), with `active` of `cap` runs in the
+    message, and the account's own count when both account numbers are given."""
     conditions, generation = _base(body)
     message = f"waiting for a free slot: {active} of {cap} runs active"
     if account_active is not None and account_cap is not None:
@@ -168,6 +170,8 @@ def final(
     pod_name: str | None = None,
     sandbox_started_at: datetime | None = None,
 ) -> dict[str, Any]:
+    """The run is over with `result`: Running False, Succeeded from its verdict (and
+    Scheduled False with the same reason if it never started)."""
     conditions, generation = _base(body)
     verdict = r.verdict_of(result.status, result.error_type)
     reason = r.VERDICT_REASONS[verdict]
