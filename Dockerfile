@@ -14,16 +14,26 @@
 # They are trusted in the build stage only; the runtime image does not carry them.
 ARG BASE_IMAGE=debian:bookworm-slim
 
-# ---------------------------------------------------------------- build: the venv
-FROM ${BASE_IMAGE} AS build
-ARG EXTRA_CA_CERTS=""
+# ---------------------------------------------------------------- base: what both stages run on
+# Python and the CA bundle, with security updates from bookworm-security when the base image
+# does not list it; no apt lists, caches, logs or documentation are kept.
+FROM ${BASE_IMAGE} AS base
 RUN if ! grep -rqs 'bookworm-security' /etc/apt/sources.list /etc/apt/sources.list.d; then \
          echo 'deb http://deb.debian.org/debian-security bookworm-security main' \
            >/etc/apt/sources.list.d/coderun-security.list; \
        fi \
     && apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-         python3 python3-venv ca-certificates \
+         python3 ca-certificates \
+    && apt-get clean \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
+         /usr/share/doc /usr/share/man /usr/share/info
+
+# ---------------------------------------------------------------- build: the venv
+FROM base AS build
+ARG EXTRA_CA_CERTS=""
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv \
     && rm -rf /var/lib/apt/lists/* \
     && if [ -n "$EXTRA_CA_CERTS" ]; then \
          printf '%s\n' "$EXTRA_CA_CERTS" >/usr/local/share/ca-certificates/coderun-build-extra.crt \
@@ -50,18 +60,8 @@ RUN test -f README.md || echo '# CodeRun' >README.md \
     && /opt/coderun/venv/bin/coderun --help >/dev/null
 
 # ---------------------------------------------------------------- runtime
-FROM ${BASE_IMAGE}
-RUN if ! grep -rqs 'bookworm-security' /etc/apt/sources.list /etc/apt/sources.list.d; then \
-         echo 'deb http://deb.debian.org/debian-security bookworm-security main' \
-           >/etc/apt/sources.list.d/coderun-security.list; \
-       fi \
-    && apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-         python3 ca-certificates \
-    && apt-get clean \
-    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
-         /usr/share/doc /usr/share/man /usr/share/info
-# The venv's python is a symlink to /usr/bin/python3, the same in both stages.
+FROM base
+# The venv's python is a symlink to /usr/bin/python3, the same in both stages (both are base).
 COPY --from=build /opt/coderun/venv /opt/coderun/venv
 ENV PATH=/opt/coderun/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONDONTWRITEBYTECODE=1 \
