@@ -33,6 +33,8 @@ class Ledger:
     """Accepted jobIds -> the stdout a success must have (None: not a success's business)."""
     refused: Counter[str] = field(default_factory=Counter)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    began: float = field(default_factory=time.monotonic)
+    """When the fault test began (time.monotonic): its figures' seconds count from here."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _serial: int = 0
 
@@ -142,12 +144,10 @@ class Ledger:
 
     # -- counting ------------------------------------------------------------------------
 
-    def recorded(
-        self, fault: str, title: str, how: str, in_flight: int, seconds: float
-    ) -> FaultFigures:
+    def recorded(self, fault: str, title: str, how: str, in_flight: int) -> FaultFigures:
         """The figures, written for docs/reliability.md (figures.record) and then checked:
         nothing lost, nothing charged twice."""
-        figures = self.figures(fault, title, how, in_flight, seconds)
+        figures = self.figures(fault, title, how, in_flight, time.monotonic() - self.began)
         record(figures)
         figures.assert_nothing_lost()
         return figures
