@@ -13,13 +13,13 @@ finishedAt), never from durations. The order under full slots is unit-tested
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from coderun_operator import resources as r
 
 from tests.fixtures.cluster import K8sCluster
-from tests.operator.harness import Stack, get_coderun, own_stack, wait_until
+from tests.operator.harness import Stack, get_coderun, wait_until
+from tests.operator.stacks import stack_fixture
 
 pytestmark = pytest.mark.cluster
 
@@ -29,18 +29,9 @@ SLOW = "import time\ntime.sleep(2.0)\nprint('slow {}')\n"
 BACKLOG = 6
 
 
-@pytest.fixture(scope="module")
-def fair(
-    k8s_cluster: K8sCluster, sandbox_images: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    with own_stack(
-        k8s_cluster,
-        tmp_path_factory.mktemp("fair"),
-        "coderun-fair",
-        max_concurrent_runs=str(SLOTS),
-        max_running_per_account=str(PER_ACCOUNT),
-    ) as stack:
-        yield stack
+fair = stack_fixture(
+    "coderun-fair", max_concurrent_runs=str(SLOTS), max_running_per_account=str(PER_ACCOUNT)
+)
 
 
 def test_a_backlog_keeps_to_its_cap_and_another_account_takes_the_free_slot(

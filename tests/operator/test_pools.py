@@ -10,32 +10,27 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from coderun_operator import resources as r
+from coderun_sandbox.languages import languages
 
-from tests.fixtures.cluster import K8sCluster
 from tests.operator.harness import (
     Stack,
     apply_json,
     create_json,
     get_coderun,
-    own_stack,
     wait_coderun_final,
     wait_until,
 )
+from tests.operator.stacks import stack_fixture
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 
-HELLO = {
-    "python": "print('Hello, World!')\n",
-    "javascript": "console.log('Hello, World!');\n",
-    "cpp": '#include <iostream>\nint main() { std::cout << "Hello, World!" << std::endl; }\n',
-    "java": 'public class Main {\n  public static void main(String[] a) {\n    System.out.println("Hello, World!");\n  }\n}\n',
-}
+# Each language's starter program (the playground's first code) prints "Hello, World!".
+HELLO = {key: language.starter for key, language in languages().items()}
 LANGUAGES = list(HELLO)
 
 
@@ -92,25 +87,35 @@ def pool_manifest(namespace: str, language: str, replicas: int, max_idle: int) -
     }
 
 
+stack = stack_fixture(
+    "coderun-pool",
+    max_concurrent_runs="4",
+    max_running_per_account="4",
+    start_grace_seconds="30",
+)
+
+
 @pytest.fixture(scope="module")
-def pooled(
-    k8s_cluster: K8sCluster, sandbox_images: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Pooled]:
-    with own_stack(
-        k8s_cluster,
-        tmp_path_factory.mktemp("pools"),
-        "coderun-pool",
-        max_concurrent_runs="4",
-        max_running_per_account="4",
-        start_grace_seconds="30",
-    ) as stack:
-        key = stack.api.new_key(credits=10_000)
-        found = Pooled(stack.cluster, stack.namespace, stack.operator, stack.api, key)
-        for language in LANGUAGES:
-            found.set_pool(language, 1)
-        for language in LANGUAGES:
-            found.wait_ready(language, 1)
-        yield found
+def pooled(stack: Stack) -> Pooled:
+    key = stack.api.new_key(credits=10_000)
+    found = Pooled(stack.cluster, stack.namespace, stack.operator, stack.api, key)
+    for language in LANGUAGES:
+        found.set_pool(language, 1)
+    for language in LANGUAGES:
+        found.wait_ready(language, 1)
+    return found
+
+
+def _succeeded_warm_once(pooled: Pooled, key: str, job_id: str, stdout: str) -> dict[str, Any]:
+    """The run ends a success that prints `stdout`, on a claimed pool pod, charged once (its
+    key was made with 10 credits); its CodeRun's status."""
+    data = pooled.api.wait_final(key, job_id)
+    assert data["status"] == "success", data
+    assert data["stdout"] == stdout
+    assert pooled.api.account_info(key)["credits"] == 9
+    status: dict[str, Any] = pooled.coderun(job_id)["status"]
+    assert status["start"] == "warm", status
+    return status
 
 
 def _warm_pod_of(pooled: Pooled, job_id: str) -> str:
@@ -226,12 +231,7 @@ def test_the_operator_killed_between_claim_and_result(pooled: Pooled) -> None:
         time.sleep(0.5)  # the program keeps running meanwhile; nobody follows its log
     finally:
         pooled.operator.restart()
-    data = pooled.api.wait_final(key, job_id)
-    assert data["status"] == "success", data
-    assert data["stdout"] == "survived\n"
-    assert pooled.api.account_info(key)["credits"] == 9
-    status = pooled.coderun(job_id)["status"]
-    assert status["start"] == "warm"
+    status = _succeeded_warm_once(pooled, key, job_id, "survived\n")
     # The run's only Job is the claimed pool Job: no cold one was made after the restart.
     jobs = json.loads(pooled.kubectl("get", "jobs", "-o", "json"))["items"]
     owned = [
@@ -261,12 +261,7 @@ def test_the_operator_killed_right_at_the_claim(pooled: Pooled) -> None:
     wait_until(claimed_pod, "a pod claimed for the run", rounds=600, pause=0.02)
     pooled.operator.kill()
     pooled.operator.restart()
-    data = pooled.api.wait_final(key, job_id)
-    assert data["status"] == "success", data
-    assert data["stdout"] == "claimed once\n"
-    assert pooled.api.account_info(key)["credits"] == 9
-    status = pooled.coderun(job_id)["status"]
-    assert status["start"] == "warm", status
+    status = _succeeded_warm_once(pooled, key, job_id, "claimed once\n")
     claimed = pooled.kubectl("get", "pods", "-l", f"{r.LABEL_CLAIMED_BY}={uid}", "-o", "name")
     assert claimed.split() == [f"pod/{status['podName']}"]
 

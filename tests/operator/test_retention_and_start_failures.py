@@ -4,31 +4,23 @@ that cannot start ends as SandboxError after the grace period, its Job removed."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.fixtures.cluster import K8sCluster
-from tests.operator.harness import Stack, get_coderun, own_stack, wait_until
+from tests.operator.harness import Stack, get_coderun, wait_until
+from tests.operator.stacks import stack_fixture
 
 pytestmark = pytest.mark.cluster
 
 
-@pytest.fixture(scope="module")
-def setup(
-    k8s_cluster: K8sCluster, sandbox_images: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    with own_stack(
-        k8s_cluster,
-        tmp_path_factory.mktemp("retention"),
-        "coderun-ret",
-        retention_seconds="2",
-        sweep_interval_seconds="0.2",
-        start_grace_seconds="5",
-        images='{"javascript": "coderun-sandbox-absent:dev"}',
-        image_pull_policy="Never",  # never reach out to a registry from the tests
-    ) as stack:
-        yield stack
+setup = stack_fixture(
+    "coderun-ret",
+    retention_seconds="2",
+    sweep_interval_seconds="0.2",
+    start_grace_seconds="5",
+    images='{"javascript": "coderun-sandbox-absent:dev"}',
+    image_pull_policy="Never",  # never reach out to a registry from the tests
+)
 
 
 @pytest.fixture(scope="module")
