@@ -17,13 +17,7 @@ from coderun_operator.resources import LABEL_SANDBOX
 
 from tests.fixtures.cluster import K8sCluster
 from tests.helm.images import BASE_IMAGE, LANGUAGES, PROGRAMS, SERVICE_IMAGE
-from tests.helm.install import (
-    ApiClient,
-    Release,
-    create_account,
-    installed,
-    ready,
-)
+from tests.helm.install import ApiClient, Release, create_account, installed, ready
 
 # Building and loading the image and `helm install --wait` happen in the module fixture,
 # which counts against the first test's pytest-timeout.

@@ -14,14 +14,7 @@ from tests.fixtures.cluster import K8sCluster
 from tests.fixtures.services import PostgresServer
 from tests.helm.conftest import CHART
 from tests.helm.images import PROGRAMS
-from tests.helm.install import (
-    INSTALL_TIMEOUT,
-    ApiClient,
-    Release,
-    create_account,
-    installed,
-    ready,
-)
+from tests.helm.install import INSTALL_TIMEOUT, ApiClient, Release, create_account, installed, ready
 from tests.helm.relay import relayed
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(1500)]
