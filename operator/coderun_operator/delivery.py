@@ -29,6 +29,8 @@ from coderun_sandbox.contract import (
 
 from coderun_operator import pod_verdict
 from coderun_operator.kube import Kube
+from coderun_operator.kube_streams import StreamError
+from coderun_operator.primed import PrimedContainer, Primer
 
 log = logging.getLogger("coderun_operator.delivery")
 # Attach attempts before the request counts as undeliverable (an attach that never
@@ -70,6 +72,8 @@ class UndeliverableError(Exception):
 class Delivery:
     def __init__(self, kube: Kube) -> None:
         self.kube = kube
+        # The streams of idle pool pods, opened before their claim (primed.py).
+        self.primer = Primer(kube, ends_exchange)
 
     async def exchange(
         self,
@@ -79,26 +83,45 @@ class Delivery:
         request: RunRequest,
         timeout_s: float,
         check_first: bool,
+        primed: PrimedContainer | None = None,
     ) -> str | None:
         """Deliver `request` to `container` (unless its log shows it has it) and follow its
         log to the line that ends the exchange; the log, or None if the stream ended first
-        (the pod's own status then tells what happened). Raises UndeliverableError."""
+        (the pod's own status then tells what happened). With `primed`, on the streams
+        opened before the claim (primed.py). Raises UndeliverableError."""
         deliver = True
         if check_first:
             seen = await self.kube.read_log(namespace, pod, container)
             if any(ends_exchange(line) for line in seen.split("\n")):
                 return seen
             deliver = not has_mark(seen, RECEIVED_KEY)
-        follow = asyncio.get_running_loop().create_task(
-            self.kube.follow_log(namespace, pod, container, ends_exchange, timeout_s)
+        if primed is not None and primed.ended():
+            primed = None  # its follow ended while the pod was idle: follow anew
+        loop = asyncio.get_running_loop()
+        follow = loop.create_task(
+            primed.follow(timeout_s)
+            if primed is not None
+            else self.kube.follow_log(namespace, pod, container, ends_exchange, timeout_s)
         )
         try:
             if deliver:
-                await self._attach(namespace, pod, container, frame_request(request))
+                socket = await primed.session() if primed is not None else None
+                if socket is not None:
+                    try:
+                        await self.kube.streams.write_stdin(socket, frame_request(request))
+                    except StreamError as error:
+                        # Whether the frame got through is unknown; with stdinOnce a second
+                        # attach writes into nothing, and the log then says INCOMPLETE.
+                        log.warning("writing on the primed attach to %s failed: %s", pod, error)
+                        await self._attach(namespace, pod, container, frame_request(request))
+                else:
+                    await self._attach(namespace, pod, container, frame_request(request))
             return await follow
         finally:
             if not follow.done():
                 follow.cancel()
+            if primed is not None:
+                primed.close()
 
     async def _attach(self, namespace: str, pod: str, container: str, data: bytes) -> None:
         for attempt in range(ATTACH_ATTEMPTS):

@@ -74,10 +74,11 @@ class KubeStreams:
         pod: str,
         container: str,
         until: Callable[[str], bool],
-        timeout_s: float,
+        timeout_s: float | None,
     ) -> str | None:
         """Follow a container's log until a line satisfies `until`: the log so far, or None
-        if the stream ended, failed or timed out first."""
+        if the stream ended, failed or timed out first (no time limit when `timeout_s` is
+        None: a stream opened ahead of a claim, which the claim then times, primed.py)."""
         url = self._url(
             namespace,
             pod,
@@ -104,8 +105,12 @@ class KubeStreams:
             return None
         return None
 
-    async def attach_write(self, namespace: str, pod: str, container: str, data: bytes) -> None:
-        """Write `data` to the container's stdin and end the session (its stdin's end)."""
+    async def open_stdin(
+        self, namespace: str, pod: str, container: str
+    ) -> aiohttp.ClientWebSocketResponse:
+        """Attach to the container's stdin (and nothing else): an open session, in which
+        nothing is written yet. With `stdinOnce`, its end is the end of the container's
+        stdin, whether or not anything was written."""
         url = (
             self._url(
                 namespace,
@@ -123,16 +128,33 @@ class KubeStreams:
             .replace("http://", "ws://", 1)
         )
         try:
-            async with self.session().ws_connect(
+            return await self.session().ws_connect(
                 url,
                 headers=self._headers(),
                 protocols=ATTACH_PROTOCOLS,
                 timeout=aiohttp.ClientWSTimeout(ws_close=CONNECT_TIMEOUT_S),
                 max_msg_size=0,
-            ) as socket:
-                await socket.send_bytes(bytes([STDIN_CHANNEL]) + data)
-                await socket.close()
+            )
         except aiohttp.WSServerHandshakeError as error:
             raise StreamError(f"attach refused: {error.status} {error.message}") from error
         except (TimeoutError, aiohttp.ClientError, OSError) as error:
             raise StreamError(f"attach failed: {type(error).__name__}: {error}") from error
+
+    @staticmethod
+    async def write_stdin(socket: aiohttp.ClientWebSocketResponse, data: bytes) -> None:
+        """Write `data` on an open stdin session and end it (the container's stdin ends)."""
+        if socket.closed:
+            raise StreamError("the attach session had already ended")
+        try:
+            await socket.send_bytes(bytes([STDIN_CHANNEL]) + data)
+            await socket.close()
+        except (TimeoutError, aiohttp.ClientError, OSError, ConnectionError) as error:
+            raise StreamError(f"attach failed: {type(error).__name__}: {error}") from error
+
+    async def attach_write(self, namespace: str, pod: str, container: str, data: bytes) -> None:
+        """Write `data` to the container's stdin and end the session (its stdin's end)."""
+        socket = await self.open_stdin(namespace, pod, container)
+        try:
+            await self.write_stdin(socket, data)
+        finally:
+            await socket.close()

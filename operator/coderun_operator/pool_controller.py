@@ -27,6 +27,7 @@ from coderun_operator import metrics, pools
 from coderun_operator import resources as r
 from coderun_operator.job_builder import build_pool_job, template_hash
 from coderun_operator.kube import Kube
+from coderun_operator.primed import Primer
 from coderun_operator.settings import OperatorSettings
 
 log = logging.getLogger("coderun_operator.pools")
@@ -62,10 +63,14 @@ class PoolState:
 
 
 class PoolController:
-    def __init__(self, settings: OperatorSettings, kube: Kube, spawn: Spawn) -> None:
+    def __init__(
+        self, settings: OperatorSettings, kube: Kube, spawn: Spawn, primer: Primer | None = None
+    ) -> None:
         self.settings = settings
         self.kube = kube
         self.spawn = spawn
+        # Opens the streams of ready idle pods ahead of their claim (primed.py).
+        self.primer = primer
         self.pools: dict[str, PoolState] = {}
         # kopf's index of idle pool pods: "namespace/pool" -> their latest bodies.
         self.index: Mapping[str, Iterable[Mapping[str, Any]]] | None = None
@@ -116,6 +121,8 @@ class PoolController:
             self.spawn("pool", self._lost(state, name, job))
         if event_type == "DELETED" or pools.is_claimed(pod):
             self.reserved.discard(f"{meta.get('namespace')}/{name}")
+        if event_type == "DELETED" and self.primer is not None:
+            self.primer.discard(f"{meta.get('namespace')}/{name}")
         state.dirty = True
         self.spawn("pool", self.reconcile(key))
 
@@ -211,6 +218,7 @@ class PoolController:
                 for _ in range(decided.create):
                     await self._create(state)
             live = [v for v in views if v.job_name not in state.deleted]
+            self._prime(spec.namespace, live)
             ready = sum(1 for v in live if v.state is pools.PodState.READY)
             starting = sum(1 for v in live if v.state is pools.PodState.STARTING)
             metrics.POOL_PODS.labels(spec.language, "ready").set(ready)
@@ -219,6 +227,13 @@ class PoolController:
                 "observedGeneration"
             ):
                 await self._write_status(state, live, now)
+
+    def _prime(self, namespace: str, live: list[pools.PodView]) -> None:
+        if self.primer is None:
+            return
+        for pod_view in live:
+            if pod_view.state is pools.PodState.READY:
+                self.primer.prime(namespace, pod_view.name, pod_view.containers)
 
     def _expire_pending(self, state: PoolState, grace: float) -> None:
         """A Job whose pod never appeared (refused by admission, quota): given up, reported."""
@@ -290,6 +305,9 @@ class PoolController:
             for p in pods
         }
         self.taken &= shown  # the index caught up with these claims
+        if self.primer is not None:
+            # Streams of pods neither idle nor being claimed: gone, or no longer the pool's.
+            self.primer.retain(shown | self.reserved)
         for key, state in self.pools.items():
             # Forget deletions and reports once their pods are gone (bounded memory).
             pods = self.pods(key)

@@ -10,7 +10,8 @@ for a request on stdin. A pod is, from the pool's view:
 - failed: it ended, is being deleted, waits on an image or a container that cannot be
   created past the grace, or did not start within five graces: replaced, and reported;
 - stale: idle longer than maxIdleSeconds, or made from another template (settings or
-  image changed): replaced quietly, so that changes roll out.
+  image changed): replaced quietly, so that changes roll out; likewise a pod whose stdin
+  ended while idle (the operator's primed attach ended with it, primed.py).
 
 `plan` then says which Jobs to delete and how many to create: replacements at once, and
 the surplus after a scale-down removed (starting ones first, then the oldest).
@@ -23,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from coderun_sandbox.contract import iso_utc, parse_iso_utc
+from coderun_sandbox.contract import INCOMPLETE_KEY, iso_utc, parse_iso_utc
 
 from coderun_operator import pod_verdict
 from coderun_operator import resources as r
@@ -88,6 +89,7 @@ class PodView(NamedTuple):
     state: PodState
     created: str  # creationTimestamp, sorts as text
     reason: str = ""  # why it failed or is stale
+    containers: tuple[str, ...] = ()  # each waits for the request on its stdin
 
 
 def _labels(pod: Mapping[str, Any]) -> Mapping[str, str]:
@@ -114,6 +116,16 @@ def is_ready(pod: Mapping[str, Any]) -> bool:
 def age_seconds(pod: Mapping[str, Any], now: datetime) -> float:
     created = (pod.get("metadata") or {}).get("creationTimestamp")
     return (now - parse_iso_utc(str(created))).total_seconds() if created else 0.0
+
+
+def _stdin_ended(pod: Mapping[str, Any]) -> bool:
+    """A container's runner logged INCOMPLETE while idle: its stdin ended before any request,
+    because the attach session the operator held open ended (primed.py). Nothing ran."""
+    for container in (pod.get("status") or {}).get("containerStatuses") or []:
+        end = (container.get("state") or {}).get("terminated") or {}
+        if INCOMPLETE_KEY in str(end.get("message") or ""):
+            return True
+    return False
 
 
 def _failure(pod: Mapping[str, Any], now: datetime, grace_s: float) -> str | None:
@@ -153,11 +165,15 @@ def view(
     job = str(labels.get(r.LABEL_JOB_NAME) or labels.get(r.LABEL_RUN) or "")
     created = str(meta.get("creationTimestamp") or "")
 
+    containers = tuple(str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or [])
+
     def of(state: PodState, reason: str = "") -> PodView:
-        return PodView(name, job, state, created, reason)
+        return PodView(name, job, state, created, reason, containers)
 
     if is_claimed(pod):
         return of(PodState.CLAIMED)
+    if not meta.get("deletionTimestamp") and _stdin_ended(pod):
+        return of(PodState.STALE, "its stdin ended before any request (the operator's attach)")
     failed = _failure(pod, now, grace_s)
     if failed is not None:
         return of(PodState.FAILED, failed)

@@ -50,6 +50,7 @@ from coderun_operator.job_builder import (
 )
 from coderun_operator.kube import Kube
 from coderun_operator.pool_controller import PoolController
+from coderun_operator.primed import PrimedPod
 from coderun_operator.run_state import RunState
 from coderun_operator.settings import OperatorSettings
 
@@ -139,9 +140,9 @@ class Reconciler:
         self.tasks: set[asyncio.Task[None]] = set()
         self.sweeps = 0
         self.stopping = asyncio.Event()
-        self.pools = PoolController(settings, kube, self.spawn)
-        self.claims: ClaimsView | None = None
         self.delivery = Delivery(kube)
+        self.pools = PoolController(settings, kube, self.spawn, self.delivery.primer)
+        self.claims: ClaimsView | None = None
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -382,13 +383,17 @@ class Reconciler:
         meta = pod.get("metadata") or {}
         pod_name = str(meta.get("name"))
         job_name = str((meta.get("labels") or {}).get(r.LABEL_JOB_NAME) or "")
+        # Taken before any await, so that no pool sweep closes them in between.
+        primed = self.delivery.primer.take(ref.namespace, pod_name)
         state = self.run(key)
         state.pod = dict(pod)
         state.following = True
         request = request_for_pod(body, self.settings)
         self.spawn(
             "follow",
-            self.follow(key, pod_name, request, r.attempt_of(body), check_first=not fresh),
+            self.follow(
+                key, pod_name, request, r.attempt_of(body), check_first=not fresh, primed=primed
+            ),
         )
         self.spawn("handover", self.kube.patch_job(ref.namespace, job_name, job_handover(body)))
         state.marked_running = True
@@ -532,13 +537,35 @@ class Reconciler:
         return r.is_admitted(body) and r.job_of(body) == job
 
     async def follow(
-        self, key: str, pod_name: str, request: RunRequest, attempt: int, check_first: bool
+        self,
+        key: str,
+        pod_name: str,
+        request: RunRequest,
+        attempt: int,
+        check_first: bool,
+        primed: PrimedPod | None = None,
     ) -> None:
         """Deliver the request and read the result line as soon as the runner prints it;
         for compiled languages, the compile container first (delivery.py). `attempt`: the
-        delivery attempt the pod serves."""
+        delivery attempt the pod serves; `primed`: its streams opened before the claim."""
+        try:
+            await self._follow(key, pod_name, request, attempt, check_first, primed)
+        finally:
+            if primed is not None:
+                primed.close()  # what was not used (the run container after a compile error)
+
+    async def _follow(
+        self,
+        key: str,
+        pod_name: str,
+        request: RunRequest,
+        attempt: int,
+        check_first: bool,
+        primed: PrimedPod | None,
+    ) -> None:
         namespace = r.split_key(key)[0]
         budget = request.limits.time_limit_ms / 1000 + 60
+        streams = primed.containers if primed is not None else {}
         compile_log = None
         try:
             if languages()[request.language].compiled:
@@ -549,6 +576,7 @@ class Reconciler:
                     request,
                     request.limits.compile_time_limit_ms / 1000 + 60,
                     check_first,
+                    streams.get(r.COMPILE_CONTAINER),
                 )
                 if compile_log is None or self._done(key):
                     return
@@ -562,7 +590,13 @@ class Reconciler:
                     await self.finalize(key, failed, pod_name, delete_job=True)
                     return
             log_text = await self.delivery.exchange(
-                namespace, pod_name, r.RUN_CONTAINER, request, budget, check_first
+                namespace,
+                pod_name,
+                r.RUN_CONTAINER,
+                request,
+                budget,
+                check_first,
+                streams.get(r.RUN_CONTAINER),
             )
         except UndeliverableError as error:
             await self.redeliver(key, pod_name, attempt, f"{error}; nothing ran")

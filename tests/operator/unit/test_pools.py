@@ -20,7 +20,14 @@ from coderun_operator.job_builder import (
 )
 from coderun_operator.pool_controller import PoolController, PoolState
 from coderun_operator.settings import OperatorSettings
-from coderun_sandbox.contract import RunRequest, iso_utc, parse_iso_utc, utc_now
+from coderun_sandbox.contract import (
+    INCOMPLETE_KEY,
+    RunRequest,
+    iso_utc,
+    log_line,
+    parse_iso_utc,
+    utc_now,
+)
 
 from .factories import coderun
 
@@ -329,3 +336,26 @@ def test_a_claimed_pod_is_not_offered_even_before_the_index_catches_up() -> None
     controller.claimed(taken)
     controller.release(taken)
     assert controller.take("runs", "python") is None
+
+
+def test_a_pod_whose_stdin_ended_while_idle_is_replaced_quietly() -> None:
+    # The runner's INCOMPLETE line, as the kubelet keeps it (FallbackToLogsOnError), after
+    # the operator's primed attach ended (an operator restart): stale, not failed, so the
+    # pool neither reports it nor backs off its refill.
+    ended = pool_pod("ended", terminated=True)
+    ended["status"]["phase"] = "Failed"
+    terminated = ended["status"]["containerStatuses"][0]["state"]["terminated"]
+    terminated.update(
+        exitCode=3, message=log_line(INCOMPLETE_KEY, {"message": "the stream ended after 0"})
+    )
+    (seen,) = views(ended)
+    assert seen.state is pools.PodState.STALE
+    assert "stdin ended" in seen.reason
+    # Any other end before a run is still a failure.
+    (failed,) = views(pool_pod("crashed", terminated=True))
+    assert failed.state is pools.PodState.FAILED
+
+
+def test_views_name_the_containers_that_wait_for_a_request() -> None:
+    (seen,) = views(pool_pod("compiled", containers=("compile", "run")))
+    assert seen.containers == ("compile", "run")
