@@ -27,7 +27,7 @@ from coderun_sandbox.contract import (
     frame_request,
 )
 
-from coderun_operator import pod_verdict
+from coderun_operator import metrics, pod_verdict
 from coderun_operator.kube import Kube
 from coderun_operator.kube_streams import StreamError
 from coderun_operator.primed import PrimedContainer, Primer
@@ -109,6 +109,7 @@ class Delivery:
                 if socket is not None:
                     try:
                         await self.kube.streams.write_stdin(socket, frame_request(request))
+                        metrics.DELIVERIES.labels("primed").inc()
                     except StreamError as error:
                         # Whether the frame got through is unknown; with stdinOnce a second
                         # attach writes into nothing, and the log then says INCOMPLETE.
@@ -127,6 +128,7 @@ class Delivery:
         for attempt in range(ATTACH_ATTEMPTS):
             try:
                 await self.kube.attach_write(namespace, pod, container, data)
+                metrics.DELIVERIES.labels("attached").inc()
                 return
             except Exception as error:
                 log.warning(

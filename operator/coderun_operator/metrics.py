@@ -66,3 +66,9 @@ POOL_PODS = Gauge(
     "Idle pool pods by language and state (ready: waiting for a run; starting)",
     ["language", "state"],
 )
+DELIVERIES = Counter(
+    "coderun_operator_deliveries_total",
+    "Run requests written to a container's stdin: on a session opened before the claim "
+    "(primed) or on one opened for the delivery (attached)",
+    ["path"],
+)
