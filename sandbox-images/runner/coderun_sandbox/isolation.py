@@ -72,6 +72,9 @@ def find_program(name: str, search_path: str) -> str | None:
 
 class BubblewrapIsolation:
     name = "bubblewrap"
+    reports_status = True
+    # Only as a fallback when no pids cgroup can be made (decided per run in process.py).
+    nproc_by_rlimit = False
 
     def __init__(self, bwrap: str = "bwrap") -> None:
         self.bwrap = bwrap
@@ -86,15 +89,6 @@ class BubblewrapIsolation:
         """`with isolation.for_run() as run_isolation`: this isolation with a uid leased
         for one run (compile and run phases), released at exit."""
         return _RunUid(self)
-
-    @property
-    def reports_status(self) -> bool:
-        return True
-
-    @property
-    def nproc_by_rlimit(self) -> bool:
-        # Only as a fallback when no pids cgroup can be made (decided per run in process.py).
-        return False
 
     def available(self) -> str | None:
         """None when usable, otherwise what is missing."""
@@ -200,6 +194,9 @@ class ContainerIsolation:
     """Inside the sandbox pod: the container is the wall; the program runs directly."""
 
     name = "container"
+    reports_status = False
+    # The operator gives every run its own uid, so RLIMIT_NPROC counts this run alone.
+    nproc_by_rlimit = True
 
     @property
     def uid(self) -> int | None:
@@ -214,15 +211,6 @@ class ContainerIsolation:
 
     def __exit__(self, *exc_info: object) -> None:
         pass
-
-    @property
-    def reports_status(self) -> bool:
-        return False
-
-    @property
-    def nproc_by_rlimit(self) -> bool:
-        # The operator gives every run its own uid, so RLIMIT_NPROC counts this run alone.
-        return True
 
     def available(self) -> str | None:
         return None

@@ -125,27 +125,38 @@ class Language(Record):
         return self._expand(self.run, self.program_name(code), memory_limit_mb)
 
 
+def default_image(key: str) -> str:
+    """The image sandbox-images/Dockerfile builds for a language (LANGUAGE=key): a built-in
+    language's, and a configured one's unless its table names another."""
+    return f"coderun-sandbox-{key}:dev"
+
+
+def _builtin(key: str, display: str, source: str, run: tuple[str, ...], **rest: Any) -> Language:
+    """A built-in language, in the image built for it."""
+    return Language(
+        key=key, display=display, source=source, run=run, image=default_image(key), **rest
+    )
+
+
 BUILTIN: dict[str, Language] = {
-    "python": Language(
+    "python": _builtin(
         key="python",
         display="Python 3",
         source="main.py",
         run=("python3", "-I", "-B", "main.py"),
-        image="coderun-sandbox-python:dev",
         oom_markers=("MemoryError",),
         starter="print('Hello, World!')\n",
     ),
-    "javascript": Language(
+    "javascript": _builtin(
         key="javascript",
         display="JavaScript (Node.js)",
         source="main.js",
         run=("node", "--max-old-space-size={heap_mb}", "--stack-size=4096", "main.js"),
-        image="coderun-sandbox-javascript:dev",
         heap_fraction=0.75,
         oom_markers=("JavaScript heap out of memory", "Reached heap limit"),
         starter="console.log('Hello, World!');\n",
     ),
-    "cpp": Language(
+    "cpp": _builtin(
         key="cpp",
         display="C++17 (g++)",
         source="main.cpp",
@@ -159,14 +170,13 @@ BUILTIN: dict[str, Language] = {
         ),
         artifacts=("main",),
         run=("./main",),
-        image="coderun-sandbox-cpp:dev",
         oom_markers=("std::bad_alloc",),
         starter=(
             "#include <iostream>\n\nint main() {\n"
             '    std::cout << "Hello, World!" << std::endl;\n    return 0;\n}\n'
         ),
     ),
-    "java": Language(
+    "java": _builtin(
         key="java",
         display="Java 17",
         source="{name}.java",
@@ -189,7 +199,6 @@ BUILTIN: dict[str, Language] = {
             *("-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError", "-XX:-UsePerfData"),
             *("-cp", ".", "{name}"),
         ),
-        image="coderun-sandbox-java:dev",
         heap_fraction=0.5,
         oom_markers=("java.lang.OutOfMemoryError",),
         max_processes=128,
@@ -209,7 +218,7 @@ def _language(key: str, entry: dict[str, Any]) -> Language:
             display=str(entry.get("display", key)),
             source=str(entry["source"]),
             run=tuple(str(a) for a in entry["run"]),
-            image=str(entry.get("image", f"coderun-sandbox-{key}:dev")),
+            image=str(entry.get("image", default_image(key))),
             compile=tuple(str(a) for a in entry.get("compile", ())),
             name_pattern=entry.get("name_pattern"),
             default_name=str(entry.get("default_name", "main")),
