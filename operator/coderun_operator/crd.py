@@ -11,6 +11,7 @@ file and this generator disagree. Adding a language to the table means regenerat
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -55,11 +56,19 @@ def _column(name: str, type_: str, json_path: str, *, wide: bool = False) -> dic
     return {"name": name, "type": type_, **({"priority": 1} if wide else {}), "jsonPath": json_path}
 
 
-def _message_column(condition_type: str) -> dict[str, Any]:
-    """The wide Message column: the message of the condition that sums the object up."""
-    return _column(
-        "Message", "string", f'.status.conditions[?(@.type=="{condition_type}")].message', wide=True
-    )
+def _printer_columns(
+    *columns: dict[str, Any], wide: Sequence[dict[str, Any]] = (), summary: str
+) -> list[dict[str, Any]]:
+    """The `kubectl get` columns of one of our kinds: its language, `columns` and its age;
+    with `-o wide` also the `wide` ones and the message of its `summary` condition."""
+    message = f'.status.conditions[?(@.type=="{summary}")].message'
+    return [
+        _column("Language", "string", ".spec.language"),
+        *columns,
+        _column("Age", "date", ".metadata.creationTimestamp"),
+        *wide,
+        _column("Message", "string", message, wide=True),
+    ]
 
 
 def spec_schema() -> dict[str, Any]:
@@ -282,18 +291,18 @@ def status_schema() -> dict[str, Any]:
 
 
 def crd() -> dict[str, Any]:
-    columns = [
-        _column("Language", "string", ".spec.language"),
+    columns = _printer_columns(
         _column("Status", "string", ".status.phase"),
         _column("Verdict", "string", ".status.verdict"),
         _column("Exit", "integer", ".status.result.exitCode"),
         _column("Time(ms)", "integer", ".status.result.executionTimeMs"),
         _column("Start", "string", ".status.start"),
-        _column("Age", "date", ".metadata.creationTimestamp"),
-        _column("Account", "string", ".spec.account", wide=True),
-        _column("Pod", "string", ".status.podName", wide=True),
-        _message_column("Succeeded"),
-    ]
+        wide=[
+            _column("Account", "string", ".spec.account", wide=True),
+            _column("Pod", "string", ".status.podName", wide=True),
+        ],
+        summary=r.COND_SUCCEEDED,
+    )
     return _definition(
         r.KIND,
         r.PLURAL,
@@ -356,15 +365,13 @@ def pool_crd() -> dict[str, Any]:
             "conditions": condition,
         },
     }
-    columns = [
-        _column("Language", "string", ".spec.language"),
+    columns = _printer_columns(
         _column("Desired", "integer", ".spec.replicas"),
         _column("Ready", "integer", ".status.ready"),
         _column("Starting", "integer", ".status.starting"),
         _column("Claimed", "integer", ".status.claimed"),
-        _column("Age", "date", ".metadata.creationTimestamp"),
-        _message_column("Ready"),
-    ]
+        summary="Ready",
+    )
     return _definition(
         r.POOL_KIND,
         r.POOL_PLURAL,
