@@ -19,10 +19,11 @@ class RunState:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The latest CodeRun body while the run is unfinished (the watch and our own patches).
     body: dict[str, Any] | None = None
-    # The latest sandbox pod of the run's current attempt.
-    pod: dict[str, Any] | None = None
     # Final: its events are ignored until the CodeRun is deleted.
     done: bool = False
+
+    # The run's current attempt, which requeue() forgets. Its latest sandbox pod:
+    pod: dict[str, Any] | None = None
     # Steps already set in motion, so that the next event does not start them again.
     marked_queued: bool = False
     marked_running: bool = False
