@@ -39,6 +39,7 @@ from typing import Any
 
 from bench.k8s_breakdown import breakdown_table
 from bench.k8s_costs import CostMeter, Costs, add, cluster_pid, cpu_seconds, status_of
+from bench.k8s_floor import floor_table, measure_floor
 from bench.k8s_report import (
     compiled_table,
     costs_table,
@@ -364,6 +365,7 @@ def measure(bench: Bench, base: Path) -> str:
     bench.operator.stop()
     idle, loaded, inflight_lost = inflight(bench.cluster, bench.namespace, base)
     bench.loads["after in-flight"] = load()
+    floor = measure_floor(bench.cluster)
     latency_runs = [run for run in bench.runs if run.mode in ("cold", "warm")]
     per_mode = {
         mode: add(
@@ -403,6 +405,7 @@ def measure(bench: Bench, base: Path) -> str:
             ),
             costs_table(per_mode),
             inflight_table(idle, loaded, inflight_lost, INFLIGHT),
+            floor_table(floor, os.cpu_count() or 1),
         ]
     )
 
