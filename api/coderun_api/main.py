@@ -158,16 +158,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state.notifier.stop()
             state.engine.dispose()
 
-    # FastAPIOffline is FastAPI with /docs (Swagger UI) whose script, styles and icon are
-    # served from our own origin (DOCS_ASSETS) instead of a CDN. No /redoc: ReDoc's bundle
-    # still loads its logo from Redocly's CDN.
     app = FastAPIOffline(
-        static_url=DOCS_ASSETS,
-        redoc_url=None,
         title="CodeRun API",
         version="1.0.0",
         description=DESCRIPTION,
-        lifespan=lifespan,
         openapi_tags=[
             {"name": "runner", "description": "Submit code and fetch results (docs/api.md)."},
             {"name": "auth", "description": "Dashboard sign-up and sign-in (10 requests/min)."},
@@ -176,6 +170,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "meta", "description": "Public information."},
             {"name": "operations", "description": "Health, readiness and metrics."},
         ],
+        lifespan=lifespan,
+        # FastAPIOffline is FastAPI with /docs (Swagger UI) whose script, styles and icon are
+        # served from our own origin (DOCS_ASSETS) instead of a CDN. No /redoc: ReDoc's
+        # bundle still loads its logo from Redocly's CDN.
+        static_url=DOCS_ASSETS,
+        redoc_url=None,
     )
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)

@@ -11,10 +11,11 @@ from pydantic import Field
 
 from coderun_api.deps import CurrentPrincipal, StateDep
 from coderun_api.envelope import Envelope, ok, refusal
+from coderun_api.models import WebhookSecret
 from coderun_api.results import CamelModel, iso_or_none
 
-router = APIRouter(prefix="/api/v1/account", tags=["account"])
 NO_KEY: dict[int | str, dict[str, Any]] = {401: refusal(401, "missing X-API-KEY header")}
+router = APIRouter(prefix="/api/v1/account", tags=["account"], responses=NO_KEY)
 
 
 class WebhookSecretCreated(CamelModel):
@@ -24,11 +25,29 @@ class WebhookSecretCreated(CamelModel):
         description="Until when deliveries are also signed with the previous secret."
     )
 
+    @classmethod
+    def of(cls, row: WebhookSecret) -> WebhookSecretCreated:
+        return cls(
+            secret=row.secret,
+            created_at=iso_utc(row.created_at),
+            previous_valid_until=iso_or_none(row.previous_valid_until),
+        )
+
 
 class WebhookSecretStatus(CamelModel):
     configured: bool
     created_at: str | None
     previous_valid_until: str | None
+
+    @classmethod
+    def of(cls, row: WebhookSecret | None) -> WebhookSecretStatus:
+        if row is None:
+            return cls(configured=False, created_at=None, previous_valid_until=None)
+        return cls(
+            configured=True,
+            created_at=iso_utc(row.created_at),
+            previous_valid_until=iso_or_none(row.previous_valid_until),
+        )
 
 
 @router.post(
@@ -40,32 +59,17 @@ class WebhookSecretStatus(CamelModel):
         "`previousValidUntil`, so receivers can switch without losing a delivery. With the "
         "dashboard session, send `X-Requested-With: coderun-web`."
     ),
-    responses=NO_KEY,
 )
 async def rotate_webhook_secret(
     principal: CurrentPrincipal, state: StateDep
 ) -> Envelope[WebhookSecretCreated]:
     row = await run_in_threadpool(state.webhooks.rotate_secret, principal.account_id)
-    created = WebhookSecretCreated(
-        secret=row.secret,
-        created_at=iso_utc(row.created_at),
-        previous_valid_until=iso_or_none(row.previous_valid_until),
-    )
-    return ok(created, "webhook secret created; it is shown only once")
+    return ok(WebhookSecretCreated.of(row), "webhook secret created; it is shown only once")
 
 
-@router.get(
-    "/webhook-secret",
-    summary="Whether a webhook secret is set (never the secret itself)",
-    responses=NO_KEY,
-)
+@router.get("/webhook-secret", summary="Whether a webhook secret is set (never the secret itself)")
 async def webhook_secret_status(
     principal: CurrentPrincipal, state: StateDep
 ) -> Envelope[WebhookSecretStatus]:
     row = await run_in_threadpool(state.webhooks.secret_status, principal.account_id)
-    status = WebhookSecretStatus(
-        configured=row is not None,
-        created_at=iso_or_none(row.created_at if row else None),
-        previous_valid_until=iso_or_none(row.previous_valid_until if row else None),
-    )
-    return ok(status, "webhook secret status fetched successfully")
+    return ok(WebhookSecretStatus.of(row), "webhook secret status fetched successfully")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime, timedelta
 
 from coderun_sandbox.contract import Status, utc_now
@@ -61,21 +61,14 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+@dataclass(eq=False)
 class WebhookStore:
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        grace: timedelta,
-        backoff_base: float,
-        backoff_max: float,
-        horizon: timedelta,
-    ) -> None:
-        self.engine = engine
-        self.grace = grace
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
-        self.horizon = horizon
+    engine: Engine
+    _: KW_ONLY
+    grace: timedelta
+    backoff_base: float
+    backoff_max: float
+    horizon: timedelta
 
     # -- secrets -------------------------------------------------------------------------
 
