@@ -7,7 +7,6 @@ bench/__main__.py). Run alone: `python -m bench.api`.
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from coderun_sandbox.contract import RunRequest
 from coderun_sandbox.runner import execute
 
 from tests.api.server import Server
+from tests.fixtures import environment
 from tests.fixtures.services import running_postgres
 
 HELLO = "print('Hello, World!')"
@@ -32,19 +32,15 @@ E2E_REPS = 15
 
 
 def serve_env(data_dir: Path, **settings: str) -> dict[str, str]:
-    """The environment of a benchmarked `coderun serve`: none of the caller's CODERUN_*
-    settings, the database migrated at start, plus `settings`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CODERUN_")}
-    env.update(
-        CODERUN_DATA_DIR=str(data_dir),
+    """The environment of a benchmarked `coderun serve`: the database migrated at start, no
+    submit rate limit (the benchmark measures the API, not the 60/min policy), plus `settings`."""
+    return environment.serve_env(
+        data_dir,
         CODERUN_AUTO_MIGRATE="true",
-        # The benchmark measures the API, not the 60/min policy.
         CODERUN_SUBMIT_RATE_LIMIT="1000000/minute",
         CODERUN_LOG_LEVEL="WARNING",
-        PYTHONPATH=os.pathsep.join(sys.path),
         **settings,
     )
-    return env
 
 
 @contextmanager

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import os
-import socket
+import socketserver
 import ssl
 import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,9 +23,10 @@ import pytest
 import yaml
 
 from tests.api.server import Server
+from tests.fixtures import environment
 from tests.fixtures.services import free_port
 from tests.operator.harness import wait_until
-from tests.utils.listener import accepted
+from tests.utils.listener import serving
 
 
 def _self_signed(directory: Path, name: str) -> tuple[Path, Path]:
@@ -69,38 +67,26 @@ def _tls_server(cert: Path, key: Path) -> Iterator[int]:
     """A TLS listener on 127.0.0.1 serving `cert`: it completes handshakes and nothing more."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.2)
-    stop = threading.Event()
 
-    def serve() -> None:
-        for conn, _peer in accepted(listener, stop):
-            with contextlib.suppress(OSError), context.wrap_socket(conn, server_side=True):
+    class Handshake(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            with contextlib.suppress(OSError), context.wrap_socket(self.request, server_side=True):
                 pass  # the client refuses our certificate during the handshake
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield int(listener.getsockname()[1])
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
+    server = socketserver.TCPServer(("127.0.0.1", 0), Handshake)
+    with serving(server):
+        yield int(server.server_address[1])
 
 
 @contextlib.contextmanager
 def _api(tmp_path: Path, kubeconfig: Path) -> Iterator[Server]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CODERUN_")}
-    env.pop("KUBERNETES_SERVICE_HOST", None)
-    env.update(
-        CODERUN_DATA_DIR=str(tmp_path / "data"),
+    env = environment.serve_env(
+        tmp_path / "data",
         CODERUN_EXECUTOR="kubernetes",
         CODERUN_KUBERNETES_NAMESPACE="coderun-sandbox",
         KUBECONFIG=str(kubeconfig),
-        PYTHONPATH=os.pathsep.join(sys.path),
     )
+    env.pop("KUBERNETES_SERVICE_HOST", None)  # the kubeconfig above, not an in-cluster config
     server = Server(env)
     server.start()
     try:

@@ -63,16 +63,18 @@ def test_stdin_reaches_the_program(api: Api) -> None:
     assert data["stdout"] == "ABC\n"
 
 
+# The test's id -> a program in a language and the error type it ends with.
+FAILING_PROGRAMS = {
+    "TLE": ("python", "while True:\n    pass\n", "TLE"),
+    "MLE": ("python", "x = bytearray(1024 * 1024 * 1024)\nprint(len(x))\n", "MLE"),
+    "CompilationError": ("cpp", "int main() { return undefined_name; }\n", "CompilationError"),
+    "RuntimeError-python": ("python", "raise ValueError('boom')\n", "RuntimeError"),
+    "RuntimeError-javascript": ("javascript", "process.exit(3)\n", "RuntimeError"),
+}
+
+
 @pytest.mark.parametrize(
-    ("language", "code", "error_type"),
-    [
-        ("python", "while True:\n    pass\n", "TLE"),
-        ("python", "x = bytearray(1024 * 1024 * 1024)\nprint(len(x))\n", "MLE"),
-        ("cpp", "int main() { return undefined_name; }\n", "CompilationError"),
-        ("python", "raise ValueError('boom')\n", "RuntimeError"),
-        ("javascript", "process.exit(3)\n", "RuntimeError"),
-    ],
-    ids=["TLE", "MLE", "CompilationError", "RuntimeError-python", "RuntimeError-javascript"],
+    ("language", "code", "error_type"), FAILING_PROGRAMS.values(), ids=FAILING_PROGRAMS
 )
 def test_error_types_from_real_programs_cost_nothing(
     api: Api, language: str, code: str, error_type: str

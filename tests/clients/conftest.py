@@ -19,6 +19,7 @@ import pytest
 from coderun_client import Client
 
 from tests.api.server import Server
+from tests.fixtures import environment
 
 REPO = Path(__file__).resolve().parents[2]
 TYPESCRIPT = REPO / "clients" / "typescript"
@@ -26,21 +27,17 @@ WEBHOOK_ALLOWLIST = "127.0.0.1"
 
 
 def server_env(data_dir: Path, **settings: str) -> dict[str, str]:
-    """A clean environment for `coderun serve`: none of the caller's CODERUN_* settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CODERUN_")}
-    env.update(
-        CODERUN_DATA_DIR=str(data_dir),
-        CODERUN_ENV="development",
-        CODERUN_EXECUTOR="local",
-        CODERUN_LOG_FORMAT="text",
+    """The clients' `coderun serve`: development, the embedded executor, plus `settings`."""
+    defaults = {
+        "CODERUN_ENV": "development",
+        "CODERUN_EXECUTOR": "local",
+        "CODERUN_LOG_FORMAT": "text",
         # The tests' own webhook listeners live on 127.0.0.1, which callback URLs may not
         # reach by default (SSRF); this opens exactly that host.
-        CODERUN_WEBHOOK_ALLOWLIST=WEBHOOK_ALLOWLIST,
-        CODERUN_WEBHOOK_BACKOFF_BASE_SECONDS="0.5",  # a retried delivery within the test
-        PYTHONPATH=os.pathsep.join(sys.path),
-    )
-    env.update(settings)
-    return env
+        "CODERUN_WEBHOOK_ALLOWLIST": WEBHOOK_ALLOWLIST,
+        "CODERUN_WEBHOOK_BACKOFF_BASE_SECONDS": "0.5",  # a retried delivery within the test
+    }
+    return environment.serve_env(data_dir, **(defaults | settings))
 
 
 class ClientServer(Server):
