@@ -3,6 +3,7 @@ and the admin CLI."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from coderun_sandbox.contract import utc_now
@@ -23,6 +24,25 @@ from coderun_api.security import (
 
 class EmailTaken(Exception):
     pass
+
+
+class InvalidEmail(ValueError):
+    pass
+
+
+# The rules for an account's email and password: the sign-up route and `coderun account
+# create` both check them here.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL = 320
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+
+
+def normalize_email(email: str) -> str:
+    email = email.strip().lower()
+    if len(email) > MAX_EMAIL or not _EMAIL.match(email):
+        raise InvalidEmail("`email` must be an email address such as ada@example.com")
+    return email
 
 
 def create_account(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -18,8 +19,15 @@ CSRF_HEADER = "X-Requested-With"
 CSRF_VALUE = "coderun-web"
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so both paths cost one argon2 verification.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """Verified against when the email is unknown, so both paths cost one argon2
+    verification. Made once per process (an argon2 hash, ~0.1-0.4 s), by the sign-in
+    routes' import at app start (routes/auth.py), so that the CLI never pays for it and the
+    first sign-in after a start costs what every later one does."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -29,7 +37,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant work whether or not the account (or its password) exists."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 

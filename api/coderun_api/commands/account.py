@@ -25,9 +25,16 @@ def main(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
     from coderun_api import db
-    from coderun_api.accounts import EmailTaken, account_by_email, create_account, rotate_api_key
+    from coderun_api.accounts import (
+        MIN_PASSWORD,
+        EmailTaken,
+        InvalidEmail,
+        account_by_email,
+        create_account,
+        normalize_email,
+        rotate_api_key,
+    )
     from coderun_api.config import get_settings
-    from coderun_api.routes.auth import MIN_PASSWORD, normalize_email
 
     settings = get_settings()
     if settings.is_sqlite or settings.auto_migrate:
@@ -35,7 +42,7 @@ def main(args: argparse.Namespace) -> int:
     engine = db.make_engine(settings)
     try:
         email = normalize_email(args.email)
-    except Exception as error:
+    except InvalidEmail as error:
         print(f"coderun: {error}", file=sys.stderr)
         return 2
     if args.account_command == "new-key":
