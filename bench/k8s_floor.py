@@ -132,8 +132,9 @@ class _Finished:
 def measure_floor(cluster: K8sCluster) -> Floor:
     from kubernetes import client
 
-    core = client.CoreV1Api(cluster.api_client())
-    batch = client.BatchV1Api(cluster.api_client())
+    # Plain dicts for bodies, as the operator sends them (the client serialises either).
+    core: Any = client.CoreV1Api(cluster.api_client())
+    batch: Any = client.BatchV1Api(cluster.api_client())
     namespace = f"coderun-floor-{uuid.uuid4().hex[:6]}"
     core.create_namespace({"metadata": {"name": namespace}})
     finished = _Finished(batch, namespace)

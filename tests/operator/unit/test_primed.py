@@ -43,7 +43,8 @@ class FakeStreams:
     ) -> str | None:
         assert timeout_s is None  # a primed follow is timed by the claim, not by itself
         future = self.logs[(pod, container)] = asyncio.get_running_loop().create_future()
-        return await future
+        answer: str | None = await future
+        return answer
 
 
 def primer() -> tuple[Primer, FakeStreams]:
