@@ -9,10 +9,12 @@ field here against the server's /openapi.json.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 FINAL_STATUSES = frozenset({"success", "failed"})
 
@@ -33,21 +35,21 @@ def snake(name: str) -> str:
 
 
 class _Model:
-    """`from_json` for the dataclasses below; nested models are named in `_nested`."""
-
-    _nested: ClassVar[dict[str, type[_Model]]] = {}
+    """`from_json` for the dataclasses below; a field whose annotation names a model (or a
+    list of them) is read as that model."""
 
     @classmethod
     def from_json(cls: type[Model], data: Mapping[str, Any]) -> Model:
         if not isinstance(data, Mapping):
             raise TypeError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
         values: dict[str, Any] = {}
+        nested_models = _nested_models(cls)  # type: ignore[arg-type]  # classes are hashable
         for spec in dataclasses.fields(cls):  # type: ignore[arg-type]
             key = camel(spec.name)
             if key not in data:
                 continue
             value = data[key]
-            nested = cls._nested.get(spec.name)
+            nested = nested_models.get(spec.name)
             if nested is not None and value is not None:
                 if isinstance(value, list):
                     value = [nested.from_json(item) for item in value]
@@ -62,6 +64,26 @@ class _Model:
             camel(spec.name): _plain(getattr(self, spec.name))
             for spec in dataclasses.fields(self)  # type: ignore[arg-type]
         }
+
+
+@functools.cache
+def _nested_models(cls: type[_Model]) -> dict[str, type[_Model]]:
+    """The fields of `cls` that hold a model or a list of models, and that model."""
+    hints = typing.get_type_hints(cls)
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    found = {spec.name: _model_in(hints[spec.name]) for spec in fields}
+    return {name: model for name, model in found.items() if model is not None}
+
+
+def _model_in(hint: Any) -> type[_Model] | None:
+    """`TestCaseResult` of `list[TestCaseResult] | None`; None for a hint naming no model."""
+    if typing.get_origin(hint) is None and isinstance(hint, type) and issubclass(hint, _Model):
+        return hint
+    for arg in typing.get_args(hint):
+        model = _model_in(arg)
+        if model is not None:
+            return model
+    return None
 
 
 def _plain(value: Any) -> Any:
@@ -99,8 +121,6 @@ class Tolerance(_Model):
 @dataclass(frozen=True)
 class SubmitRequest(_Model):
     """The body of POST /api/v1/runner/submit (and one item of a batch)."""
-
-    _nested: ClassVar[dict[str, type[_Model]]] = {"test_cases": TestCase, "tolerance": Tolerance}
 
     code: str
     language: str
@@ -162,8 +182,6 @@ class Job(_Model):
     """A job's result (GET /api/v1/runner/{jobId}/result). `status` is queued, running,
     success or failed; a failure's kind is `sandbox_error_type` (TLE, MLE, ...)."""
 
-    _nested: ClassVar[dict[str, type[_Model]]] = {"test_cases": TestCaseResult}
-
     job_id: str
     status: str
     language: str
@@ -212,8 +230,6 @@ class ErrorInfo(_Model):
 class BatchEntry(_Model):
     """One item of a batch submit's answer: a job, or the error that refused that item."""
 
-    _nested: ClassVar[dict[str, type[_Model]]] = {"error": ErrorInfo}
-
     index: int
     job_id: str | None = None
     status: str | None = None
@@ -232,8 +248,6 @@ class DeliveryAttempt(_Model):
 @dataclass(frozen=True)
 class Delivery(_Model):
     """A webhook delivery of a job's result: its state and every attempt so far."""
-
-    _nested: ClassVar[dict[str, type[_Model]]] = {"attempts": DeliveryAttempt}
 
     delivery_id: str
     url: str

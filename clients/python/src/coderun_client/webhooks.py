@@ -29,7 +29,12 @@ DEFAULT_TOLERANCE_SECONDS = 300
 
 @dataclass(frozen=True)
 class WebhookEvent:
-    """A verified delivery. `id` is the same on every retry of it: deduplicate by it."""
+    """A verified delivery.
+
+    `id` is its webhook-id, the same on every retry of it: deduplicate by it. `timestamp` is
+    its webhook-timestamp (unix seconds), `job` the result it carries, `envelope` the whole
+    JSON body as signed.
+    """
 
     id: str
     timestamp: int
