@@ -124,6 +124,16 @@ def never_received(pod: Mapping[str, Any], logs: Mapping[str, str]) -> bool:
     )
 
 
+async def _closing(primed: PrimedPod | None, work: Awaitable[None]) -> None:
+    """`work`, then close what it left of `primed` (the run container's streams after a
+    compile error: each exchange closes the ones it used)."""
+    try:
+        await work
+    finally:
+        if primed is not None:
+            primed.close()
+
+
 def uid_of(body: Mapping[str, Any] | None) -> str:
     return str(((body or {}).get("metadata") or {}).get("uid") or "")
 
@@ -389,12 +399,10 @@ class Reconciler:
         state.pod = dict(pod)
         state.following = True
         request = request_for_pod(body, self.settings)
-        self.spawn(
-            "follow",
-            self.follow(
-                key, pod_name, request, r.attempt_of(body), check_first=not fresh, primed=primed
-            ),
+        following = self.follow(
+            key, pod_name, request, r.attempt_of(body), check_first=not fresh, primed=primed
         )
+        self.spawn("follow", _closing(primed, following))
         self.spawn("handover", self.kube.patch_job(ref.namespace, job_name, job_handover(body)))
         state.marked_running = True
         await self._patch_status(key, status.claimed(body, job_name, pod_name, utc_now()))
@@ -548,21 +556,6 @@ class Reconciler:
         """Deliver the request and read the result line as soon as the runner prints it;
         for compiled languages, the compile container first (delivery.py). `attempt`: the
         delivery attempt the pod serves; `primed`: its streams opened before the claim."""
-        try:
-            await self._follow(key, pod_name, request, attempt, check_first, primed)
-        finally:
-            if primed is not None:
-                primed.close()  # what was not used (the run container after a compile error)
-
-    async def _follow(
-        self,
-        key: str,
-        pod_name: str,
-        request: RunRequest,
-        attempt: int,
-        check_first: bool,
-        primed: PrimedPod | None,
-    ) -> None:
         namespace = r.split_key(key)[0]
         budget = request.limits.time_limit_ms / 1000 + 60
         streams = primed.containers if primed is not None else {}

@@ -5,7 +5,6 @@ are the real attach and log follow on the test cluster: tests/operator/test_pool
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any, cast
 
 from coderun_operator.primed import Primer
@@ -34,13 +33,9 @@ class FakeStreams:
         return socket
 
     async def follow_log(
-        self,
-        namespace: str,
-        pod: str,
-        container: str,
-        until: Callable[[str], bool],
-        timeout_s: float | None,
+        self, namespace: str, pod: str, container: str, *rest: object
     ) -> str | None:
+        timeout_s = rest[-1]
         assert timeout_s is None  # a primed follow is timed by the claim, not by itself
         future = self.logs[(pod, container)] = asyncio.get_running_loop().create_future()
         answer: str | None = await future
