@@ -11,10 +11,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 FINAL_STATUSES = frozenset({"success", "failed"})
 
@@ -69,7 +68,7 @@ class _Model:
 @functools.cache
 def _nested_models(cls: type[_Model]) -> dict[str, type[_Model]]:
     """The fields of `cls` that hold a model or a list of models, and that model."""
-    hints = typing.get_type_hints(cls)
+    hints = get_type_hints(cls)
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     found = {spec.name: _model_in(hints[spec.name]) for spec in fields}
     return {name: model for name, model in found.items() if model is not None}
@@ -77,9 +76,9 @@ def _nested_models(cls: type[_Model]) -> dict[str, type[_Model]]:
 
 def _model_in(hint: Any) -> type[_Model] | None:
     """`TestCaseResult` of `list[TestCaseResult] | None`; None for a hint naming no model."""
-    if typing.get_origin(hint) is None and isinstance(hint, type) and issubclass(hint, _Model):
+    if get_origin(hint) is None and isinstance(hint, type) and issubclass(hint, _Model):
         return hint
-    for arg in typing.get_args(hint):
+    for arg in get_args(hint):
         model = _model_in(arg)
         if model is not None:
             return model
