@@ -42,15 +42,82 @@ function buildInfo(): Plugin {
   };
 }
 
+const partial = (name: string) => readFileSync(join(root, `src/partials/${name}.html`), "utf8");
+
+/** `key="value"` and bare `key` words (a boolean attribute), in the order written. */
+function parameters(text: string): Map<string, string | undefined> {
+  return new Map([...text.matchAll(/([\w-]+)(?:="([^"]*)")?/g)].map((m) => [m[1], m[2]]));
+}
+
+const includeLine = /^([ \t]*)<!-- include ([\w-]+)((?: [\w-]+(?:="[^"]*")?)*) -->$/;
+const endLine = /^[ \t]*<!-- \/include -->$/;
+const indentOf = (line: string) => line.slice(0, line.length - line.trimStart().length);
+
+/**
+ * src/partials/NAME.html as an include fills it: each {{key}} from the include's parameters;
+ * the parameters no placeholder names, as attributes in the order written, into {{attributes}}
+ * (an error where the partial has none, so that a misspelt key does not pass unnoticed); the
+ * body's lines in place of a {{content}} line, re-indented to it (none for no body).
+ */
+function fillPartial(name: string, params: Map<string, string | undefined>, body: string[], where: string): string[] {
+  const source = partial(name).replace(/\n$/, "");
+  const named = new Set([...source.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]));
+  const rest = [...params].filter(([key]) => !named.has(key));
+  if (rest.length && !named.has("attributes")) {
+    throw new Error(`${where}: src/partials/${name}.html has no {{${rest[0][0]}}} (nor {{attributes}})`);
+  }
+  const attributes = rest.map(([key, value]) => (value === undefined ? ` ${key}` : ` ${key}="${value}"`)).join("");
+  const bodyIndent = Math.min(...body.filter((l) => l.trim()).map((l) => indentOf(l).length));
+  return source.split("\n").flatMap((line) => {
+    if (line.trim() === "{{content}}") return body.map((l) => (l.trim() ? indentOf(line) + l.slice(bodyIndent) : ""));
+    return [
+      line.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+        if (key === "attributes") return attributes;
+        const value = params.get(key);
+        if (value === undefined) throw new Error(`${where}: no ${key}="..."`);
+        return value;
+      }),
+    ];
+  });
+}
+
+/**
+ * A page's includes. A line `<!-- include NAME key="value" flag ... -->` stands for
+ * src/partials/NAME.html (fillPartial), indented as that line is. The lines up to a
+ * `<!-- /include -->`, where one comes before the next include, are the include's body.
+ */
+function expandIncludes(html: string, file: string): string {
+  const lines = html.split("\n");
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const found = includeLine.exec(lines[i]);
+    if (!found) {
+      if (endLine.test(lines[i])) throw new Error(`${file}: a <!-- /include --> with no include before it`);
+      out.push(lines[i]);
+      continue;
+    }
+    const [, indent, name, text] = found;
+    const next = lines.findIndex((line, j) => j > i && (includeLine.test(line) || endLine.test(line)));
+    let body: string[] = [];
+    if (next > 0 && endLine.test(lines[next])) {
+      body = lines.slice(i + 1, next);
+      i = next;
+    }
+    const filled = fillPartial(name, parameters(text), body, `${file}: include ${name}`);
+    out.push(...filled.map((line) => (line ? indent + line : "")));
+  }
+  return out.join("\n");
+}
+
 /**
  * One frame for every page: the head, the site header and the closing tags are
  * src/partials/page.html (with src/partials/header.html in it). A page's source is its first
  * line, `<!-- page title="..." script="..." class="..." ... -->`, which fills the frame's
- * {{title}}, {{script}} and {{class}}, followed by its <main>.
+ * {{title}}, {{script}} and {{class}}, followed by its <main>, in which includes are expanded
+ * (expandIncludes).
  */
 function sitePage(): Plugin {
   const marker = /^<!-- page ((?:\w+="[^"]*" )*\w+="[^"]*")[^>]*-->\n/;
-  const partial = (name: string) => readFileSync(join(root, `src/partials/${name}.html`), "utf8");
   return {
     name: "coderun-site-page",
     transformIndexHtml: {
@@ -58,9 +125,9 @@ function sitePage(): Plugin {
       handler(html, ctx) {
         const found = marker.exec(html);
         if (!found) throw new Error(`${ctx.filename} does not start with a <!-- page ... --> line`);
-        const fields = new Map([...found[1].matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+        const fields = parameters(found[1]);
         fields.set("header", partial("header"));
-        fields.set("main", html.slice(found[0].length));
+        fields.set("main", expandIncludes(html.slice(found[0].length), ctx.filename));
         return partial("page").replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
           const value = fields.get(key);
           if (value === undefined) throw new Error(`${ctx.filename}: its page line has no ${key}="..."`);
