@@ -99,11 +99,12 @@ bench-helm: deps test-os-deps
 web:
 	cd api/web && npm ci --no-audit --no-fund && npm run build
 
-# The API's OpenAPI document as the clients know it (clients/openapi.json) and the TypeScript
-# types generated from it; tests/clients/test_openapi_drift.py fails until this is run after
+# The API's OpenAPI document as the clients know it (clients/openapi.json), and the Python
+# models and TypeScript types generated from it; tests/clients/test_openapi_drift.py fails until this is run after
 # an API change (docs/clients.md).
 clients-openapi: | $(VENV)/.installed
 	$(BIN)/python -m tests.clients.openapi_snapshot
+	$(BIN)/python clients/python/generate.py
 	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate
 
 # The CRD, generated from the shared contract, and the chart's copy of it (a copy, not a

@@ -3,9 +3,10 @@
     .venv/bin/python -m tests.clients.openapi_snapshot     # or: make clients-openapi
 
 writes the API's current document there (FastAPI builds it from the code, exactly as the
-server serves it at /openapi.json); `make clients-openapi` then regenerates the TypeScript
-types from it. test_openapi_drift.py fails while the live server's document and the snapshot
-differ in anything but prose, so an API change cannot slip past the clients.
+server serves it at /openapi.json); `make clients-openapi` then regenerates the Python models
+(clients/python/generate.py) and the TypeScript types from it. test_openapi_drift.py fails
+while the live server's document and the snapshot differ in anything but prose, so an API
+change cannot slip past the clients.
 """
 
 from __future__ import annotations

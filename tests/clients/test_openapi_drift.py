@@ -2,6 +2,8 @@
 
 - The live server's /openapi.json equals the committed snapshot (clients/openapi.json) the
   TypeScript types were generated from, prose aside (`make clients-openapi` refreshes both).
+- The Python client's generated models (coderun_client/_generated.py) are what
+  clients/python/generate.py writes from that snapshot now.
 - Every field of every Python model is a property of its schema in that document, with no
   property of the schema missing from the model (a new result field must reach the client).
 - Every path the Python client calls is in the document, with the method it uses.
@@ -10,7 +12,11 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -19,6 +25,8 @@ from coderun_client import _protocol, models
 
 from tests.clients.conftest import ClientServer
 from tests.clients.openapi_snapshot import SNAPSHOT, shape
+
+GENERATOR = SNAPSHOT.parent / "python" / "generate.py"
 
 # Python model -> the schema component it mirrors.
 MODEL_SCHEMAS: dict[type[Any], str] = {
@@ -80,6 +88,22 @@ def test_the_live_document_is_the_snapshot(
     assert live == committed, (
         f"the API's OpenAPI document changed (paths {changed_paths}, schemas {changed_schemas}):"
         " run `make clients-openapi`, then update the clients to match"
+    )
+
+
+def load_generator(path: Path = GENERATOR) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("coderun_client_generate", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_generated_models_are_the_snapshots(snapshot: dict[str, Any]) -> None:
+    generator = load_generator()
+    assert generator.OUTPUT.read_text() == generator.render(snapshot), (
+        f"{generator.OUTPUT} is not what the snapshot makes: run `make clients-openapi`"
     )
 
 
