@@ -16,8 +16,8 @@ more lenient than the schema (a client must not break on an older or newer serve
 - Any other field has one: None where the schema allows null (or for an `optional` field,
   which the client reads as `T | None` although the schema requires it), else the schema's
   default, else the empty value of its type ("", False, 0, []).
-- Fields come in `order` where given, else positional first, then the schema's required
-  fields in the order the API declares them, then the rest by name.
+- Fields come in this order: positional ones, then those named in `first`, then the
+  schema's required fields in the order the API declares them, then the rest by name.
 """
 
 from __future__ import annotations
@@ -40,18 +40,19 @@ LINE_LENGTH = 100
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One client model: the schema(s) it mirrors and how the client reads them."""
+    """One client model: the schema(s) it mirrors and how the client reads them. The lists
+    are JSON names separated by spaces, so that a model is one row of MODELS."""
 
     name: str
     # The component it mirrors; several for one class that reads any of a union's answers
     # (a field not in every one of them is optional).
-    schemas: tuple[str, ...]
-    doc: str = ""
-    positional: tuple[str, ...] = ()
-    order: tuple[str, ...] = ()
-    optional: frozenset[str] = frozenset()
-    omit: frozenset[str] = frozenset()  # properties the client does not read (yet)
+    schemas: str
+    positional: str = ""
+    first: str = ""  # fields that come next after the positional ones
+    optional: str = ""
+    omit: str = ""  # properties the client does not read (yet)
     base: str = ""  # a class of _base.py with the model's own methods
+    doc: str = ""
 
 
 # Enums, by the name the client gives them.
@@ -61,121 +62,82 @@ ALIASES = {"CompareMode": "Compare"}
 MODELS = (
     ModelSpec(
         "TestCase",
-        ("TestCaseIn",),
-        doc="One input of a judged submission; `expected_output` None only collects the output.",
-        positional=("input",),
+        "TestCaseIn",
+        "input",
         base="CaseBody",
+        doc="One input of a judged submission; `expected_output` None only collects the output.",
     ),
     ModelSpec(
         "Tolerance",
-        ("ToleranceIn",),
+        "ToleranceIn",
+        optional="absolute relative",
+        base="ToleranceBody",
         doc='For compare="float": a number matches within `absolute` or `relative` of the'
         " expected.",
-        optional=frozenset({"absolute", "relative"}),
-        base="ToleranceBody",
     ),
     ModelSpec(
         "SubmitRequest",
-        ("SubmitRequest",),
-        doc="The body of POST /api/v1/runner/submit (and one item of a batch).",
-        positional=("code", "language"),
-        order=(
-            "code",
-            "language",
-            "input",
-            "testCases",
-            "compare",
-            "tolerance",
-            "stopOnFirstFailure",
-            "commandLineArguments",
-            "compilerOptions",
-            "callbackUrl",
-        ),
-        optional=frozenset({"stopOnFirstFailure"}),
+        "SubmitRequest",
+        "code language",
+        first="input testCases compare tolerance stopOnFirstFailure commandLineArguments"
+        " compilerOptions",
+        optional="stopOnFirstFailure",
         base="SubmitRequestBody",
+        doc="The body of POST /api/v1/runner/submit (and one item of a batch).",
     ),
     ModelSpec(
         "Submission",
-        ("Submitted",),
+        "Submitted",
+        "jobId status",
         doc='What submit answers: the job\'s id and its first status ("queued").',
-        positional=("jobId", "status"),
     ),
     ModelSpec(
         "TestCaseResult",
-        ("CaseResultOut",),
+        "CaseResultOut",
+        "index status",
+        first="stdout stderr",
         doc="One test case of a judged job: its own output and verdict.",
-        positional=("index", "status"),
-        order=(
-            "index",
-            "status",
-            "stdout",
-            "stderr",
-            "sandboxErrorType",
-            "sandboxErrorMessage",
-            "stdoutTruncated",
-            "stderrTruncated",
-            "exitCode",
-            "executionTimeMs",
-            "cpuTimeMs",
-            "memoryKb",
-            "passed",
-        ),
     ),
     ModelSpec(
         "Job",
-        ("JobResult",),
+        "JobResult",
+        "jobId status language",
+        optional="queuedAt",
+        base="JobState",
         doc="A job's result (GET /api/v1/runner/{jobId}/result). `status` is queued, running,\n"
         "success or failed; a failure's kind is `sandbox_error_type` (TLE, MLE, ...).",
-        positional=("jobId", "status", "language"),
-        optional=frozenset({"queuedAt"}),
-        base="JobState",
     ),
     ModelSpec(
         "ErrorInfo",
-        ("ItemError",),
+        "ItemError",
+        "type message",
+        optional="code",
         doc="Why one item of a batch was refused (or, in batch results, why a jobId has none):\n"
         '`type` such as "BadRequest" or "NotFound", the HTTP status it would have had as `code`.',
-        positional=("type", "message"),
-        optional=frozenset({"code"}),
     ),
     ModelSpec(
         "BatchEntry",
-        ("BatchAccepted", "BatchRefused"),
+        "BatchAccepted BatchRefused",
+        "index",
         doc="One item of a batch submit's answer: a job, or the error that refused that item.",
-        positional=("index",),
     ),
-    ModelSpec(
-        "DeliveryAttempt",
-        ("DeliveryAttempt",),
-        positional=("attempt", "attemptedAt"),
-        optional=frozenset({"durationMs"}),
-    ),
+    ModelSpec("DeliveryAttempt", "DeliveryAttempt", "attempt attemptedAt", optional="durationMs"),
     ModelSpec(
         "Delivery",
-        ("Delivery",),
+        "Delivery",
+        "deliveryId url state",
         doc="A webhook delivery of a job's result: its state and every attempt so far.",
-        positional=("deliveryId", "url", "state"),
     ),
     ModelSpec(
         "WebhookSecret",
-        ("WebhookSecretCreated",),
+        "WebhookSecretCreated",
+        "secret",
+        optional="createdAt",
         doc='A new webhook signing secret ("whsec_..."): the API shows it only this once.',
-        positional=("secret",),
-        optional=frozenset({"createdAt"}),
     ),
-    ModelSpec("WebhookSecretStatus", ("WebhookSecretStatus",), positional=("configured",)),
-    ModelSpec(
-        "Account",
-        ("AccountOut",),
-        positional=("email", "credits"),
-        optional=frozenset({"createdAt"}),
-    ),
-    ModelSpec(
-        "Language",
-        ("LanguageOut",),
-        positional=("key", "display"),
-        omit=frozenset({"compilerOptions"}),
-    ),
+    ModelSpec("WebhookSecretStatus", "WebhookSecretStatus", "configured"),
+    ModelSpec("Account", "AccountOut", "email credits", optional="createdAt"),
+    ModelSpec("Language", "LanguageOut", "key display", omit="compilerOptions"),
 )
 
 EMPTY = {"string": '""', "boolean": "False", "integer": "0", "number": "0.0"}
@@ -203,7 +165,7 @@ class Generator:
     def __post_init__(self) -> None:
         self.names.update(ALIASES)
         for spec in MODELS:
-            for schema in spec.schemas:
+            for schema in spec.schemas.split():
                 self.names.setdefault(schema, spec.name)
 
     def annotation(self, schema: Mapping[str, Any]) -> str:
@@ -222,22 +184,20 @@ class Generator:
         return SCALARS[kind]
 
     def fields(self, spec: ModelSpec) -> Iterator[Field]:
-        members = [self.schemas[name] for name in spec.schemas]
+        members = [self.schemas[name] for name in spec.schemas.split()]
         properties: dict[str, Any] = {}
         for member in members:
             properties.update(member["properties"])
         required_everywhere = set.intersection(*(set(m.get("required", ())) for m in members))
         declared = [key for m in members for key in m.get("required", ())]
-        if spec.order:
-            order = list(spec.order)
-        else:
-            order = list(spec.positional)
-            order += [k for k in dict.fromkeys(declared) if k not in order]
-            order += sorted(k for k in properties if k not in order)
-            order = [k for k in order if k not in spec.omit]
-        unknown = set(order) ^ (set(properties) - spec.omit)
-        if unknown:
-            raise SystemExit(f"{spec.name}: order and schema properties differ in {unknown}")
+        omit = set(spec.omit.split())
+        order = [*spec.positional.split(), *spec.first.split()]
+        order += [k for k in dict.fromkeys(declared) if k not in order]
+        order += sorted(k for k in properties if k not in order)
+        order = [k for k in order if k not in omit]
+        named = {*order, *spec.optional.split(), *omit}
+        if not named <= set(properties):  # a typo in MODELS, or a field the API dropped
+            raise SystemExit(f"{spec.name}: no properties {sorted(named - set(properties))}")
         for key in order:
             yield self.field(spec, key, properties[key], key in required_everywhere)
 
@@ -246,11 +206,11 @@ class Generator:
         name = snake(key)
         if keyword.iskeyword(name):
             raise SystemExit(f"{spec.name}.{key}: a Python keyword")
-        if key in spec.positional:
+        if key in spec.positional.split():
             return Field(name, annotation, None)
         nullable = annotation.endswith("| None")
-        in_some_answers = len(spec.schemas) > 1 and not required  # of a union's answers
-        if not nullable and (key in spec.optional or in_some_answers):
+        in_some_answers = len(spec.schemas.split()) > 1 and not required  # of a union's answers
+        if not nullable and (key in spec.optional.split() or in_some_answers):
             annotation, nullable = f"{annotation} | None", True
         if nullable:
             return Field(name, annotation, "None")
