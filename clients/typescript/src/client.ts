@@ -6,13 +6,7 @@
  * dashboard user: the session cookie goes along, with the `X-Requested-With` header the
  * API asks of cookie-authenticated POSTs.
  */
-import {
-  ApiError,
-  TransportError,
-  WaitTimeoutError,
-  errorClass,
-  parseRetryAfter,
-} from "./errors.js";
+import { ApiError, TransportError, WaitTimeoutError } from "./errors.js";
 import {
   isFinal,
   type Account,
@@ -28,6 +22,7 @@ import {
   type WebhookSecret,
   type WebhookSecretStatus,
 } from "./models.js";
+import { errorClass, parseRetryAfter } from "./statuses.js";
 
 export const VERSION = "0.1.0";
 /** The server caps ?wait at 30 s (docs/api.md). */

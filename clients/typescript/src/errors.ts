@@ -1,5 +1,10 @@
-/** Exceptions: one class per kind of refusal, each carrying the server's own message. */
+/**
+ * Exceptions: one class per kind of refusal, each carrying the server's own message. Every
+ * export here is public (index.ts re-exports them all); which class a status gets is in
+ * statuses.ts.
+ */
 import type { Job } from "./models.js";
+import { kind, parseRetryAfter } from "./statuses.js";
 
 /** Base of every error this package throws. */
 export class CodeRunError extends Error {
@@ -59,27 +64,6 @@ export class ServiceUnavailableError extends ApiError {}
 /** Any other 5xx: the server failed on its side. */
 export class ServerError extends ApiError {}
 
-/** Each status's class and the stable `type` its errors carry when the envelope names none. */
-const BY_STATUS: Record<number, [typeof ApiError, string]> = {
-  400: [BadRequestError, "bad_request"],
-  401: [AuthenticationError, "unauthorized"],
-  402: [InsufficientCreditsError, "insufficient_credits"],
-  403: [PermissionDeniedError, "forbidden"],
-  404: [NotFoundError, "not_found"],
-  409: [ConflictError, "conflict"],
-  413: [PayloadTooLargeError, "payload_too_large"],
-  429: [RateLimitError, "rate_limited"],
-  503: [ServiceUnavailableError, "unavailable"],
-};
-
-function kind(status: number): [typeof ApiError, string] {
-  return BY_STATUS[status] ?? (status >= 500 ? [ServerError, "server_error"] : [ApiError, "api_error"]);
-}
-
-export function errorClass(status: number): typeof ApiError {
-  return kind(status)[0];
-}
-
 /** The server could not be reached, or the connection broke (after the retries). */
 export class TransportError extends CodeRunError {}
 
@@ -97,12 +81,3 @@ export class WaitTimeoutError extends CodeRunError {
 
 /** A webhook delivery whose signature, timestamp or body does not check out: reject it. */
 export class WebhookVerificationError extends CodeRunError {}
-
-/** Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110 10.2.3). */
-export function parseRetryAfter(value: string | null): number | null {
-  if (value === null) return null;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text);
-  const when = Date.parse(text);
-  return Number.isNaN(when) ? null : Math.max(0, (when - Date.now()) / 1000);
-}

@@ -1,23 +1,7 @@
 /** The official TypeScript client of the CodeRun API (clients/typescript/README.md). */
 export { CodeRunClient, MAX_WAIT_SECONDS, VERSION } from "./client.js";
 export type { ClientOptions, RetryPolicy, RunOptions } from "./client.js";
-export {
-  ApiError,
-  AuthenticationError,
-  BadRequestError,
-  CodeRunError,
-  ConflictError,
-  InsufficientCreditsError,
-  NotFoundError,
-  PayloadTooLargeError,
-  PermissionDeniedError,
-  RateLimitError,
-  ServerError,
-  ServiceUnavailableError,
-  TransportError,
-  WaitTimeoutError,
-  WebhookVerificationError,
-} from "./errors.js";
+export * from "./errors.js";
 export { FINAL_STATUSES, isFinal } from "./models.js";
 export type {
   Account,
