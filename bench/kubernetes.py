@@ -394,7 +394,9 @@ def measure(bench: Bench, base: Path) -> str:
             "",
             latency_table(latency_runs, ("python", "javascript"), bench.no_pool, BLOCK_RUNS),
             compiled_table(latency_runs, ("cpp", "java"), bench.no_pool),
-            breakdown_table([r for r in latency_runs if r.start == "warm"]),
+            breakdown_table(
+                [r for r in latency_runs if r.start == "warm" and r.language in BREAKDOWN_LANGUAGES]
+            ),
             sustained_table(
                 sustained_runs,
                 sustained_s,
