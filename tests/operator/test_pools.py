@@ -32,6 +32,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]
 # Each language's starter program (the playground's first code) prints "Hello, World!".
 HELLO = {key: language.starter for key, language in languages().items()}
 LANGUAGES = list(HELLO)
+PRIMED = "coderun_operator_deliveries_total"
 
 
 @dataclass
@@ -130,11 +131,15 @@ def _warm_pod_of(pooled: Pooled, job_id: str) -> str:
 def test_a_warm_run_in_each_pooled_language(pooled: Pooled, language: str) -> None:
     before = pooled.wait_ready(language, 1)
     claimed_before = int((pooled.pool(language).get("status") or {}).get("claimed") or 0)
+    primed_before = pooled.operator.metric(PRIMED, path="primed")
     data = pooled.api.run(pooled.key, HELLO[language], language)
     assert data["status"] == "success", data
     assert data["stdout"] == "Hello, World!\n"
     pod = _warm_pod_of(pooled, data["jobId"])
     assert pod == before[0]["metadata"]["name"]
+    # Each container's request went on the stdin session opened while the pod was idle.
+    containers = len(before[0]["spec"]["containers"])
+    assert pooled.operator.metric(PRIMED, path="primed") - primed_before == containers
     # The claimed Job is the run's now: owned by the CodeRun, no longer by the pool.
     job = json.loads(pooled.kubectl("get", "job", "-l", f"{r.LABEL_CLAIMED_BY}", "-o", "json"))
     (mine,) = [j for j in job["items"] if pod.startswith(j["metadata"]["name"])]
@@ -264,6 +269,40 @@ def test_the_operator_killed_right_at_the_claim(pooled: Pooled) -> None:
     status = _succeeded_warm_once(pooled, key, job_id, "claimed once\n")
     claimed = pooled.kubectl("get", "pods", "-l", f"{r.LABEL_CLAIMED_BY}={uid}", "-o", "name")
     assert claimed.split() == [f"pod/{status['podName']}"]
+
+
+def test_an_operator_restart_replaces_idle_pods_quietly(pooled: Pooled) -> None:
+    """The idle pods' primed stdin sessions end with the operator: their runners log
+    INCOMPLETE and exit having run nothing, and the restarted operator replaces them as
+    stale (no PodFailed), primes the new ones, and the next run is warm again."""
+    (old,) = pooled.wait_ready("python", 1)
+    name = old["metadata"]["name"]
+    pooled.operator.kill()
+    pooled.operator.restart()
+
+    def replaced() -> list[dict[str, Any]] | None:
+        pods = pooled.idle_pods("python")
+        if not pods or name in [p["metadata"]["name"] for p in pods]:
+            return None
+        return pooled.wait_ready("python", 1)
+
+    (new,) = wait_until(replaced, "a new idle python pod", rounds=600, pause=0.3)
+    events = json.loads(
+        pooled.kubectl(
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.kind=CodeRunPool,involvedObject.name=python",
+            "-o",
+            "json",
+        )
+    )["items"]
+    assert not any(name in e["message"] for e in events if e["type"] == "Warning"), events
+    primed_before = pooled.operator.metric(PRIMED, path="primed")
+    data = pooled.api.run(pooled.key, HELLO["python"], "python")
+    assert data["status"] == "success", data
+    assert _warm_pod_of(pooled, data["jobId"]) == new["metadata"]["name"]
+    assert pooled.operator.metric(PRIMED, path="primed") - primed_before == 1
 
 
 def test_a_pool_pod_deleted_by_hand_is_replaced_and_reported(pooled: Pooled) -> None:
