@@ -29,7 +29,7 @@ from coderun_sandbox.contract import (
 
 from coderun_operator import metrics, pod_verdict
 from coderun_operator.kube import Kube
-from coderun_operator.kube_streams import StreamError
+from coderun_operator.kube_streams import KubeStreams, StreamError
 from coderun_operator.primed import PrimedContainer, Primer
 
 log = logging.getLogger("coderun_operator.delivery")
@@ -95,34 +95,39 @@ class Delivery:
             if any(ends_exchange(line) for line in seen.split("\n")):
                 return seen
             deliver = not has_mark(seen, RECEIVED_KEY)
-        if primed is not None and primed.ended():
-            primed = None  # its follow ended while the pod was idle: follow anew
         loop = asyncio.get_running_loop()
         follow = loop.create_task(
             primed.follow(timeout_s)
-            if primed is not None
+            if primed is not None and not primed.ended()
             else self.kube.follow_log(namespace, pod, container, ends_exchange, timeout_s)
         )
         try:
             if deliver:
-                socket = await primed.session() if primed is not None else None
-                if socket is not None:
-                    try:
-                        await self.kube.streams.write_stdin(socket, frame_request(request))
-                        metrics.DELIVERIES.labels("primed").inc()
-                    except StreamError as error:
-                        # Whether the frame got through is unknown; with stdinOnce a second
-                        # attach writes into nothing, and the log then says INCOMPLETE.
-                        log.warning("writing on the primed attach to %s failed: %s", pod, error)
-                        await self._attach(namespace, pod, container, frame_request(request))
-                else:
-                    await self._attach(namespace, pod, container, frame_request(request))
+                data = frame_request(request)
+                if not await self._write_primed(primed, pod, data):
+                    await self._attach(namespace, pod, container, data)
             return await follow
         finally:
             if not follow.done():
                 follow.cancel()
             if primed is not None:
                 primed.close()
+
+    @staticmethod
+    async def _write_primed(primed: PrimedContainer | None, pod: str, data: bytes) -> bool:
+        """Write `data` on the session opened before the claim; False when there is none
+        usable, or the write failed (whether the frame got through is then unknown: with
+        stdinOnce a second attach writes into nothing, and the log says INCOMPLETE)."""
+        socket = await primed.session() if primed is not None else None
+        if socket is None:
+            return False
+        try:
+            await KubeStreams.write_stdin(socket, data)
+        except StreamError as error:
+            log.warning("writing on the primed attach to %s failed: %s", pod, error)
+            return False
+        metrics.DELIVERIES.labels("primed").inc()
+        return True
 
     async def _attach(self, namespace: str, pod: str, container: str, data: bytes) -> None:
         for attempt in range(ATTACH_ATTEMPTS):

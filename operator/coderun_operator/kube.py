@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
+import aiohttp
 from coderun_sandbox.contract import iso_utc, utc_now
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -219,11 +220,22 @@ class Kube:
         metrics.API_WRITES.labels("patch", "pods").inc()
         return await self._call(call)
 
+    async def open_stdin(
+        self, namespace: str, pod: str, container: str
+    ) -> aiohttp.ClientWebSocketResponse:
+        """An attach session on a container's stdin, nothing written yet (primed.py opens
+        them ahead of a claim; attach_write for one delivery)."""
+        metrics.API_WRITES.labels("create", "pods/attach").inc()
+        return await self.streams.open_stdin(namespace, pod, container)
+
     async def attach_write(self, namespace: str, pod: str, container: str, data: bytes) -> None:
         """Write `data` to a container's stdin through pods/attach, then close the stream
         (with `stdinOnce`, its end is the stdin's end). The container waits for it."""
-        metrics.API_WRITES.labels("create", "pods/attach").inc()
-        await self.streams.attach_write(namespace, pod, container, data)
+        socket = await self.open_stdin(namespace, pod, container)
+        try:
+            await self.streams.write_stdin(socket, data)
+        finally:
+            await socket.close()
 
     # -- CodeRunPools --------------------------------------------------------------------
 

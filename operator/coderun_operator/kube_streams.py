@@ -150,11 +150,3 @@ class KubeStreams:
             await socket.close()
         except (TimeoutError, aiohttp.ClientError, OSError, ConnectionError) as error:
             raise StreamError(f"attach failed: {type(error).__name__}: {error}") from error
-
-    async def attach_write(self, namespace: str, pod: str, container: str, data: bytes) -> None:
-        """Write `data` to the container's stdin and end the session (its stdin's end)."""
-        socket = await self.open_stdin(namespace, pod, container)
-        try:
-            await self.write_stdin(socket, data)
-        finally:
-            await socket.close()

@@ -21,14 +21,12 @@ nothing having run, and the pool replaces it without counting a failure (pools.p
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import aiohttp
 
-from coderun_operator import metrics
 from coderun_operator.kube import Kube
 
 log = logging.getLogger("coderun_operator.primed")
@@ -102,14 +100,12 @@ class Primer:
         if key in self.pods:
             return
         loop = asyncio.get_running_loop()
-        streams = self.kube.streams
         primed = PrimedPod()
         for container in containers:
-            metrics.API_WRITES.labels("create", "pods/attach").inc()
             primed.containers[container] = PrimedContainer(
-                stdin=loop.create_task(streams.open_stdin(namespace, pod, container)),
+                stdin=loop.create_task(self.kube.open_stdin(namespace, pod, container)),
                 log=loop.create_task(
-                    streams.follow_log(namespace, pod, container, self.until, None)
+                    self.kube.follow_log(namespace, pod, container, self.until, None)
                 ),
             )
         self.pods[key] = primed
@@ -130,8 +126,3 @@ class Primer:
         if primed is not None:
             log.debug("closing the primed streams of %s", key)
             primed.close()
-
-    def close(self) -> None:
-        for key in list(self.pods):
-            with contextlib.suppress(Exception):
-                self.discard(key)

@@ -43,9 +43,8 @@ class FakeStreams:
 
 
 def primer() -> tuple[Primer, FakeStreams]:
-    streams = FakeStreams()
-    kube = cast(Any, type("K", (), {"streams": streams})())
-    return Primer(kube, lambda line: False), streams
+    streams = FakeStreams()  # stands in for Kube's open_stdin and follow_log
+    return Primer(cast(Any, streams), lambda line: False), streams
 
 
 def test_a_pod_is_primed_once_and_taken_whole() -> None:
