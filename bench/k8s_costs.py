@@ -128,8 +128,10 @@ class CpuMeter:
     _before: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def for_cluster(cls, operator_pid: int, api_pid: int) -> CpuMeter:
-        pids = {"operator": operator_pid, "API (coderun serve)": api_pid}
+    def for_cluster(cls, operator_pid: int | None, api_pid: int | None) -> CpuMeter:
+        """The cluster's processes, and our operator and API where they run (None: not)."""
+        ours = {"operator": operator_pid, "API (coderun serve)": api_pid}
+        pids = {name: pid for name, pid in ours.items() if pid is not None}
         for name in (*NODE_PROCESSES, *OTHER_PROCESSES):
             pid = cluster_pid(name)
             if pid is not None:
@@ -203,8 +205,8 @@ class CostMeter:
     """Writes, CPU and shim CPU together, over one phase."""
 
     cluster: K8sCluster
-    operator_pid: int
-    api_pid: int
+    operator_pid: int | None  # None: a phase without our operator (bench/k8s_floor.py)
+    api_pid: int | None
     _writes: WriteCounter | None = None
     _cpu: CpuMeter | None = None
     _shims: ShimSampler | None = None

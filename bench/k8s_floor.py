@@ -20,8 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from bench.k8s_costs import NODE_PROCESSES, OTHER_PROCESSES, CpuMeter, ShimSampler, WriteCounter
-from bench.k8s_costs import cluster_pid as _pid
+from bench.k8s_costs import NODE_PROCESSES, CostMeter, Costs
 from tests.fixtures.cluster import K8sCluster
 
 FLOOR_S = float(os.environ.get("CODERUN_BENCH_FLOOR_S", "60"))
@@ -74,24 +73,23 @@ def bare_job(name: str) -> dict[str, Any]:
 
 @dataclass
 class Floor:
-    jobs: int
+    costs: Costs  # over the clients' window and the TTL deletions after it
+    seconds: float  # the clients' window alone
     failed: int
-    seconds: float
-    writes: int
-    cpu: dict[str, float]
-    shims: float
+
+    @property
+    def jobs(self) -> int:
+        return self.costs.runs
 
     @property
     def jobs_per_second(self) -> float:
         return self.jobs / self.seconds if self.seconds else 0.0
 
-    def per_job(self, name: str) -> float:
-        return self.cpu.get(name, 0.0) / max(1, self.jobs)
-
     @property
     def node_cpu_per_job(self) -> float:
         """kubelet + containerd + kube-apiserver + shims: what every pod costs the node."""
-        return (sum(self.cpu.get(n, 0.0) for n in NODE_PROCESSES) + self.shims) / max(1, self.jobs)
+        node = sum(self.costs.cpu_per_run(name) for name in NODE_PROCESSES)
+        return node + self.costs.shims / max(1, self.jobs)
 
 
 class _Finished:
@@ -145,11 +143,7 @@ def measure_floor(cluster: K8sCluster) -> Floor:
         done = finished.expect(name)
         batch.create_namespaced_job(namespace, bare_job(name))
         done.wait(120)
-        pids = {n: p for n in (*NODE_PROCESSES, *OTHER_PROCESSES) if (p := _pid(n)) is not None}
-        meter, shims, writes = CpuMeter(pids), ShimSampler(cluster.containerd_sock), None
-        writes = WriteCounter(cluster)
-        writes.start()
-        shims.start()
+        meter = CostMeter(cluster, operator_pid=None, api_pid=None)
         meter.start()
         stop_at = time.monotonic() + FLOOR_S
         count = [0]
@@ -169,17 +163,14 @@ def measure_floor(cluster: K8sCluster) -> Floor:
             list(executor.map(client_loop, range(FLOOR_CLIENTS)))
         elapsed = time.monotonic() - started
         time.sleep(JOB_TTL_S + 2)  # their deletion (TTL) inside the phase, as for runs
-        cpu = meter.stop()
-        shim_cpu = shims.stop()
-        wrote = sum(writes.stop().values())
-        return Floor(count[0], len(finished.failed), elapsed, wrote, cpu, shim_cpu)
+        return Floor(meter.stop(count[0]), elapsed, len(finished.failed))
     finally:
         finished.stop.set()
         core.delete_namespace(namespace)
 
 
 def floor_table(floor: Floor, cores: int) -> str:
-    per = {name: floor.per_job(name) for name in NODE_PROCESSES}
+    per = {name: floor.costs.cpu_per_run(name) for name in NODE_PROCESSES}
     ceiling = cores / floor.node_cpu_per_job if floor.node_cpu_per_job else 0.0
     return "\n".join(
         [
@@ -194,9 +185,9 @@ def floor_table(floor: Floor, cores: int) -> str:
             "| kube-apiserver | shims | **node CPU-s/Job** | ceiling on this node (runs/s) |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             f"| {floor.jobs} | {floor.seconds:.1f} | {floor.jobs_per_second:.2f} | "
-            f"{floor.failed} | {floor.writes / max(1, floor.jobs):.1f} | "
+            f"{floor.failed} | {floor.costs.writes_per_run:.1f} | "
             f"{per['kubelet']:.3f} | {per['containerd']:.3f} | {per['kube-apiserver']:.3f} | "
-            f"{floor.shims / max(1, floor.jobs):.3f} | **{floor.node_cpu_per_job:.3f}** | "
+            f"{floor.costs.shims / max(1, floor.jobs):.3f} | **{floor.node_cpu_per_job:.3f}** | "
             f"{ceiling:.2f} |",
             "",
             f"Ceiling = {cores} cores / node CPU-seconds per Job: the most single-use pods per "

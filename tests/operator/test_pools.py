@@ -17,6 +17,7 @@ import pytest
 from coderun_operator import resources as r
 from coderun_sandbox.languages import languages
 
+from tests.fixtures import warm_pools
 from tests.operator.harness import (
     Stack,
     apply_json,
@@ -50,9 +51,7 @@ class Pooled(Stack):
         apply_json(self.cluster, pool_manifest(self.namespace, language, replicas, max_idle))
 
     def idle_pods(self, language: str) -> list[dict[str, Any]]:
-        selector = f"{r.LABEL_POOL}={language},{r.LABEL_WARM}={r.WARM_IDLE}"
-        listed = json.loads(self.kubectl("get", "pods", "-l", selector, "-o", "json"))
-        return [p for p in listed["items"] if not p["metadata"].get("deletionTimestamp")]
+        return warm_pools.idle_pods(self.cluster, self.namespace, language)
 
     def wait_ready(self, language: str, count: int) -> list[dict[str, Any]]:
         """Until the pool has exactly `count` idle pods, every one ready."""
@@ -60,10 +59,7 @@ class Pooled(Stack):
         def ready() -> list[dict[str, Any]] | None:
             pods = self.idle_pods(language)
             status = self.pool(language).get("status") or {}
-            all_ready = all(
-                all(c.get("started") for c in p["status"].get("containerStatuses") or [{}])
-                for p in pods
-            )
+            all_ready = all(warm_pools.started(p) for p in pods)
             if len(pods) == count and all_ready and status.get("ready") == count:
                 return pods
             return None
