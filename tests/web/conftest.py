@@ -23,6 +23,11 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_pla
 from tests.api.server import Server
 
 CHROMIUM = os.environ.get("CODERUN_TEST_CHROMIUM", "/usr/bin/chromium")
+# Chromium aborts a request in flight when the host's network interfaces change, and retries
+# it: the test cluster's pods (their veth interfaces) come and go beside the browser while
+# the cluster half of the suite runs. That is the host's doing, not the page's, so it is no
+# console error of the page (CI: a playground load, retried, in test_event_stream).
+NETWORK_CHANGED = "net::ERR_NETWORK_CHANGED"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -159,7 +164,7 @@ def open_page(browser: Browser, api_server: ApiServer) -> Iterator[OpenPage]:
         watches.append(watched)
 
         def on_console(msg: ConsoleMessage) -> None:
-            if msg.type == "error":
+            if msg.type == "error" and NETWORK_CHANGED not in msg.text:
                 watched.console_errors.append(f"{page.url}: {msg.text}")
 
         def on_request(request: Request) -> None:
