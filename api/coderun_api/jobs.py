@@ -103,9 +103,18 @@ class Accepted:
     created: bool  # False: an Idempotency-Key replay of an earlier submission
 
 
-def _bound_to(coderun_uid: str | None) -> list[ColumnElement[bool]]:
-    """The condition that the job is bound to that CodeRun (none when not asked)."""
-    return [] if coderun_uid is None else [col(Job.coderun_uid) == coderun_uid]
+@dataclass(frozen=True)
+class Reported:
+    """A state change as a CodeRun reports it (the Kubernetes executor): the object's uid,
+    which must be the CodeRun bound to the job (bind_coderun), and its startedAt."""
+
+    coderun_uid: str
+    started_at: datetime | None = None
+
+
+def _bound_to(reported: Reported | None) -> list[ColumnElement[bool]]:
+    """The condition that the job is bound to the reporting CodeRun (none when not asked)."""
+    return [] if reported is None else [col(Job.coderun_uid) == reported.coderun_uid]
 
 
 class JobStore:
@@ -209,13 +218,12 @@ class JobStore:
             session.commit()
             return bool(bound.rowcount == 1)  # type: ignore[attr-defined]
 
-    def mark_running(
-        self, job_id: str, started_at: datetime | None = None, *, coderun_uid: str | None = None
-    ) -> Job | None:
+    def mark_running(self, job_id: str, reported: Reported | None = None) -> Job | None:
         """queued -> running. Returns the job, or None if it is no longer queued.
 
-        With `coderun_uid`, only if that is the CodeRun bound to the job (bind_coderun).
+        When `reported` by a CodeRun, only if that is the CodeRun bound to the job.
         """
+        started_at = reported.started_at if reported else None
         with Session(self.engine, expire_on_commit=False) as session:
             if started_at is not None:
                 # A start reported by someone else (Kubernetes records container starts to
@@ -230,7 +238,7 @@ class JobStore:
                 .where(
                     col(Job.id) == job_id,
                     col(Job.status) == Status.QUEUED.value,
-                    *_bound_to(coderun_uid),
+                    *_bound_to(reported),
                 )
                 .values(
                     status=Status.RUNNING.value,
@@ -246,18 +254,11 @@ class JobStore:
         self.notifier.publish_status(job_id)  # event streams (routes/events.py)
         return job
 
-    def finalize(
-        self,
-        job_id: str,
-        result: RunResult,
-        *,
-        coderun_uid: str | None = None,
-        started_at: datetime | None = None,
-    ) -> bool:
+    def finalize(self, job_id: str, result: RunResult, reported: Reported | None = None) -> bool:
         """Make the job final with `result` and charge a success; idempotent.
 
         Returns True for the call that made the job final, False if it already was (or
-        does not exist, or `coderun_uid` is given and is not the CodeRun bound to the job).
+        does not exist, or it is `reported` by a CodeRun that is not the one bound to the job).
         Safe to call from any thread or process, any number of times.
         """
         if not result.status.is_final:
@@ -267,7 +268,7 @@ class JobStore:
             job = session.get(Job, job_id)
             if job is None or job.status not in NOT_FINAL:
                 return False
-            if coderun_uid is not None and job.coderun_uid != coderun_uid:
+            if reported is not None and job.coderun_uid != reported.coderun_uid:
                 return False
             # Judge mode: the verdicts against the expected outputs, which only this side
             # holds (whatever the runner's result said of them is recomputed).
@@ -277,9 +278,10 @@ class JobStore:
             charge = credits_for(result)
             # When the job left the queue (mark_running), not when the runner's run phase
             # began: compilation is part of the job's time, not of its queue time. An
-            # executor that learns it more precisely at the end passes `started_at` (the
-            # Kubernetes one: the runner's clock, where mark_running had whole seconds).
-            started_at = started_at or job.started_at or result.started_at or now
+            # executor that learns it more precisely at the end reports it (the Kubernetes
+            # one: the runner's clock, where mark_running had whole seconds).
+            reported_start = reported.started_at if reported else None
+            started_at = reported_start or job.started_at or result.started_at or now
             values: dict[str, Any] = {
                 "status": result.status.value,
                 "stdout": result.stdout,
@@ -310,7 +312,7 @@ class JobStore:
                 .where(
                     col(Job.id) == job_id,
                     col(Job.status).in_(NOT_FINAL),
-                    *_bound_to(coderun_uid),
+                    *_bound_to(reported),
                 )
                 .values(**values)
             )

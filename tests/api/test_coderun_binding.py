@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from coderun_api.jobs import Reported
 from coderun_sandbox.contract import RunRequest, RunResult, Status, utc_now
 
 from tests.api.helpers import Api
@@ -18,17 +19,17 @@ def test_only_the_bound_coderun_moves_the_job(any_db_api: Api) -> None:
     assert jobs.bind_coderun(job.id, "uid-of-the-api-s-coderun")
     forged = RunResult(status=Status.SUCCESS, stdout="forged\n", exit_code=0, finished_at=utc_now())
 
-    assert jobs.mark_running(job.id, coderun_uid="uid-of-another-object") is None
-    assert jobs.finalize(job.id, forged, coderun_uid="uid-of-another-object") is False
+    assert jobs.mark_running(job.id, Reported("uid-of-another-object")) is None
+    assert jobs.finalize(job.id, forged, Reported("uid-of-another-object")) is False
     assert any_db_api.job(job.id).status == Status.QUEUED.value
     assert any_db_api.account(account_id).credits == 3
 
     # A start rounded down to the second (as Kubernetes reports it) never precedes queuedAt.
     early = job.queued_at.replace(microsecond=0) - timedelta(seconds=1)
-    running = jobs.mark_running(job.id, early, coderun_uid="uid-of-the-api-s-coderun")
+    running = jobs.mark_running(job.id, Reported("uid-of-the-api-s-coderun", early))
     assert running is not None and running.started_at == job.queued_at
     real = forged.replace(stdout="1\n")
-    assert jobs.finalize(job.id, real, coderun_uid="uid-of-the-api-s-coderun") is True
+    assert jobs.finalize(job.id, real, Reported("uid-of-the-api-s-coderun")) is True
     stored = any_db_api.job(job.id)
     assert (stored.status, stored.stdout, stored.charged) == ("success", "1\n", True)
     assert any_db_api.account(account_id).credits == 2

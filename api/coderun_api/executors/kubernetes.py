@@ -41,7 +41,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from coderun_api.config import Settings
 from coderun_api.executors.base import Executor
-from coderun_api.jobs import NOT_FINAL, JobStore
+from coderun_api.jobs import NOT_FINAL, JobStore, Reported
 from coderun_api.judging import request_of
 from coderun_api.logs import job_log
 from coderun_api.models import Job
@@ -294,9 +294,7 @@ class KubernetesExecutor(Executor):
             if result is None or not result.status.is_final:
                 log.error("final CodeRun without a result", extra=job_log(name))
                 return
-            if not self.jobs.finalize(
-                name, result, coderun_uid=uid, started_at=_started_at(coderun)
-            ):
+            if not self.jobs.finalize(name, result, Reported(uid, _started_at(coderun))):
                 self._not_applied(name, uid, coderun)
             return
         running = r.is_running(coderun)
@@ -307,7 +305,7 @@ class KubernetesExecutor(Executor):
         if running and not was_running:
             try:
                 # A running CodeRun's startedAt: when its container started (whole seconds).
-                self.jobs.mark_running(name, _started_at(coderun), coderun_uid=uid)
+                self.jobs.mark_running(name, Reported(uid, _started_at(coderun)))
             except Exception:
                 # Not recorded (the database is away): forget that we saw it running, so the
                 # relisting that follows marks it again instead of leaving it `queued`.

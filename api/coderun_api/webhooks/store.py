@@ -150,14 +150,7 @@ class WebhookStore:
         claimed: list[Claimed] = []
         with Session(self.engine) as session:
             rows = session.execute(
-                select(
-                    col(WebhookDelivery.id),
-                    col(WebhookDelivery.job_id),
-                    col(WebhookDelivery.account_id),
-                    col(WebhookDelivery.url),
-                    col(WebhookDelivery.attempts),
-                    col(Job.finished_at),
-                )
+                select(WebhookDelivery, col(Job.finished_at))
                 .join(Job, col(Job.id) == col(WebhookDelivery.job_id))
                 .where(*due, col(Job.status).in_(FINAL))
                 .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.created_at))
@@ -166,16 +159,23 @@ class WebhookStore:
                 # waited for. SQLite ignores this; its writes are serialized anyway.
                 .with_for_update(of=WebhookDelivery, skip_locked=True)  # type: ignore[arg-type]
             ).all()
-            for delivery_id, job_id, account_id, url, attempts, finished_at in rows:
+            for delivery, finished_at in rows:
+                # Read before the UPDATE, which may synchronise the loaded row.
+                candidate = Claimed(
+                    delivery.id,
+                    delivery.job_id,
+                    delivery.account_id,
+                    delivery.url,
+                    delivery.attempts,
+                    finished_at or now,
+                )
                 won = session.execute(
                     update(WebhookDelivery)
-                    .where(col(WebhookDelivery.id) == delivery_id, *due)
+                    .where(col(WebhookDelivery.id) == delivery.id, *due)
                     .values(lease_owner=owner, lease_until=now + lease)
                 )
                 if won.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(
-                        Claimed(delivery_id, job_id, account_id, url, attempts, finished_at or now)
-                    )
+                    claimed.append(candidate)
             session.commit()
         return claimed
 

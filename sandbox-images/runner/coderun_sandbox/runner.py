@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from .cases import FreshLocalDir, not_run, run_cases, snapshot_program
-from .classify import classify_compile, classify_run
+from .classify import Verdict, classify_compile, classify_run
 from .contract import ErrorType, RunRequest, RunResult, Status, utc_now
 from .isolation import (
     PROGRAM_ENV,
@@ -27,8 +27,6 @@ from .workdirs import private_workdir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from .cases import CaseJudge
 
 MB = 1024 * 1024
@@ -108,25 +106,28 @@ def compile_phase(request: RunRequest, workdir: str, isolation: Isolation) -> Ru
     verdict = classify_compile(outcome, limits.compile_time_limit_ms)
     if verdict.status is Status.SUCCESS:
         return None
-    return RunResult.failure(
-        verdict.error_type or ErrorType.COMPILATION_ERROR,
-        verdict.message,
-        compile_time_ms=outcome.wall_ms,
-        **_captured(outcome),
+    return _judged(verdict, outcome, compiling=True)
+
+
+def _judged(verdict: Verdict, outcome: Outcome, *, compiling: bool = False) -> RunResult:
+    """The result of a finished process, compile step or program alike: its verdict, what
+    it printed, and its time and memory (a compile step's wall time is compileTimeMs)."""
+    return RunResult(
+        status=verdict.status,
+        error_type=verdict.error_type,
+        error_message=verdict.message,
+        stdout=outcome.stdout.text(),
+        stderr=outcome.stderr.text(),
+        exit_code=outcome.exit_code,
+        started_at=outcome.started_at,
+        finished_at=outcome.finished_at,
+        stdout_truncated=outcome.stdout.truncated,
+        stderr_truncated=outcome.stderr.truncated,
+        compile_time_ms=outcome.wall_ms if compiling else None,
+        execution_time_ms=0 if compiling else outcome.wall_ms,
+        cpu_time_ms=None if compiling else outcome.cpu_ms,
+        memory_kb=None if compiling else outcome.peak_memory_kb,
     )
-
-
-def _captured(outcome: Outcome) -> dict[str, Any]:
-    """The RunResult fields a finished process gives, compile step or program alike."""
-    return {
-        "stdout": outcome.stdout.text(),
-        "stderr": outcome.stderr.text(),
-        "exit_code": outcome.exit_code,
-        "started_at": outcome.started_at,
-        "finished_at": outcome.finished_at,
-        "stdout_truncated": outcome.stdout.truncated,
-        "stderr_truncated": outcome.stderr.truncated,
-    }
 
 
 def run_phase(
@@ -164,15 +165,7 @@ def run_phase(
     verdict = classify_run(
         outcome, limits.time_limit_ms, limits.memory_limit_mb, language.oom_markers
     )
-    return RunResult(
-        status=verdict.status,
-        error_type=verdict.error_type,
-        error_message=verdict.message,
-        execution_time_ms=outcome.wall_ms,
-        cpu_time_ms=outcome.cpu_ms,
-        memory_kb=outcome.peak_memory_kb,
-        **_captured(outcome),
-    )
+    return _judged(verdict, outcome)
 
 
 def execute(

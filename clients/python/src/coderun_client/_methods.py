@@ -2,9 +2,10 @@
 
 A method is a plan: a generator that yields the steps it needs (an `Operation` to send once,
 a `Sleep`) and is resumed with their outcome (the `httpx.Response`, or the transport error
-thrown into it). `ClientMethods` lists the plans once as methods; `Client` drives them with
-blocking calls, `AsyncClient` with awaits, so the two have the same methods, arguments and
-docstrings, and the retries, the long-poll loop and batch waiting cannot drift apart.
+thrown into it). Each section lists its plans once as methods, and `ClientMethods` joins the
+sections; `Client` drives them with blocking calls, `AsyncClient` with awaits, so the two have
+the same methods, arguments and docstrings, and the retries, the long-poll loop and batch
+waiting cannot drift apart.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from . import _protocol as api
 from . import models
 from .errors import TransportError, WaitTimeout
 from .models import Job, SubmitRequest
-from .options import SubmitOptions, build_request
+from .options import SubmitArguments, build_request
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -130,6 +131,30 @@ def send(client: ClientCore[Any], operation: api.Operation[T]) -> Plan[T]:
         return operation.parse(api.decode(response))
 
 
+class Method(Generic[P, T]):
+    """A plan as a method: on a `Client` it returns the plan's result, on an `AsyncClient` a
+    coroutine of it (the two `__get__` overloads tell the type checker which)."""
+
+    def __init__(self, plan: Callable[Concatenate[ClientCore[Any], P], Plan[T]]) -> None:
+        def method(client: ClientCore[Any], /, *args: P.args, **kwargs: P.kwargs) -> Any:
+            return client._drive(plan(client, *args, **kwargs))
+
+        # The plan's name, docstring and signature (inspect follows __wrapped__).
+        self.method = functools.update_wrapper(method, plan)
+        self.__doc__ = plan.__doc__
+
+    @overload
+    def __get__(self, client: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(self, client: ClientCore[httpx.Client], owner: type[Any]) -> Callable[P, T]: ...
+    @overload
+    def __get__(
+        self, client: ClientCore[httpx.AsyncClient], owner: type[Any]
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(self, client: ClientCore[Any] | None, owner: type[Any]) -> Any:
+        return self if client is None else types.MethodType(self.method, client)
+
+
 # -- runner ------------------------------------------------------------------------------
 
 
@@ -138,14 +163,13 @@ def submit(
     code: str,
     language: str,
     input: str = "",
-    *,
-    idempotency_key: str | None = None,
-    **options: Unpack[SubmitOptions],
+    **options: Unpack[SubmitArguments],
 ) -> Plan[models.Submission]:
     """Queue a program; returns its job id at once. Every call carries an
     Idempotency-Key (a new UUID unless given), so a retry never queues it twice."""
     request = build_request(code, language, input, options)
-    return (yield from send(client, api.submit(request, idempotency_key or str(uuid.uuid4()))))
+    key = options.get("idempotency_key") or str(uuid.uuid4())
+    return (yield from send(client, api.submit(request, key)))
 
 
 def result(client: ClientCore[Any], job_id: str, *, wait: float = 0.0) -> Plan[Job]:
@@ -182,14 +206,18 @@ def run(
     input: str = "",
     *,
     timeout: float | None = DEFAULT_RUN_TIMEOUT,
-    idempotency_key: str | None = None,
-    **options: Unpack[SubmitOptions],
+    **options: Unpack[SubmitArguments],
 ) -> Plan[Job]:
     """Submit and wait for the final result."""
-    submission = yield from submit(
-        client, code, language, input, idempotency_key=idempotency_key, **options
-    )
+    submission = yield from submit(client, code, language, input, **options)
     return (yield from wait(client, submission.job_id, timeout=timeout))
+
+
+class RunnerMethods(ClientCore[H]):
+    submit = Method(submit)
+    result = Method(result)
+    wait = Method(wait)
+    run = Method(run)
 
 
 # -- batches and test cases --------------------------------------------------------------
@@ -234,6 +262,12 @@ def run_batch(
     return results
 
 
+class BatchMethods(ClientCore[H]):
+    submit_batch = Method(submit_batch)
+    batch_results = Method(batch_results)
+    run_batch = Method(run_batch)
+
+
 # -- webhooks ----------------------------------------------------------------------------
 
 
@@ -253,6 +287,12 @@ def webhook_secret_status(client: ClientCore[Any]) -> Plan[models.WebhookSecretS
     return (yield from send(client, api.webhook_secret_status()))
 
 
+class WebhookMethods(ClientCore[H]):
+    deliveries = Method(deliveries)
+    rotate_webhook_secret = Method(rotate_webhook_secret)
+    webhook_secret_status = Method(webhook_secret_status)
+
+
 # -- account -----------------------------------------------------------------------------
 
 
@@ -266,42 +306,13 @@ def languages(client: ClientCore[Any]) -> Plan[list[models.Language]]:
     return (yield from send(client, api.languages()))
 
 
-class Method(Generic[P, T]):
-    """A plan as a method: on a `Client` it returns the plan's result, on an `AsyncClient` a
-    coroutine of it (the two `__get__` overloads tell the type checker which)."""
-
-    def __init__(self, plan: Callable[Concatenate[ClientCore[Any], P], Plan[T]]) -> None:
-        def method(client: ClientCore[Any], /, *args: P.args, **kwargs: P.kwargs) -> Any:
-            return client._drive(plan(client, *args, **kwargs))
-
-        # The plan's name, docstring and signature (inspect follows __wrapped__).
-        self.method = functools.update_wrapper(method, plan)
-        self.__doc__ = plan.__doc__
-
-    @overload
-    def __get__(self, client: None, owner: type[Any]) -> Self: ...
-    @overload
-    def __get__(self, client: ClientCore[httpx.Client], owner: type[Any]) -> Callable[P, T]: ...
-    @overload
-    def __get__(
-        self, client: ClientCore[httpx.AsyncClient], owner: type[Any]
-    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
-    def __get__(self, client: ClientCore[Any] | None, owner: type[Any]) -> Any:
-        return self if client is None else types.MethodType(self.method, client)
-
-
-class ClientMethods(ClientCore[H]):
-    """The public methods of both clients; see each plan above for what it does."""
-
-    submit = Method(submit)
-    result = Method(result)
-    wait = Method(wait)
-    run = Method(run)
-    submit_batch = Method(submit_batch)
-    batch_results = Method(batch_results)
-    run_batch = Method(run_batch)
-    deliveries = Method(deliveries)
-    rotate_webhook_secret = Method(rotate_webhook_secret)
-    webhook_secret_status = Method(webhook_secret_status)
+class AccountMethods(ClientCore[H]):
     account = Method(account)
     languages = Method(languages)
+
+
+class ClientMethods(
+    RunnerMethods[H], BatchMethods[H], WebhookMethods[H], AccountMethods[H], ClientCore[H]
+):
+    """The public methods of both clients, one class per section above (each lists its
+    plans as methods beside them); see each plan for what it does."""

@@ -18,6 +18,13 @@ class SubmitOptions(TypedDict, total=False):
     callback_url: str
 
 
+class SubmitArguments(SubmitOptions, total=False):
+    """The keyword arguments of `submit` and `run`: the submission's optional fields and
+    the Idempotency-Key of its request (a new UUID where absent or None)."""
+
+    idempotency_key: str | None
+
+
 def build_request(code: str, language: str, input: str, options: SubmitOptions) -> SubmitRequest:
     test_cases = options.get("test_cases")
     arguments = options.get("command_line_arguments")
