@@ -4,8 +4,6 @@ its authentication and (off by default) CORS."""
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,20 +14,9 @@ import pytest
 from tests.api.conftest import MakeApi
 from tests.api.server import Server
 from tests.api.sse import stream_events
+from tests.fixtures.environment import migrating_serve_env
 
 SLOW = "import time\ntime.sleep(1.5)\nprint('streamed')\n"
-
-
-def base_env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CODERUN_")}
-    env.update(
-        CODERUN_DATA_DIR=str(tmp_path / "data"),
-        CODERUN_DATABASE_URL=database_url,
-        CODERUN_AUTO_MIGRATE="true",
-        PYTHONPATH=os.pathsep.join(sys.path),
-        **extra,
-    )
-    return env
 
 
 @pytest.fixture
@@ -70,7 +57,7 @@ def result_envelope(server: Server, key: str, job_id: str) -> dict[str, Any]:
 def test_events_in_order_then_the_stream_ends(
     servers: list[Server], tmp_path: Path, database_url: str
 ) -> None:
-    server = start(servers, base_env(tmp_path, database_url))
+    server = start(servers, migrating_serve_env(tmp_path / "data", database_url))
     key = server.cli("account", "create", "sse@example.com", "--credits", "5")
     job_id = submit(server, key)
     events = stream_events(server.base, job_id, key)
@@ -87,7 +74,7 @@ def test_events_in_order_then_the_stream_ends(
 def test_a_dropped_stream_resumes_with_last_event_id(
     servers: list[Server], tmp_path: Path, database_url: str
 ) -> None:
-    server = start(servers, base_env(tmp_path, database_url))
+    server = start(servers, migrating_serve_env(tmp_path / "data", database_url))
     key = server.cli("account", "create", "resume@example.com", "--credits", "5")
     job_id = submit(server, key, "import time\ntime.sleep(2)\nprint('resumed')\n")
     first = stream_events(server.base, job_id, key, stop_after=1)
@@ -104,8 +91,12 @@ def test_stream_resumed_on_another_replica_sharing_postgres_and_redis(
 ) -> None:
     """Replica A accepts and runs the job; the stream starts on A, drops, and resumes on B,
     which learns of A's changes through Redis."""
-    env_a = base_env(tmp_path / "a", postgres_database, CODERUN_REDIS_URL=redis_clean)
-    env_b = base_env(tmp_path / "b", postgres_database, CODERUN_REDIS_URL=redis_clean)
+    env_a = migrating_serve_env(
+        tmp_path / "a" / "data", postgres_database, CODERUN_REDIS_URL=redis_clean
+    )
+    env_b = migrating_serve_env(
+        tmp_path / "b" / "data", postgres_database, CODERUN_REDIS_URL=redis_clean
+    )
     replica_a, replica_b = start(servers, env_a), start(servers, env_b)
     key = replica_a.cli("account", "create", "replicas@example.com", "--credits", "5")
     job_id = submit(replica_a, key, "import time\ntime.sleep(2)\nprint('across')\n")
@@ -175,7 +166,7 @@ def test_many_streams_on_one_job_each_get_every_event(
     SharedReads); none may get a stale one and miss an event."""
     from concurrent.futures import ThreadPoolExecutor
 
-    server = start(servers, base_env(tmp_path, database_url))
+    server = start(servers, migrating_serve_env(tmp_path / "data", database_url))
     key = server.cli("account", "create", "many@example.com", "--credits", "5")
     job_id = submit(server, key, "import time\ntime.sleep(1)\nprint('all')\n")
     with ThreadPoolExecutor(max_workers=30) as pool:

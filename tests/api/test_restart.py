@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,21 +12,14 @@ import pytest
 
 from tests.api.conftest import MakeApi
 from tests.api.server import Server
+from tests.fixtures.environment import migrating_serve_env, serve_env
 
 SLOW = "import time\ntime.sleep(1.5)\nprint('survived')\n"
 
 
 @pytest.fixture
 def server_env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CODERUN_")}
-    env.update(
-        CODERUN_DATA_DIR=str(tmp_path / "data"),
-        CODERUN_DATABASE_URL=database_url,
-        CODERUN_AUTO_MIGRATE="true",
-        CODERUN_JOB_LEASE_SECONDS="1",
-        PYTHONPATH=os.pathsep.join(sys.path),
-    )
-    return env
+    return migrating_serve_env(tmp_path / "data", database_url, CODERUN_JOB_LEASE_SECONDS="1")
 
 
 @pytest.fixture
@@ -90,13 +81,7 @@ def test_job_out_of_attempts_ends_as_internal_error_not_running(
 @pytest.mark.postgres
 def test_db_upgrade_then_account_create_on_postgres(postgres_database: str, tmp_path: Path) -> None:
     """The production path: migrations by `coderun db upgrade`, not on start."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CODERUN_")}
-    env.update(
-        CODERUN_DATABASE_URL=postgres_database,
-        CODERUN_DATA_DIR=str(tmp_path),
-        PYTHONPATH=os.pathsep.join(sys.path),
-    )
-    server = Server(env)
+    server = Server(serve_env(tmp_path, CODERUN_DATABASE_URL=postgres_database))
     server.cli("db", "upgrade")
     key = server.cli("account", "create", "pg@example.com", "--credits", "7", "--early")
     assert key.startswith("nr_live_")

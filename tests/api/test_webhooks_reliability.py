@@ -13,15 +13,15 @@ import pytest
 
 from tests.api.conftest import MakeApi
 from tests.api.server import Server
-from tests.api.test_events import base_env
 from tests.api.test_webhooks import submit_with_callback, webhook_api, with_secret
 from tests.api.webhook_listener import running_listener
+from tests.fixtures.environment import migrating_serve_env
 
 
 @pytest.fixture
 def server(tmp_path: Path, database_url: str) -> Iterator[Server]:
-    env = base_env(
-        tmp_path,
+    env = migrating_serve_env(
+        tmp_path / "data",
         database_url,
         CODERUN_WEBHOOK_ALLOWLIST="127.0.0.1",
         # Long enough that the kill lands between the attempts; the attempt after the
@@ -89,8 +89,8 @@ def test_an_api_killed_during_an_attempt_leaves_a_lease_that_lapses_and_is_retri
     """The process dies with a request in flight, so its attempt is never recorded; the
     next process waits for the lease to lapse (3 x 1 s + 30 s here), then sends again,
     under the same webhook-id: at least once."""
-    env = base_env(
-        tmp_path,
+    env = migrating_serve_env(
+        tmp_path / "data",
         f"sqlite:///{tmp_path / 'lease.db'}",
         CODERUN_WEBHOOK_ALLOWLIST="127.0.0.1",
         CODERUN_WEBHOOK_TIMEOUT_SECONDS="1",

@@ -5,7 +5,6 @@ per-key submit limit of one test never decide another's outcome."""
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import subprocess
 import sys
@@ -101,7 +100,7 @@ def client(server: ClientServer, api_key: str) -> Iterator[Client]:
 
 
 def npm(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CODERUN_")}
+    env = environment.without_settings()
     env["CODERUN_BIN"] = str(Path(sys.executable).with_name("coderun"))
     return subprocess.run(
         ["npm", *args], cwd=TYPESCRIPT, env=env, capture_output=True, text=True, timeout=timeout
