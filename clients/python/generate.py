@@ -137,7 +137,7 @@ MODELS = (
     ),
     ModelSpec("WebhookSecretStatus", "WebhookSecretStatus", "configured"),
     ModelSpec("Account", "AccountOut", "email credits", optional="createdAt"),
-    ModelSpec("Language", "LanguageOut", "key display", omit="compilerOptions"),
+    ModelSpec("Language", "LanguageOut", "key display"),
 )
 
 EMPTY = {"string": '""', "boolean": "False", "integer": "0", "number": "0.0"}

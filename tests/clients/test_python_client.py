@@ -21,6 +21,7 @@ from coderun_client import (
     TransportError,
     WaitTimeout,
 )
+from coderun_sandbox.languages import BUILTIN
 
 from tests.clients.conftest import ClientServer
 from tests.fixtures.services import free_port
@@ -146,8 +147,12 @@ def test_an_unreachable_server_is_a_transport_error() -> None:
 
 
 def test_languages(client: Client) -> None:
-    keys = [language.key for language in client.languages()]
-    assert keys == ["python", "javascript", "cpp", "java"]
+    languages = {language.key: language for language in client.languages()}
+    assert list(languages) == ["python", "javascript", "cpp", "java"]
+    # What a judge-mode submission may send in compilerOptions, as the server lists it.
+    assert languages["cpp"].compiler_options == list(BUILTIN["cpp"].compiler_options)
+    assert "-O2" in languages["cpp"].compiler_options
+    assert languages["python"].compiler_options == []
 
 
 def test_the_async_twin_does_the_same(server: ClientServer, api_key: str) -> None:

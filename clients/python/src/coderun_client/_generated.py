@@ -196,3 +196,4 @@ class Language(_Model):
     key: str
     display: str
     starter: str = ""
+    compiler_options: list[str] = field(default_factory=list)
