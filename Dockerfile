@@ -53,8 +53,11 @@ RUN python3 -m venv /opt/coderun/venv \
     && /opt/coderun/venv/bin/pip install -q -r /tmp/requirements.txt
 COPY . ./
 # pyproject.toml names README.md as the long description; the package does not need it.
+# The Python client (clients/python, its one dependency httpx is the API's too) is for
+# `coderun submit`, so that command works from the image as from a checkout.
 RUN test -f README.md || echo '# CodeRun' >README.md \
     && /opt/coderun/venv/bin/pip install -q --no-deps . \
+    && /opt/coderun/venv/bin/pip install -q --no-deps ./clients/python \
     && /opt/coderun/venv/bin/python -m compileall -q -j 0 /opt/coderun/venv/lib \
     && /opt/coderun/venv/bin/pip uninstall -q -y setuptools pip \
     && /opt/coderun/venv/bin/coderun --help >/dev/null

@@ -31,10 +31,15 @@ def sandbox_image(language: str) -> str:
 
 
 def docker(
-    cluster: K8sCluster, *args: str, check: bool = True, timeout: float = 300
+    cluster: K8sCluster,
+    *args: str,
+    check: bool = True,
+    timeout: float = 300,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["docker", *args],
+        input=input,
         capture_output=True,
         text=True,
         check=check,

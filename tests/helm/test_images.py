@@ -223,3 +223,29 @@ def test_service_image_runs_coderun_as_non_root_on_a_read_only_root(
             check=False,
         )
         assert result.returncode == 0, f"coderun {' '.join(command)}: {result.stderr[-2000:]}"
+    # `coderun submit` goes through the Python client, which the image carries: with no
+    # network it gets as far as the connection (refused on loopback), not an ImportError.
+    submitted = docker(
+        k8s_cluster,
+        "run",
+        "--rm",
+        "-i",
+        "--read-only",
+        "--network",
+        "none",
+        "--tmpfs",
+        "/tmp",
+        "-e",
+        "CODERUN_API_KEY=nr_live_image_test",
+        SERVICE_IMAGE,
+        "submit",
+        "-",
+        "--language",
+        "python",
+        "--url",
+        "http://127.0.0.1:9",
+        check=False,
+        input="print(1)\n",
+    )
+    assert submitted.returncode == 1, submitted.stderr[-2000:]
+    assert "cannot reach http://127.0.0.1:9" in submitted.stderr
