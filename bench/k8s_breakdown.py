@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from coderun_sandbox.contract import RESULT_KEY
 
 if TYPE_CHECKING:
-    from bench.kubernetes import Run
+    from bench.k8s_run import Run
 
 # (label, what it is); each step runs from the previous point that exists to this one.
 POINTS: tuple[tuple[str, str], ...] = (

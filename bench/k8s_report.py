@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from bench.k8s_costs import NODE_PROCESSES, OTHER_PROCESSES, Costs, issue_total
 
 if TYPE_CHECKING:
-    from bench.kubernetes import Run
+    from bench.k8s_run import Run
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

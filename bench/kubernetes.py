@@ -35,7 +35,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from bench.k8s_breakdown import breakdown_table
 from bench.k8s_costs import CostMeter, Costs, add, cluster_pid, cpu_seconds, status_of
@@ -47,6 +46,7 @@ from bench.k8s_report import (
     latency_table,
     sustained_table,
 )
+from bench.k8s_run import Run
 from tests.fixtures import warm_pools as pools
 from tests.fixtures.cluster import K8sCluster, cluster_up
 from tests.operator.harness import (
@@ -94,27 +94,6 @@ SLEEPER = "import time\ntime.sleep(2)\nprint('Hello, World!')\n"
 # in-flight measurement.
 MAX_CONCURRENT = 16
 MAX_PER_ACCOUNT = 8
-
-
-@dataclass
-class Run:
-    """One submission: wall-clock times (comparable with the servers' timestamps: one host)."""
-
-    language: str
-    job_id: str
-    submitted: float
-    finished: float
-    ok: bool
-    data: dict[str, Any] = field(default_factory=dict)
-    mode: str = ""  # what the benchmark asked for: cold, warm, sustained
-    start: str = ""  # what the CodeRun says it got: warm or cold
-    status: dict[str, Any] = field(default_factory=dict)  # the CodeRun's, once final
-    # When the runner's lines reached the container log (the CRI's own timestamps).
-    log_stamps: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def ms(self) -> float:
-        return (self.finished - self.submitted) * 1000
 
 
 def one_run(api: ApiProcess, key: str, language: str, code: str | None = None) -> Run:

@@ -101,7 +101,7 @@ def validate(coderun: Mapping[str, Any]) -> RunRequest:
     (sizes in UTF-8 bytes rather than characters, no NUL bytes).
     """
     request = request_of(coderun)
-    request.validate(list(languages()))
+    request.validate(languages())
     request.to_wire()  # raises InvalidRequest if it cannot travel to the pod
     return request
 

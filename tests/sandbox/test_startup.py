@@ -22,7 +22,7 @@ from coderun_sandbox.languages import languages
 
 args = run.parse_common(["hello.py", "--time-limit-ms", "2000", "-l", "python"])
 assert args is not None and run.guess_language(args.file) == "python"
-RunRequest(language=args.language, code="print(1)").validate(list(languages()))
+RunRequest(language=args.language, code="print(1)").validate(languages())
 {extra}
 print("\\n".join(sys.modules))
 """

@@ -136,7 +136,7 @@ def run(args: RunArgs) -> int:
                 time_limit_ms=args.time_limit_ms, memory_limit_mb=args.memory_limit_mb
             ),
         )
-        request.validate(list(languages()))
+        request.validate(languages())
     except (InvalidRequest, OSError) as error:
         print(f"coderun run: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -8,7 +8,7 @@ import logging
 from typing import Annotated, Any
 
 from coderun_sandbox.contract import InvalidRequest, Status
-from coderun_sandbox.languages import supported
+from coderun_sandbox.languages import languages
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict, Field, StrictStr
@@ -128,7 +128,7 @@ def accept_submission(
     batch); raises ApiError with what to fix."""
     request, judge = request_and_spec(body.language, body.code, body.input, body)
     try:
-        request.validate(supported())
+        request.validate(languages())
     except InvalidRequest as invalid:
         raise ApiError(400, str(invalid)) from None
     if body.callback_url is not None:

@@ -22,7 +22,8 @@ import {
   type WebhookSecret,
   type WebhookSecretStatus,
 } from "./models.js";
-import { errorClass, parseRetryAfter } from "./statuses.js";
+import { errorClass } from "./statuses.js";
+import { parseRetryAfter } from "./statusTypes.js";
 
 export const VERSION = "0.1.0";
 /** The server caps ?wait at 30 s (docs/api.md). */

@@ -1,10 +1,10 @@
 /**
  * Exceptions: one class per kind of refusal, each carrying the server's own message. Every
  * export here is public (index.ts re-exports them all); which class a status gets is in
- * statuses.ts.
+ * statuses.ts, its default `type` in statusTypes.ts.
  */
 import type { Job } from "./models.js";
-import { kind, parseRetryAfter } from "./statuses.js";
+import { parseRetryAfter, statusType } from "./statusTypes.js";
 
 /** Base of every error this package throws. */
 export class CodeRunError extends Error {
@@ -32,7 +32,7 @@ export class ApiError extends CodeRunError {
   ) {
     super(message);
     this.status = status;
-    this.type = options.type ?? kind(status)[1];
+    this.type = options.type ?? statusType(status);
     this.envelope = options.envelope ?? {};
     this.headers = options.headers ?? new Headers();
   }

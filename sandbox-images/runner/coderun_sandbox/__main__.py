@@ -30,7 +30,6 @@ import signal
 import sys
 from datetime import datetime
 
-from .cases import run_in_pod
 from .contract import (
     COMPILED,
     INCOMPLETE_KEY,
@@ -52,7 +51,7 @@ from .contract import (
 )
 from .isolation import ContainerIsolation
 from .languages import languages
-from .runner import compile_phase, write_source
+from .runner import compile_phase, run_in_pod, write_source
 
 PR_SET_DUMPABLE = 4
 
@@ -155,7 +154,7 @@ def main(argv: list[str]) -> int:
     runner_started = utc_now()
     emit_mark(RECEIVED_KEY, {RUNNER_STARTED_AT: iso_utc(runner_started)})
     try:
-        request.validate(list(languages()))
+        request.validate(languages())
     except InvalidRequest as error:
         invalid = RunResult.failure(ErrorType.SANDBOX_ERROR, f"invalid request: {error}")
         emit(invalid.to_json_dict(), runner_started)

@@ -1,4 +1,6 @@
-"""Judge mode in the sandbox: one compiled program, run once per test case.
+"""Judge mode in the sandbox: one compiled program, run once per test case. This module
+holds the cases' pieces (the program's snapshot, the fresh work dirs, a case's record);
+runner.py runs them (`run_cases`, `run_in_pod`).
 
 Each case is its own process under the full run limits (time, memory, processes, no
 network), started in a fresh work dir that holds only the compiled program: a case never
@@ -16,31 +18,22 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 
 from .contract import (
     MAX_FILE_BYTES,
     CaseResult,
     CaseStatus,
-    ErrorType,
     RunRequest,
     RunResult,
     Status,
-    case_output_caps,
-    cases_wall_budget_ms,
-    utc_now,
 )
-from .judge import SKIPPED_AFTER_FAILURE, summarize
-from .languages import Language, languages
+from .languages import Language
 from .records import Record
 from .workdirs import private_workdir, remove_tree
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from contextlib import AbstractContextManager
-
-    from .isolation import Isolation
 
     # The trusted side's verdict on a case that just ended (the identity when there is none).
     CaseJudge = Callable[[CaseResult], CaseResult]
@@ -158,70 +151,6 @@ def case_of(index: int, result: RunResult) -> CaseResult:
     status = CaseStatus.SUCCESS if result.status is Status.SUCCESS else CaseStatus.FAILED
     shared = {field: getattr(result, field) for field in _FROM_RUN}
     return CaseResult(case_index=index, status=status, **shared)
-
-
-def run_cases(
-    request: RunRequest,
-    isolation: Isolation,
-    fresh_dir: Callable[[], AbstractContextManager[str]],
-    on_case: CaseJudge | None = None,
-) -> tuple[CaseResult, ...]:
-    """Run every case (in order) and return their records.
-
-    A case that fails does not stop the others unless `request.stop_on_failure`; the cases
-    it stops are skipped. Cases not started once the cases' wall budget is spent
-    (contract.cases_wall_budget_ms) fail with TLE, unrun.
-    """
-    from .runner import run_phase  # runner imports this module
-
-    stdout_cap, stderr_cap = case_output_caps(len(request.cases))
-    budget_ms = cases_wall_budget_ms(len(request.cases), request.limits.time_limit_ms)
-    began = time.monotonic()
-    results: list[CaseResult] = []
-    stopped = False
-    for index, text in enumerate(request.cases):
-        if stopped:
-            results.append(CaseResult.skipped(index, SKIPPED_AFTER_FAILURE))
-            continue
-        if (time.monotonic() - began) * 1000 >= budget_ms:
-            results.append(
-                CaseResult(
-                    case_index=index,
-                    status=CaseStatus.FAILED,
-                    error_type=ErrorType.TLE,
-                    error_message=BUDGET_SPENT.format(budget=budget_ms),
-                )
-            )
-            continue
-        with fresh_dir() as workdir:
-            ran = run_phase(
-                request, workdir, isolation, input_text=text, caps=(stdout_cap, stderr_cap)
-            )
-        case = case_of(index, ran)
-        if on_case is not None:
-            case = on_case(case)
-        results.append(case)
-        stopped = request.stop_on_failure and case.status is not CaseStatus.SUCCESS
-    return tuple(results)
-
-
-def run_in_pod(
-    request: RunRequest, workdir: str, isolation: Isolation, scratch: tuple[str, ...] = ("/tmp",)
-) -> RunResult:
-    """The sandbox pod's run container: the request's one run, or each of its cases in the
-    pod's emptied work dir and `scratch` dirs (ResetPodDirs). The compile container, or
-    write_source for interpreted languages, has left the program in `workdir`, and no case
-    has run yet when it is read."""
-    from .runner import run_phase
-
-    if not request.cases:
-        return run_phase(request, workdir, isolation)
-    language = languages()[request.language]
-    files = snapshot_program(workdir, language, request.code)
-    started = utc_now()
-    cases = run_cases(request, isolation, lambda: ResetPodDirs(files, workdir, scratch))
-    result = summarize(RunResult(status=Status.SUCCESS, started_at=started), cases)
-    return result.replace(finished_at=utc_now())
 
 
 def not_run(request: RunRequest, message: str) -> tuple[CaseResult, ...]:

@@ -18,7 +18,14 @@ from .records import Record
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from typing import Any
+    from typing import Any, Protocol
+
+    class KnownLanguage(Protocol):
+        """What validate needs of an entry of the language table (languages.Language),
+        named here so that the contract does not import the table it is checked against."""
+
+        def check_compiler_options(self, options: tuple[str, ...]) -> None: ...
+
 
 # Limits the v1 API promises (docs/api.md): 3 s, 256 MB, no network.
 DEFAULT_TIME_LIMIT_MS = 3_000
@@ -176,8 +183,9 @@ class RunRequest(Record):
     arguments: tuple[str, ...] = ()
     compiler_options: tuple[str, ...] = ()
 
-    def validate(self, known_languages: list[str]) -> None:
-        """Refuse what cannot be run, with a message that says what to fix."""
+    def validate(self, known_languages: Mapping[str, KnownLanguage]) -> None:
+        """Refuse what cannot be run on `known_languages` (languages.languages()), with a
+        message that says what to fix."""
         if self.language not in known_languages:
             raise InvalidRequest(
                 f"unsupported language {self.language!r}; supported: {', '.join(known_languages)}"
@@ -188,6 +196,8 @@ class RunRequest(Record):
         _check_text("input", self.input, MAX_INPUT_BYTES)
         self.limits.validate()
         self._validate_judge_fields()
+        if self.compiler_options:
+            known_languages[self.language].check_compiler_options(self.compiler_options)
 
     def _validate_judge_fields(self) -> None:
         if len(self.cases) > MAX_TEST_CASES:
@@ -202,10 +212,6 @@ class RunRequest(Record):
             )
         for index, argument in enumerate(self.arguments):
             _check_text(f"commandLineArguments[{index}]", argument, MAX_ARGUMENT_BYTES)
-        if self.compiler_options:
-            from .languages import languages
-
-            languages()[self.language].check_compiler_options(self.compiler_options)
 
     def to_wire(self) -> bytes:
         """The request as the sandbox runner reads it from its stdin (see `frame_request`).

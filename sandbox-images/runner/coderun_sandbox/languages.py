@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+from .contract import MAX_COMPILER_OPTIONS, InvalidRequest
 from .records import Record
 
 TYPE_CHECKING = False
@@ -90,8 +91,6 @@ class Language(Record):
         send instead. Free-form flags could make the compiler read host files
         (`-include /etc/passwd`, `@file`, `-specs=`), load code (`-fplugin=`) or swap its
         own programs (`-B`); an allowlist of whole strings admits none of them."""
-        from .contract import MAX_COMPILER_OPTIONS, InvalidRequest
-
         if not self.compiler_options or OPTIONS_SLOT not in self.compile:
             raise InvalidRequest(f"{self.key} takes no compilerOptions; remove them")
         if len(options) > MAX_COMPILER_OPTIONS:

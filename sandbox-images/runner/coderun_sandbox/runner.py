@@ -8,10 +8,21 @@ functions as its entrypoint (`python3 -m coderun_sandbox`), compile and run as t
 from __future__ import annotations
 
 import os
+import time
 
-from .cases import FreshLocalDir, not_run, run_cases, snapshot_program
+from .cases import BUDGET_SPENT, FreshLocalDir, ResetPodDirs, case_of, not_run, snapshot_program
 from .classify import Verdict, classify_compile, classify_run
-from .contract import ErrorType, RunRequest, RunResult, Status, utc_now
+from .contract import (
+    CaseResult,
+    CaseStatus,
+    ErrorType,
+    RunRequest,
+    RunResult,
+    Status,
+    case_output_caps,
+    cases_wall_budget_ms,
+    utc_now,
+)
 from .isolation import (
     PROGRAM_ENV,
     BubblewrapIsolation,
@@ -19,7 +30,7 @@ from .isolation import (
     Isolation,
     find_program,
 )
-from .judge import NOT_COMPILED, summarize
+from .judge import NOT_COMPILED, SKIPPED_AFTER_FAILURE, summarize
 from .languages import Language, languages
 from .process import Outcome, ProcessLimits, run_limited, sealed_input
 from .records import Record
@@ -27,6 +38,9 @@ from .workdirs import private_workdir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
     from .cases import CaseJudge
 
 MB = 1024 * 1024
@@ -168,15 +182,75 @@ def run_phase(
     return _judged(verdict, outcome)
 
 
+def run_cases(
+    request: RunRequest,
+    isolation: Isolation,
+    fresh_dir: Callable[[], AbstractContextManager[str]],
+    on_case: CaseJudge | None = None,
+) -> tuple[CaseResult, ...]:
+    """Run every case (in order) and return their records.
+
+    A case that fails does not stop the others unless `request.stop_on_failure`; the cases
+    it stops are skipped. Cases not started once the cases' wall budget is spent
+    (contract.cases_wall_budget_ms) fail with TLE, unrun.
+    """
+    stdout_cap, stderr_cap = case_output_caps(len(request.cases))
+    budget_ms = cases_wall_budget_ms(len(request.cases), request.limits.time_limit_ms)
+    began = time.monotonic()
+    results: list[CaseResult] = []
+    stopped = False
+    for index, text in enumerate(request.cases):
+        if stopped:
+            results.append(CaseResult.skipped(index, SKIPPED_AFTER_FAILURE))
+            continue
+        if (time.monotonic() - began) * 1000 >= budget_ms:
+            results.append(
+                CaseResult(
+                    case_index=index,
+                    status=CaseStatus.FAILED,
+                    error_type=ErrorType.TLE,
+                    error_message=BUDGET_SPENT.format(budget=budget_ms),
+                )
+            )
+            continue
+        with fresh_dir() as workdir:
+            ran = run_phase(
+                request, workdir, isolation, input_text=text, caps=(stdout_cap, stderr_cap)
+            )
+        case = case_of(index, ran)
+        if on_case is not None:
+            case = on_case(case)
+        results.append(case)
+        stopped = request.stop_on_failure and case.status is not CaseStatus.SUCCESS
+    return tuple(results)
+
+
+def run_in_pod(
+    request: RunRequest, workdir: str, isolation: Isolation, scratch: tuple[str, ...] = ("/tmp",)
+) -> RunResult:
+    """The sandbox pod's run container: the request's one run, or each of its cases in the
+    pod's emptied work dir and `scratch` dirs (ResetPodDirs). The compile container, or
+    write_source for interpreted languages, has left the program in `workdir`, and no case
+    has run yet when it is read."""
+    if not request.cases:
+        return run_phase(request, workdir, isolation)
+    language = languages()[request.language]
+    files = snapshot_program(workdir, language, request.code)
+    started = utc_now()
+    cases = run_cases(request, isolation, lambda: ResetPodDirs(files, workdir, scratch))
+    result = summarize(RunResult(status=Status.SUCCESS, started_at=started), cases)
+    return result.replace(finished_at=utc_now())
+
+
 def execute(
     request: RunRequest, isolation: Isolation | None = None, on_case: CaseJudge | None = None
 ) -> RunResult:
     """Compile and run one program (once, or once per test case); always returns a final
-    result. `on_case` judges each case as it ends (the trusted side's, cases.run_cases).
+    result. `on_case` judges each case as it ends (the trusted side's, run_cases).
 
     Raises InvalidRequest for a request that cannot be run (the caller's input to fix).
     """
-    request.validate(list(languages()))
+    request.validate(languages())
     isolation = isolation or BubblewrapIsolation()
     missing = isolation.available()
     if missing:

@@ -7,9 +7,7 @@ envelopes or the retry policy.
 
 from __future__ import annotations
 
-import email.utils
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -17,6 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ._retry_after import parse_retry_after
 from .errors import ApiError, error_class
 from .models import (
     Account,
@@ -75,20 +74,6 @@ class RetryPolicy:
             if after is not None:
                 wait = after
         return wait if wait <= self.max_delay else None
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def decode(response: httpx.Response) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._retry_after import parse_retry_after
 from .models import Job
 
 
@@ -70,8 +71,6 @@ class RateLimitError(ApiError):
 
     @property
     def retry_after(self) -> float | None:
-        from ._protocol import parse_retry_after
-
         return parse_retry_after(self.headers.get("retry-after"))
 
 
