@@ -160,22 +160,23 @@ class WebhookStore:
                 .with_for_update(of=WebhookDelivery, skip_locked=True)  # type: ignore[arg-type]
             ).all()
             for delivery, finished_at in rows:
-                # Read before the UPDATE, which may synchronise the loaded row.
-                candidate = Claimed(
-                    delivery.id,
-                    delivery.job_id,
-                    delivery.account_id,
-                    delivery.url,
-                    delivery.attempts,
-                    finished_at or now,
-                )
                 won = session.execute(
                     update(WebhookDelivery)
                     .where(col(WebhookDelivery.id) == delivery.id, *due)
                     .values(lease_owner=owner, lease_until=now + lease)
                 )
                 if won.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(candidate)
+                    # The fields read here are not among those the UPDATE sets.
+                    claimed.append(
+                        Claimed(
+                            delivery.id,
+                            delivery.job_id,
+                            delivery.account_id,
+                            delivery.url,
+                            delivery.attempts,
+                            finished_at or now,
+                        )
+                    )
             session.commit()
         return claimed
 
